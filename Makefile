@@ -1,0 +1,112 @@
+# Intravisor on x86-64 Linux.  `make` builds everything; `make demo` runs the
+# hello world cVM; `make test` runs the whole suite (with an ASan/UBSan build
+# of the monitor); `make fuzz` runs the ELF-parser fuzzer for a bounded time.
+
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror
+CPPFLAGS := -Isrc/include -Isdk/include
+LDLIBS  := -lyaml -lseccomp -lpthread
+B       := build
+
+MON_SRC := $(wildcard src/monitor/*.c src/loader/*.c src/hostcall/*.c src/cap/*.c) \
+	   src/cell/cell.c src/cell/policy.c src/cell/plan.c
+LIB_SRC := $(filter-out src/monitor/main.c,$(MON_SRC))
+HDRS    := $(wildcard src/include/*.h sdk/include/*.h)
+
+# cVMs are freestanding: no libc, no stack protector, position independent.
+CVM_CFLAGS := -O2 -g -ffreestanding -fno-stack-protector -fno-builtin -fPIC -Isdk/include $(WARN)
+CVM_LDFLAGS := -nostdlib -shared -Wl,-z,noexecstack -Wl,--no-undefined
+
+EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
+	    $(B)/runtime/hello_multi/libhello_multi.so
+TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c))
+
+.PHONY: all deps demo test test-unit fuzz bench clean format
+all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(EXAMPLES)
+
+deps:
+	@sh scripts/deps.sh
+
+$(B)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) -c -o $@ $<
+
+$(B)/libintravisor.a: $(LIB_SRC:%.c=$(B)/%.o)
+	ar rcs $@ $^
+
+$(B)/intravisor: $(B)/src/monitor/main.o $(B)/libintravisor.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/monitor: $(B)/intravisor
+	ln -sf intravisor $@
+
+# The cell stub: static, freestanding, linked far above any cVM range.
+$(B)/iv-cell: src/cell/stub.c src/cell/stub_start.S src/include/plan.h
+	@mkdir -p $(B)
+	$(CC) -O2 -g -ffreestanding -fno-stack-protector -fpie -no-pie -nostdlib -static \
+	  -fno-builtin $(WARN) -Isrc/include -Wl,-Ttext-segment=0x600000000000 \
+	  -Wl,-z,noexecstack -Wl,--build-id=none -o $@ src/cell/stub_start.S src/cell/stub.c
+
+$(B)/sdk/rt.o: sdk/crt/rt.c sdk/include/intravisor.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) -c -o $@ $<
+
+$(B)/libivrt.a: $(B)/sdk/rt.o
+	ar rcs $@ $^
+
+$(B)/runtime/hello_world/libhello.so: runtime/baremetal/hello_world/hello.c $(B)/libivrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,hello_c -o $@ $< $(B)/libivrt.a
+
+$(B)/runtime/hello_multi/libhello_multi.so: runtime/baremetal/hello_multi/hello_multi.c $(B)/libivrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,hello_multi -o $@ $< $(B)/libivrt.a
+
+$(B)/runtime/hc_test/libhc_test.so: runtime/baremetal/hc_test/hc_test.c $(B)/libivrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,hc_test -o $@ $< $(B)/libivrt.a
+
+# Test cVMs: each tests/cvm/NAME.c has entry cvm_main.
+$(B)/tests/%.so: tests/cvm/%.c $(B)/libivrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,cvm_main -o $@ $< $(B)/libivrt.a
+
+# The same monitor with AddressSanitizer and UBSan, for the tests.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+$(B)/asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) $(WARN) $(CPPFLAGS) -c -o $@ $<
+
+$(B)/asan/intravisor: $(MON_SRC:%.c=$(B)/asan/%.o) $(B)/iv-cell
+	$(CC) $(ASAN_FLAGS) -o $@ $(MON_SRC:%.c=$(B)/asan/%.o) $(LDLIBS)
+	cp $(B)/iv-cell $(B)/asan/iv-cell
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*.c))
+$(B)/tests/unit/%: tests/unit/%.c $(MON_SRC:%.c=$(B)/asan/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) $(WARN) $(CPPFLAGS) -o $@ $< $(filter-out $(B)/asan/src/monitor/main.o,$(MON_SRC:%.c=$(B)/asan/%.o)) $(LDLIBS)
+
+demo: all
+	cd runtime/baremetal/hello_world && ../../../$(B)/intravisor -y hello.yaml
+
+test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS)
+	@bash tests/run.sh
+
+# libFuzzer on the ELF parser, bounded (FUZZ_SECONDS).
+FUZZ_SECONDS ?= 20
+$(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c src/loader/elf.c src/monitor/error.c $(HDRS)
+	@mkdir -p $(dir $@)
+	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_elf.c src/loader/elf.c src/monitor/error.c
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/monitor/config.c src/monitor/error.c $(HDRS)
+	@mkdir -p $(dir $@)
+	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_config.c src/monitor/config.c src/monitor/error.c -lyaml
+fuzz: deps $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(EXAMPLES)
+	@mkdir -p $(B)/fuzz/corpus-elf $(B)/fuzz/corpus-config
+	cp $(EXAMPLES) $(B)/iv-cell $(B)/fuzz/corpus-elf/
+	cp runtime/baremetal/*/*.yaml $(B)/fuzz/corpus-config/
+	$(B)/fuzz/fuzz_elf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(B)/fuzz/corpus-elf
+	$(B)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus-config
+
+clean:
+	rm -rf $(B)

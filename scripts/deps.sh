@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian packages the build and tests need; does nothing when
+# they are all present.  Safe to run again and again.
+set -e
+PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev musl-tools clang libclang-rt-14-dev"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: need root to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,171 @@
+/*
+ * The cVM side of Intravisor: hostcalls as the seed names them.  Header
+ * only; freestanding cVMs also link sdk/crt (libivrt.a) for memcpy and
+ * friends.  Every call returns a negative errno on failure.
+ */
+#ifndef INTRAVISOR_H
+#define INTRAVISOR_H
+
+#include "iv_hostcalls.h"
+
+typedef unsigned long iv_size_t;
+
+struct iv_timespec {
+	long tv_sec, tv_nsec;
+};
+
+struct iv_timeval {
+	long tv_sec, tv_usec;
+};
+
+static inline long iv_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long iv_hostcall(long nr, long a, long b, long c)
+{
+	return iv_syscall6(IV_HC_BASE + nr, a, b, c, 0, 0, 0);
+}
+
+static inline long host_write(const char *buf, long len)
+{
+	return iv_hostcall(HC_WRITE, (long)buf, len, 0);
+}
+
+static inline __attribute__((noreturn)) void host_exit_code(long code)
+{
+	iv_hostcall(HC_EXIT, code, 0, 0);
+	for (;;)
+		iv_syscall6(231, code, 0, 0, 0, 0, 0); /* exit_group, should the monitor not */
+}
+
+static inline __attribute__((noreturn)) void host_exit(void)
+{
+	host_exit_code(0);
+}
+
+/* 1 in a cVM started from scratch, 0 in one forked or restored from a template. */
+static inline long host_inspect(void)
+{
+	return iv_hostcall(HC_INSPECT, 0, 0, 0);
+}
+
+static inline long host_save(void)
+{
+	return iv_hostcall(HC_SAVE, 0, 0, 0);
+}
+
+/* Copies the cVM's args (NUL-terminated, truncated to size); returns their length. */
+static inline long host_get_arg(char *buf, long size)
+{
+	return iv_hostcall(HC_GET_ARG, (long)buf, size, 0);
+}
+
+static inline long host_nanosleep(const struct iv_timespec *req, struct iv_timespec *rem)
+{
+	return iv_hostcall(HC_NANOSLEEP, (long)req, (long)rem, 0);
+}
+
+static inline long host_gettimeofday(struct iv_timeval *tv, void *tz)
+{
+	return iv_hostcall(HC_GETTIMEOFDAY, (long)tv, (long)tz, 0);
+}
+
+#define IV_PROT_RW 3
+#define IV_MAP_SHARED_FIXED_NOREPLACE (0x01 | 0x100000)
+#define IV_MAP_SHARED_FIXED (0x01 | 0x10)
+
+/*
+ * Probes cap file key: the monitor grants it and reserves an address, and
+ * this maps the shared object there.  *location gets the address, *size its
+ * size.  Returns 0 or -errno.
+ */
+static inline long host_cap_file_prb(const char *key, void **location, long *size)
+{
+	unsigned long addr = 0;
+	long sz = 0;
+	long fd = iv_hostcall(HC_CF_PRB, (long)key, (long)&addr, (long)&sz);
+	if (fd < 0)
+		return fd;
+	long m = iv_syscall6(9, (long)addr, sz, IV_PROT_RW, IV_MAP_SHARED_FIXED_NOREPLACE, fd, 0);
+	iv_syscall6(3, fd, 0, 0, 0, 0, 0);
+	/* A second probe of the same key finds it mapped already. */
+	if (m < 0 && m != -17)
+		return m;
+	*location = (void *)addr;
+	*size = sz;
+	return 0;
+}
+
+/* The seed's name for the probe. */
+static inline long host_cap_prb(const char *key, void *location, long *size)
+{
+	return host_cap_file_prb(key, (void **)location, size);
+}
+
+/*
+ * Advertises the page-aligned region [ptr, ptr+size) as cap file key: its
+ * contents are kept and it becomes shared with every cVM that probes key.
+ */
+static inline long host_cap_file_adv(void *ptr, long size, const char *key)
+{
+	long fd = iv_hostcall(HC_CF_ADV, (long)ptr, size, (long)key);
+	if (fd < 0)
+		return fd;
+	long len = (size + 4095) & ~4095L;
+	long m = iv_syscall6(9, (long)ptr, len, IV_PROT_RW, IV_MAP_SHARED_FIXED, fd, 0);
+	iv_syscall6(3, fd, 0, 0, 0, 0, 0);
+	return m < 0 ? m : 0;
+}
+
+/* Cap files as files: path is "/cap/KEY". */
+static inline long host_open(const char *path, long flags)
+{
+	return iv_hostcall(HC_OPEN, (long)path, flags, 0);
+}
+
+static inline long host_read(long h, void *buf, long len)
+{
+	return iv_hostcall(HC_READ, h, (long)buf, len);
+}
+
+static inline long host_write_file(long h, const void *buf, long len)
+{
+	return iv_hostcall(HC_WRITE_FILE, h, (long)buf, len);
+}
+
+static inline long host_lseek(long h, long off, long whence)
+{
+	return iv_hostcall(HC_LSEEK, h, off, whence);
+}
+
+static inline long host_close(long h)
+{
+	return iv_hostcall(HC_CLOSE, h, 0, 0);
+}
+
+/* Freestanding helpers (sdk/crt/rt.c). */
+void *memcpy(void *d, const void *s, iv_size_t n);
+void *memset(void *d, int c, iv_size_t n);
+void *memmove(void *d, const void *s, iv_size_t n);
+int memcmp(const void *a, const void *b, iv_size_t n);
+iv_size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+/* host_write of a NUL-terminated string. */
+long iv_puts(const char *s);
+/* Formats a signed decimal / unsigned hex number into buf (>= 24 bytes); returns buf. */
+char *iv_itoa(long v, char *buf);
+char *iv_xtoa(unsigned long v, char *buf);
+
+#define copy_from_cap(dst, cap, n) memcpy((dst), *(void **)(cap), (n))
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * Hostcall numbers: the seed's HC_NUM.  A hostcall is the syscall
+ * instruction with rax = IV_HC_BASE + number, arguments in rdi, rsi, rdx,
+ * r10, r8, r9 and the result (or -errno) in rax.  Outside a cVM the same
+ * instruction returns -ENOSYS.
+ */
+#ifndef IV_HOSTCALLS_H
+#define IV_HOSTCALLS_H
+
+#define IV_HC_BASE 0x2000
+
+#define HC_WRITE 1           /* (buf, len) -> len: the cVM's console */
+#define HC_EXIT 13           /* (code): ends the cVM */
+#define HC_INSPECT 114       /* () -> 1 from scratch, 0 in a fork */
+#define HC_SAVE 115          /* () template checkpoint (a no-op without TFORK) */
+#define HC_GET_ARG 116       /* (buf, size) -> strlen(args); copies args, NUL-terminated */
+#define HC_NANOSLEEP 200     /* (const struct timespec *req, struct timespec *rem) */
+#define HC_MAKE_CALL 403
+#define HC_CF_ADV 405        /* (ptr, size, key) -> fd; ptr page-aligned */
+#define HC_CF_PRB 406        /* (key, void **location, long *size) -> fd */
+#define HC_CAP_WAIT 407
+#define HC_CAP_WAKE 408
+#define HC_CS_ADV 409
+#define HC_CS_PRB 410
+#define HC_MAKE_CAP_CALL 411
+#define HC_FIN_CAP_CALL 412
+#define HC_FETCH_CAP_CALL 413
+#define HC_GETTIMEOFDAY 800  /* (struct timeval *, struct timezone *) */
+#define HC_OPEN 802          /* ("/cap/KEY", flags) -> handle */
+#define HC_READ 803          /* (handle, buf, len) -> bytes */
+#define HC_WRITE_FILE 804    /* (handle, buf, len) -> bytes */
+#define HC_LSEEK 805         /* (handle, offset, whence) -> offset */
+#define HC_CLOSE 806         /* (handle) */
+
+#endif

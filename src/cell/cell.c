@@ -1,0 +1,334 @@
+/*
+ * Spawning cells.  A cell is a child in its own mount, pid, ipc and uts
+ * namespaces (and a network namespace with nothing in it), rooted at the
+ * cVM's disk directory, running as an unprivileged uid with no_new_privs
+ * and rlimits, holding only the descriptors the monitor gives it.  The
+ * child executes the cell stub, which builds the cVM from its plan.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "iv.h"
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+#define CELL_UID_BASE 200000
+#define AS_SLACK (64UL << 20) /* the stub, its stack, the plan while it is read */
+#define CELL_NOFILE 64
+#define CELL_NPROC 64
+#define HANDSHAKE_MS 10000
+
+/* Moves fd above the fixed numbers so that dup3 in the child cannot clobber it. */
+static int high_fd(int fd)
+{
+	if (fd < 0 || fd > IV_FD_STUB)
+		return fd;
+	int h = fcntl(fd, F_DUPFD_CLOEXEC, IV_FD_STUB + 1);
+	close(fd);
+	return h;
+}
+
+static char empty_root[64];
+static int null_netns = -1;
+static int stub_fd = -1;
+static int devnull = -1;
+
+static const char *step_name(int step)
+{
+	static const char *names[] = {
+		[IV_STEP_FDS] = "arranging descriptors", [IV_STEP_MOUNT] = "mounting the root",
+		[IV_STEP_ROOT] = "entering the root", [IV_STEP_RLIMIT] = "setting rlimits",
+		[IV_STEP_UID] = "dropping to the cell uid", [IV_STEP_NNP] = "setting no_new_privs",
+		[IV_STEP_EXEC] = "executing the cell stub", [IV_STEP_PLAN] = "reading the plan",
+		[IV_STEP_OP] = "mapping the image", [IV_STEP_FILTER] = "installing the seccomp filter",
+		[IV_STEP_HANDSHAKE] = "handing over the listener", [IV_STEP_NETNS] = "joining the null network",
+	};
+	return step > 0 && step <= IV_STEP_NETNS ? names[step] : "an unknown step";
+}
+
+/*
+ * The stub lives next to the monitor binary.  It is copied into a sealed
+ * memfd: a cell executes it after pivot_root has detached the host's
+ * filesystem, where the kernel would refuse a file from a detached mount.
+ */
+static int open_stub(struct iv_err *err)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+	if (n <= 0)
+		return iv_fail(err, "cannot find the monitor's own path");
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	strcpy(slash + 1, "iv-cell");
+	int fd = open(self, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st))
+		return iv_fail(err, "cell stub '%s' is missing: %s", self, strerror(errno));
+	stub_fd = memfd_create("iv-cell", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	char buf[65536];
+	off_t done = 0;
+	while (stub_fd >= 0 && done < st.st_size) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r <= 0 || write(stub_fd, buf, (size_t)r) != r)
+			break;
+		done += r;
+	}
+	close(fd);
+	stub_fd = high_fd(stub_fd);
+	if (stub_fd < 0 || done != st.st_size ||
+	    fcntl(stub_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL))
+		return iv_fail(err, "cannot copy the cell stub '%s': %s", self, strerror(errno));
+	return 0;
+}
+
+static int make_null_netns(struct iv_err *err)
+{
+	struct clone_args ca = {.flags = CLONE_NEWNET, .exit_signal = SIGCHLD};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0)
+		return iv_fail(err, "cannot create the cells' network namespace: %s", strerror(errno));
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	null_netns = high_fd(open(path, O_RDONLY | O_CLOEXEC));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (null_netns < 0)
+		return iv_fail(err, "cannot open the cells' network namespace: %s", strerror(errno));
+	return 0;
+}
+
+int iv_cell_global_init(struct iv_err *err)
+{
+	if (open_stub(err))
+		return -1;
+	devnull = high_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
+	if (devnull < 0)
+		return iv_fail(err, "/dev/null: %s", strerror(errno));
+	snprintf(empty_root, sizeof(empty_root), "/tmp/intravisor-root-XXXXXX");
+	if (!mkdtemp(empty_root))
+		return iv_fail(err, "cannot create the empty root: %s", strerror(errno));
+	chmod(empty_root, 0555);
+	return make_null_netns(err);
+}
+
+void iv_cell_global_fini(void)
+{
+	if (empty_root[0])
+		rmdir(empty_root);
+	empty_root[0] = 0;
+}
+
+static __attribute__((noreturn)) void child_fail(int ctl, int step)
+{
+	char msg[9];
+	int32_t s = step, e = errno;
+	msg[0] = IV_CTL_FAIL;
+	memcpy(msg + 1, &s, 4);
+	memcpy(msg + 5, &e, 4);
+	if (write(ctl, msg, sizeof(msg)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+struct child_fds {
+	int console, plan, ctl, elf;
+};
+
+/* Runs in the new child: only raw system calls, no allocation (the monitor is threaded). */
+static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds f, uid_t uid)
+{
+	int ctl = f.ctl;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(127);
+	/* execve resets handlers but keeps the mask and ignored signals. */
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGPIPE, SIG_DFL);
+
+	if (setns(null_netns, CLONE_NEWNET))
+		child_fail(ctl, IV_STEP_NETNS);
+
+	const char *root = cvm->cfg->disk ? cvm->cfg->disk : empty_root;
+	unsigned long ro = cvm->cfg->disk ? 0 : MS_RDONLY;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount(root, root, NULL, MS_BIND | MS_REC, NULL) ||
+	    mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro, NULL))
+		child_fail(ctl, IV_STEP_MOUNT);
+	if (chdir(root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) || chdir("/"))
+		child_fail(ctl, IV_STEP_ROOT);
+	sethostname(cvm->cfg->name, strlen(cvm->cfg->name));
+
+	/* Fixed numbers; every source is above IV_FD_STUB (see iv_cell_spawn). */
+	if (dup3(devnull, IV_FD_CONSOLE_IN, 0) < 0 || dup3(f.console, IV_FD_CONSOLE_OUT, 0) < 0 ||
+	    dup3(f.console, IV_FD_CONSOLE_ERR, 0) < 0 || dup3(f.plan, IV_FD_PLAN, 0) < 0 ||
+	    dup3(f.ctl, IV_FD_CTL, 0) < 0 || dup3(f.elf, IV_FD_ELF, 0) < 0 ||
+	    dup3(stub_fd, IV_FD_STUB, O_CLOEXEC) < 0)
+		child_fail(ctl, IV_STEP_FDS);
+	ctl = IV_FD_CTL;
+	if (syscall(SYS_close_range, IV_FD_STUB + 1, ~0U, 0))
+		child_fail(ctl, IV_STEP_FDS);
+
+	struct rlimit as = {cvm->cfg->size + AS_SLACK, cvm->cfg->size + AS_SLACK};
+	struct rlimit nofile = {CELL_NOFILE, CELL_NOFILE}, nproc = {CELL_NPROC, CELL_NPROC};
+	struct rlimit zero = {0, 0};
+	if (setrlimit(RLIMIT_AS, &as) || setrlimit(RLIMIT_NOFILE, &nofile) ||
+	    setrlimit(RLIMIT_NPROC, &nproc) || setrlimit(RLIMIT_CORE, &zero) ||
+	    setrlimit(RLIMIT_MEMLOCK, &zero) || setrlimit(RLIMIT_MSGQUEUE, &zero))
+		child_fail(ctl, IV_STEP_RLIMIT);
+
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		child_fail(ctl, IV_STEP_UID);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		child_fail(ctl, IV_STEP_NNP);
+
+	char *argv[] = {"iv-cell", NULL}, *envp[] = {NULL};
+	syscall(SYS_execveat, IV_FD_STUB, "", argv, envp, AT_EMPTY_PATH);
+	child_fail(ctl, IV_STEP_EXEC);
+}
+
+static int read_ctl(struct iv_cvm *cvm, int ctl, char *msg, size_t len, struct iv_err *err)
+{
+	struct pollfd pfd = {ctl, POLLIN, 0};
+	int r = poll(&pfd, 1, HANDSHAKE_MS);
+	if (r == 0)
+		return iv_fail(err, "cVM '%s': the cell did not report within %d ms", cvm->cfg->name,
+			       HANDSHAKE_MS);
+	ssize_t n = r > 0 ? read(ctl, msg, len) : -1;
+	if (n <= 0)
+		return iv_fail(err, "cVM '%s': the cell died while starting", cvm->cfg->name);
+	if (msg[0] == IV_CTL_FAIL && n == 9) {
+		int32_t step, e;
+		memcpy(&step, msg + 1, 4);
+		memcpy(&e, msg + 5, 4);
+		return iv_fail(err, "cVM '%s': cell failed %s: %s", cvm->cfg->name, step_name(step),
+			       strerror(e));
+	}
+	return (int)n;
+}
+
+int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct iv_err *err)
+{
+	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
+	int rc = -1;
+
+	plan_fd = high_fd(iv_plan_finish(plan, err));
+	if (plan_fd < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) || pipe2(pipefd, O_CLOEXEC)) {
+		iv_fail(err, "cVM '%s': cannot create the cell's channels: %s", cvm->cfg->name,
+			strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		sv[i] = high_fd(sv[i]);
+		pipefd[i] = high_fd(pipefd[i]);
+	}
+	elf_fd = high_fd(elf_fd);
+	struct child_fds f = {pipefd[1], plan_fd, sv[1], elf_fd};
+	uid_t uid = CELL_UID_BASE + (uid_t)((getpid() & 0x3ff) << 8) + (uid_t)cvm->id;
+
+	int pidfd = -1;
+	struct clone_args ca = {
+		.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		iv_fail(err, "cVM '%s': cannot create the cell: %s", cvm->cfg->name, strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child(cvm, f, uid);
+
+	cvm->pid = pid;
+	cvm->pidfd = pidfd;
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	close(sv[1]);
+	sv[1] = -1;
+
+	char msg[16];
+	int n = read_ctl(cvm, sv[0], msg, sizeof(msg), err);
+	if (n < 0)
+		goto out;
+	int32_t remote;
+	if (msg[0] != IV_CTL_LISTENER || n != 5) {
+		iv_fail(err, "cVM '%s': the cell sent a malformed handshake", cvm->cfg->name);
+		goto out;
+	}
+	memcpy(&remote, msg + 1, 4);
+	cvm->listener = (int)syscall(SYS_pidfd_getfd, pidfd, remote, 0);
+	if (cvm->listener < 0) {
+		iv_fail(err, "cVM '%s': cannot take the cell's listener: %s", cvm->cfg->name,
+			strerror(errno));
+		goto out;
+	}
+	fcntl(cvm->listener, F_SETFD, FD_CLOEXEC);
+	/* The cVM thread and the server hand the CPU to each other directly. */
+	ioctl(cvm->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	/* Seized once the stub is done (a stop before would wait on us), so that
+	 * faults are seen with their address; EXITKILL: no cell outlives us. */
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_EXITKILL))
+		iv_vlog("cVM '%s': ptrace seize failed: %s", cvm->cfg->name, strerror(errno));
+	cvm->console = pipefd[0];
+	pipefd[0] = -1;
+	cvm->ctl = sv[0];
+	sv[0] = -1;
+	rc = 0;
+out:
+	if (plan_fd >= 0)
+		close(plan_fd);
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (pipefd[i] >= 0)
+			close(pipefd[i]);
+	}
+	if (elf_fd >= 0)
+		close(elf_fd);
+	return rc;
+}
+
+int iv_cell_go(struct iv_cvm *cvm, struct iv_err *err)
+{
+	char go = IV_CTL_GO;
+	ssize_t n = write(cvm->ctl, &go, 1);
+	close(cvm->ctl);
+	cvm->ctl = -1;
+	if (n != 1)
+		return iv_fail(err, "cVM '%s': the cell died before it started", cvm->cfg->name);
+	return 0;
+}

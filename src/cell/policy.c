@@ -1,0 +1,91 @@
+/*
+ * The cell's seccomp policy.  What the kernel can check by itself runs
+ * natively: I/O on descriptors the cell holds, memory management inside
+ * the cell, futex, time, threads.  Everything else - hostcalls and every
+ * syscall not on the list - goes to the monitor by user notification, so
+ * that hostcalls are served and denied calls are reported by name.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "iv.h"
+
+static const int allowed[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(lseek), SCMP_SYS(close),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fcntl), SCMP_SYS(dup),
+	SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect),
+	SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(msync), SCMP_SYS(futex),
+	SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list), SCMP_SYS(exit),
+	SCMP_SYS(exit_group), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigpending),
+	SCMP_SYS(rt_sigtimedwait), SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getppid), SCMP_SYS(getuid),
+	SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(set_tid_address),
+	SCMP_SYS(arch_prctl), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(getrandom), SCMP_SYS(uname), SCMP_SYS(getrlimit), SCMP_SYS(tgkill),
+	SCMP_SYS(tkill), SCMP_SYS(openat), SCMP_SYS(access), SCMP_SYS(faccessat),
+	SCMP_SYS(faccessat2), SCMP_SYS(getdents64), SCMP_SYS(getcwd), SCMP_SYS(chdir),
+	SCMP_SYS(fchdir), SCMP_SYS(readlinkat), SCMP_SYS(mkdirat), SCMP_SYS(unlinkat),
+	SCMP_SYS(renameat), SCMP_SYS(ftruncate), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(umask), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(pselect6), SCMP_SYS(rseq),
+	SCMP_SYS(membarrier), SCMP_SYS(pipe2),
+};
+
+int iv_policy_build(struct iv_plan *p, struct iv_err *err)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
+	if (!ctx)
+		return iv_fail(err, "seccomp: cannot create a filter");
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* Threads only: a cVM may not create processes (a fork bomb stays one cell). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM,
+					      CLONE_THREAD | CLONE_VM));
+	/* clone3 hides its flags in memory: ENOSYS makes every libc fall back to clone. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* The only ioctl a libc needs on its console (isatty). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_EQ, TIOCGWINSZ));
+	/* prlimit on itself only, for getrlimit in libcs. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
+				      SCMP_A0(SCMP_CMP_EQ, 0));
+	if (rc) {
+		seccomp_release(ctx);
+		return iv_fail(err, "seccomp: cannot add a rule: %s", strerror(-rc));
+	}
+
+	int fd = memfd_create("iv-filter", MFD_CLOEXEC);
+	if (fd < 0 || seccomp_export_bpf(ctx, fd)) {
+		seccomp_release(ctx);
+		if (fd >= 0)
+			close(fd);
+		return iv_fail(err, "seccomp: cannot export the filter");
+	}
+	seccomp_release(ctx);
+	off_t n = lseek(fd, 0, SEEK_END);
+	if (n <= 0 || n % 8 || (p->filter = malloc((size_t)n)) == NULL ||
+	    pread(fd, p->filter, (size_t)n, 0) != n) {
+		close(fd);
+		return iv_fail(err, "seccomp: cannot read the exported filter");
+	}
+	close(fd);
+	p->filter_len = (size_t)n / 8;
+	return 0;
+}

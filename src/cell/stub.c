@@ -1,0 +1,167 @@
+/*
+ * The cell stub: a tiny freestanding static program that the confined
+ * child executes.  It reads its plan (fd 3), builds the cVM's address space,
+ * installs the seccomp filter last, hands the notification fd to the
+ * monitor through the control socket (fd 4), waits for the go, closes
+ * everything that is not the cVM's and jumps.  Nothing of the monitor is
+ * mapped here; on any failure it reports the step and exits.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan.h"
+
+#define SYS_read 0
+#define SYS_write 1
+#define SYS_close 3
+#define SYS_mmap 9
+#define SYS_mprotect 10
+#define SYS_munmap 11
+#define SYS_pread64 17
+#define SYS_exit_group 231
+#define SYS_seccomp 317
+
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define MAP_SHARED 1
+#define MAP_PRIVATE 2
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define SECCOMP_SET_MODE_FILTER 1
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+
+struct sock_fprog {
+	unsigned short len;
+	void *filter;
+};
+
+static long sc6(long n, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define sc3(n, a, b, c) sc6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+
+static __attribute__((noreturn)) void fail(int step, long err)
+{
+	char msg[9];
+	int32_t s = step, e = (int32_t)-err;
+	msg[0] = IV_CTL_FAIL;
+	__builtin_memcpy(msg + 1, &s, 4);
+	__builtin_memcpy(msg + 5, &e, 4);
+	sc3(SYS_write, IV_FD_CTL, msg, 9);
+	for (;;)
+		sc3(SYS_exit_group, 127, 0, 0);
+}
+
+/* The compiler may emit calls to these even with -ffreestanding. */
+void *memcpy(void *d, const void *s, size_t n)
+{
+	unsigned char *dp = d;
+	const unsigned char *sp = s;
+	while (n--)
+		*dp++ = *sp++;
+	return d;
+}
+
+void *memset(void *d, int c, size_t n)
+{
+	unsigned char *dp = d;
+	while (n--)
+		*dp++ = (unsigned char)c;
+	return d;
+}
+
+static int bad(long r)
+{
+	return (unsigned long)r > -4096UL;
+}
+
+/* The filter must outlive the plan's mapping. */
+static uint64_t filter_copy[4096];
+
+/* Defined in stub_start.S: sets the registers and jumps; never returns. */
+__attribute__((noreturn)) void iv_stub_enter(uint64_t entry, uint64_t sp, uint64_t kind,
+					     uint64_t argc, uint64_t argv, uint64_t envp);
+
+__attribute__((noreturn)) void iv_stub_main(void)
+{
+	struct iv_plan_hdr h;
+	long r = sc6(SYS_pread64, IV_FD_PLAN, (long)&h, sizeof(h), 0, 0, 0);
+	if (r != (long)sizeof(h) || h.magic != IV_PLAN_MAGIC || h.version != IV_PLAN_VERSION)
+		fail(IV_STEP_PLAN, bad(r) ? r : -22);
+
+	long pl = sc6(SYS_mmap, 0, (long)h.total, PROT_READ, MAP_PRIVATE, IV_FD_PLAN, 0);
+	if (bad(pl))
+		fail(IV_STEP_PLAN, pl);
+	const uint8_t *plan = (const uint8_t *)pl;
+	const struct iv_plan_op *ops = (const struct iv_plan_op *)(plan + h.ops_off);
+
+	for (uint64_t i = 0; i < h.nops; i++) {
+		const struct iv_plan_op *op = &ops[i];
+		switch (op->kind) {
+		case IV_OP_MAP_FILE:
+			r = sc6(SYS_mmap, (long)op->addr, (long)op->len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_FIXED, IV_FD_ELF, (long)op->arg);
+			break;
+		case IV_OP_MAP_ANON:
+			r = sc6(SYS_mmap, (long)op->addr, (long)op->len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+			break;
+		case IV_OP_COPY:
+			memcpy((void *)op->addr, plan + op->arg, op->len);
+			r = 0;
+			break;
+		case IV_OP_ZERO:
+			memset((void *)op->addr, 0, op->len);
+			r = 0;
+			break;
+		case IV_OP_PROTECT:
+			r = sc3(SYS_mprotect, op->addr, op->len, op->prot);
+			break;
+		case IV_OP_STORE64:
+			*(volatile uint64_t *)op->addr = op->arg;
+			r = 0;
+			break;
+		default:
+			r = -22;
+		}
+		if (bad(r))
+			fail(IV_STEP_OP, r);
+	}
+
+	if (h.filter_len == 0 || h.filter_len * 8 > sizeof(filter_copy))
+		fail(IV_STEP_FILTER, -22);
+	memcpy(filter_copy, plan + h.filter_off, h.filter_len * 8);
+	sc3(SYS_munmap, pl, h.total, 0);
+	sc3(SYS_close, IV_FD_PLAN, 0, 0);
+	sc3(SYS_close, IV_FD_ELF, 0, 0);
+
+	struct sock_fprog prog = {(unsigned short)h.filter_len, filter_copy};
+	long lfd = sc3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (bad(lfd))
+		fail(IV_STEP_FILTER, lfd);
+
+	char msg[5];
+	int32_t fdn = (int32_t)lfd;
+	msg[0] = IV_CTL_LISTENER;
+	memcpy(msg + 1, &fdn, 4);
+	if (sc3(SYS_write, IV_FD_CTL, msg, 5) != 5)
+		fail(IV_STEP_HANDSHAKE, -5);
+	char go = 0;
+	if (sc3(SYS_read, IV_FD_CTL, &go, 1) != 1 || go != IV_CTL_GO)
+		sc3(SYS_exit_group, 127, 0, 0);
+	/* The monitor holds its own copy of the listener now. */
+	sc3(SYS_close, lfd, 0, 0);
+	sc3(SYS_close, IV_FD_CTL, 0, 0);
+
+	iv_stub_enter(h.entry, h.sp, h.entry_kind, h.argc, h.argv, h.envp);
+}

@@ -1,0 +1,56 @@
+/* Entry and exit of the cell stub (see stub.c). */
+
+	.text
+	.globl _start
+_start:
+	xor %ebp, %ebp
+	and $-16, %rsp
+	call iv_stub_main
+	hlt
+
+/*
+ * iv_stub_enter(entry, sp, kind, argc, argv, envp)
+ *   kind 1 (process): rsp = sp (pointing at argc), rdx = 0, as the kernel starts a program.
+ *   kind 2 (function): entry(argc, argv, envp) on a 16-byte aligned stack; when
+ *   it returns, iv_stub_exit hands its result to the exit hostcall.
+ */
+	.globl iv_stub_enter
+iv_stub_enter:
+	mov %rdi, %rax
+	mov %rsi, %rsp
+	cmp $2, %rdx
+	jne 1f
+	mov %rcx, %rdi
+	mov %r8, %rsi
+	mov %r9, %rdx
+	lea iv_stub_exit(%rip), %rcx
+	push %rcx
+	jmp 2f
+1:	xor %edi, %edi
+	xor %esi, %esi
+	xor %edx, %edx
+2:	mov %rax, %r11
+	xor %eax, %eax
+	xor %ebx, %ebx
+	xor %ecx, %ecx
+	xor %ebp, %ebp
+	xor %r8d, %r8d
+	xor %r9d, %r9d
+	xor %r10d, %r10d
+	xor %r12d, %r12d
+	xor %r13d, %r13d
+	xor %r14d, %r14d
+	xor %r15d, %r15d
+	jmp *%r11
+
+/* A function entry that returns ends the cVM with its return value. */
+	.globl iv_stub_exit
+iv_stub_exit:
+	mov %rax, %rdi
+	mov $0x200d, %eax
+	syscall
+	mov $231, %eax
+	syscall
+	hlt
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,62 @@
+/* The hostcall table: modules register handlers by the seed's numbers. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "iv.h"
+
+struct entry {
+	const char *name;
+	iv_hostcall_fn fn;
+};
+
+static struct entry table[IV_HC_MAX];
+
+void iv_hostcall_register(int nr, const char *name, iv_hostcall_fn fn)
+{
+	if (nr >= 0 && nr < IV_HC_MAX)
+		table[nr] = (struct entry){name, fn};
+}
+
+const char *iv_hostcall_name(int nr)
+{
+	return nr >= 0 && nr < IV_HC_MAX && table[nr].name ? table[nr].name : "unknown";
+}
+
+#define MAX_DENIAL_REPORTS 8
+
+/* A syscall that is neither allowed nor a hostcall: refused, and said so. */
+static long deny(struct iv_call *c, int sysno)
+{
+	struct iv_cvm *cvm = c->cvm;
+	pthread_mutex_lock(&cvm->lock);
+	int n = cvm->denials++;
+	pthread_mutex_unlock(&cvm->lock);
+	if (n < MAX_DENIAL_REPORTS) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, sysno);
+		iv_log("cVM '%s': denied system call %s (%d)", cvm->cfg->name, name ? name : "?",
+		       sysno);
+		free(name);
+	} else if (n == MAX_DENIAL_REPORTS) {
+		iv_log("cVM '%s': more denied system calls; no longer reporting them",
+		       cvm->cfg->name);
+	}
+	return -EPERM;
+}
+
+long iv_hostcall_dispatch(struct iv_call *c)
+{
+	if (c->nr < 0 || c->nr >= IV_HC_MAX)
+		return deny(c, c->nr + IV_HC_BASE);
+	if (!table[c->nr].fn)
+		return -ENOSYS;
+	return table[c->nr].fn(c);
+}
+
+void iv_hostcalls_init(void)
+{
+	iv_hc_basic_init();
+	iv_hc_capfile_init();
+}

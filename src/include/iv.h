@@ -1,0 +1,303 @@
+/*
+ * iv.h - the whole internal API of the Intravisor monitor.
+ *
+ * The monitor deploys cVMs into cells: confined processes whose address
+ * space holds only the cell stub, the cVM image and stacks in [begin, end),
+ * and the capability regions granted to them.  Hostcalls arrive by seccomp
+ * user notification and are served from a table that modules register into.
+ *
+ * Error convention: every fallible function takes a struct iv_err * and
+ * returns -1 after filling it with one line that names what was wrong and
+ * where; 0 (or a non-negative value) means success.
+ */
+#ifndef IV_H
+#define IV_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "iv_hostcalls.h"
+#include "plan.h"
+
+#define IV_PAGE 4096UL
+#define IV_ALIGN_DOWN(x) ((x) & ~(IV_PAGE - 1))
+#define IV_ALIGN_UP(x) (((x) + IV_PAGE - 1) & ~(IV_PAGE - 1))
+
+/* ---- errors (monitor/error.c) ---- */
+
+struct iv_err {
+	char msg[512];
+};
+
+/* Formats the message into err and returns -1.  err may be NULL. */
+int iv_fail(struct iv_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Verbosity of the monitor's own log (-v); messages go to stderr. */
+extern int iv_verbose;
+void iv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void iv_vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- configuration (monitor/config.c) ---- */
+
+struct iv_capfile_cfg {
+	char *name;
+	uint64_t size;
+	char *data; /* NULL when absent */
+	size_t data_len;
+	int line;
+};
+
+struct iv_cvm_cfg {
+	char *name;
+	char *runtime; /* path, resolved against the config file's directory */
+	char *args;    /* NULL when absent */
+	char *disk;    /* directory, resolved like runtime; NULL: empty root */
+	uint64_t base, size, begin, end;
+	char *callback_out;
+	long wait; /* -1: wait for exit; N >= 0: sleep N s before the next */
+	int fork;
+	int line;
+};
+
+struct iv_config {
+	char *path;
+	struct iv_capfile_cfg *capfiles;
+	size_t ncapfiles;
+	struct iv_cvm_cfg *cvms;
+	size_t ncvms;
+};
+
+/* Parses YAML text; path is used to name errors and resolve relative paths. */
+int iv_config_parse(const char *path, const char *text, size_t len, struct iv_config *cfg,
+		    struct iv_err *err);
+/* Reads and parses a file, then checks that runtimes and disks exist. */
+int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err);
+void iv_config_free(struct iv_config *cfg);
+
+/* ---- ELF loading (loader/elf.c, loader/stack.c) ---- */
+
+#define IV_ELF_MAX_SEGMENTS 16
+
+enum iv_entry_kind {
+	IV_ENTRY_PROCESS = 1,  /* static executable: rsp -> argc, as the kernel starts it */
+	IV_ENTRY_FUNCTION = 2, /* shared object with -e sym: called as sym(argc, argv, envp) */
+};
+
+struct iv_segment {
+	uint64_t vaddr; /* after relocation */
+	uint64_t memsz, filesz, offset;
+	int prot; /* PROT_* */
+};
+
+struct iv_reloc {
+	uint64_t addr, value;
+};
+
+struct iv_elf {
+	enum iv_entry_kind kind;
+	uint64_t bias;   /* added to every vaddr */
+	uint64_t lo, hi; /* page-aligned range the image occupies */
+	uint64_t entry;
+	uint64_t phdr;   /* address of the program headers in memory (AT_PHDR), 0 if unmapped */
+	uint16_t phnum, phentsize;
+	struct iv_segment seg[IV_ELF_MAX_SEGMENTS];
+	size_t nseg;
+	struct iv_reloc *relocs; /* malloc'd; 8-byte stores the stub performs */
+	size_t nrelocs;
+};
+
+/*
+ * Validates an ELF image held in buf and lays it out inside [begin, end):
+ * a static executable must already lie there, a position-independent one
+ * is placed at begin.  Nothing in buf is trusted: every offset and size is
+ * checked.  On success out->relocs must be released with iv_elf_free().
+ */
+int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, struct iv_elf *out,
+		 struct iv_err *err);
+void iv_elf_free(struct iv_elf *elf);
+
+/* ---- the plan a cell stub executes (cell/plan.c) ---- */
+
+struct iv_plan {
+	struct iv_plan_hdr hdr;
+	struct iv_plan_op *ops;
+	size_t nops, opcap;
+	uint8_t *data; /* what OP_COPY ops copy from */
+	size_t dlen, dcap;
+	void *filter; /* struct sock_filter[] */
+	size_t filter_len;
+};
+
+/* Appends an op; -1 only on allocation failure. */
+int iv_plan_op(struct iv_plan *p, uint32_t kind, uint64_t addr, uint64_t len, uint64_t arg,
+	       uint32_t prot);
+/* Copies data into the plan and adds an op that stores it at addr. */
+int iv_plan_copy(struct iv_plan *p, uint64_t addr, const void *data, size_t len);
+/* Lays the plan out in a sealed memfd the stub reads; returns the fd or -1. */
+int iv_plan_finish(struct iv_plan *p, struct iv_err *err);
+void iv_plan_free(struct iv_plan *p);
+
+/* Builds the initial stack (argc, argv, envp, auxv, strings) below top and
+ * records it in the plan; returns the stack pointer to start with in *sp. */
+int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, const char *name,
+		   const char *args, uint64_t *sp, struct iv_err *err);
+
+/* ---- cVMs (monitor/cvm.c) ---- */
+
+enum iv_cvm_state { IV_CVM_LOADING, IV_CVM_RUNNING, IV_CVM_DONE };
+
+#define IV_MAX_HANDLES 16
+#define IV_MAX_GRANTS 32
+
+struct iv_cap;
+
+struct iv_handle {
+	struct iv_cap *cap;
+	uint64_t offset;
+};
+
+struct iv_cvm {
+	int id;
+	struct iv_cvm_cfg *cfg;
+	enum iv_cvm_state state;
+	pid_t pid;    /* the cell, in the monitor's pid namespace */
+	int pidfd;
+	int listener; /* seccomp user-notification fd */
+	int console;  /* read end of the cell's stdout/stderr pipe */
+	int ctl;      /* control socket to the stub until it starts */
+	pthread_t server;
+	int server_running;
+	volatile int stopping;
+
+	uint64_t image_lo, image_hi; /* where the ELF image lies */
+	uint64_t stack_lo, stack_hi;
+	uint64_t cap_next; /* the next cap mapping goes just below this */
+
+	pthread_mutex_t lock; /* guards the fields below */
+	struct iv_handle handles[IV_MAX_HANDLES];
+	char linebuf[1024];
+	size_t linelen;
+	int denials;
+	/* cap files this cVM has been granted, with where they are mapped */
+	struct {
+		struct iv_cap *cap;
+		uint64_t addr;
+	} grants[IV_MAX_GRANTS];
+	int ngrants;
+
+	/* how it ended */
+	int exit_by_hostcall;
+	long exit_code;
+	int status; /* wait status, valid when state == IV_CVM_DONE */
+	int fault_sig;
+	uint64_t fault_addr;
+	int fault_known;
+	char fail[512]; /* deployment failure, if any */
+
+	uint64_t t_deploy_ns, t_running_ns, t_done_ns;
+};
+
+/* Deploys one cVM: loads its ELF, spawns its cell and starts serving it. */
+int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err);
+/* Writes cVM console output, labelled with its name, line by line. */
+void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len);
+void iv_cvm_console_flush(struct iv_cvm *cvm);
+/* Kills the cell (if alive). */
+void iv_cvm_kill(struct iv_cvm *cvm);
+/* Called by the lifecycle loop once the cell has exited and been reaped. */
+void iv_cvm_report(struct iv_cvm *cvm);
+/* True when the cVM ended well (exit code 0, no signal, no failure). */
+int iv_cvm_ok(const struct iv_cvm *cvm);
+
+/* The run: every cVM of the config, deployed in order (monitor/run.c). */
+struct iv_run {
+	struct iv_config *cfg;
+	struct iv_cvm *cvms;
+	size_t ncvms;
+	int sigfd;
+};
+
+int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err);
+/* Deploys and serves until every cVM has ended or a signal asks to stop;
+ * returns the monitor's exit status. */
+int iv_run(struct iv_run *run);
+void iv_run_free(struct iv_run *run);
+
+uint64_t iv_now_ns(void);
+
+/* ---- cells (cell/cell.c, cell/policy.c) ---- */
+
+/* Exports the cell's seccomp filter as classic BPF into the plan. */
+int iv_policy_build(struct iv_plan *p, struct iv_err *err);
+
+/* Spawns the cell for cvm from a complete plan and the runtime's fd (taken); on
+ * success cvm->pid, pidfd, listener and console are set and the stub is
+ * waiting for iv_cell_go(). */
+int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct iv_err *err);
+/* Lets the stub jump into the cVM. */
+int iv_cell_go(struct iv_cvm *cvm, struct iv_err *err);
+/* Creates what every cell shares (the empty root, the null network). */
+int iv_cell_global_init(struct iv_err *err);
+void iv_cell_global_fini(void);
+
+/* ---- hostcalls (hostcall/table.c, hostcall/server.c, hostcall/mem.c) ---- */
+
+#define IV_HC_MAX 1024
+
+struct iv_call {
+	struct iv_cvm *cvm;
+	pid_t tid;
+	uint64_t id; /* notification id */
+	int nr;      /* the seed's number (syscall - IV_HC_BASE) */
+	uint64_t a[6];
+};
+
+/* A handler returns the value for rax: >= 0 on success, -errno on failure. */
+typedef long (*iv_hostcall_fn)(struct iv_call *c);
+
+void iv_hostcall_register(int nr, const char *name, iv_hostcall_fn fn);
+const char *iv_hostcall_name(int nr);
+/* Serves one notification; returns the value to answer with. */
+long iv_hostcall_dispatch(struct iv_call *c);
+/* Registers every module's hostcalls (basic, cap files). */
+void iv_hostcalls_init(void);
+void iv_hc_basic_init(void);
+void iv_hc_capfile_init(void);
+
+/* The per-cell server thread. */
+int iv_server_start(struct iv_cvm *cvm, struct iv_err *err);
+void iv_server_stop(struct iv_cvm *cvm);
+
+/*
+ * The one checked way to touch cVM memory: [addr, addr+len) must lie inside
+ * the cVM's [begin, end) without overflow, and the copy must be complete.
+ * Return 0 or -EFAULT.
+ */
+int iv_cvm_read(struct iv_cvm *cvm, uint64_t addr, void *dst, size_t len);
+int iv_cvm_write(struct iv_cvm *cvm, uint64_t addr, const void *src, size_t len);
+/* Copies a NUL-terminated string of at most max-1 bytes; -EFAULT or -ENAMETOOLONG. */
+int iv_cvm_read_str(struct iv_cvm *cvm, uint64_t addr, char *dst, size_t max);
+/* Installs a monitor fd into the calling cell (SECCOMP_IOCTL_NOTIF_ADDFD);
+ * returns the fd number in the cell or -errno. */
+int iv_call_install_fd(struct iv_call *c, int fd);
+
+/* ---- capabilities (cap/capfile.c) ---- */
+
+struct iv_cap {
+	char name[64];
+	int memfd;
+	uint64_t size;
+	int owner; /* cVM id that advertised it, -1 for the config's */
+};
+
+int iv_cap_init(struct iv_config *cfg, struct iv_err *err);
+struct iv_cap *iv_cap_find(const char *name);
+/* Creates a named shared object; data (may be NULL) fills its start. */
+struct iv_cap *iv_cap_create(const char *name, uint64_t size, const void *data, size_t len,
+			     int owner, struct iv_err *err);
+void iv_cap_fini(void);
+
+#endif

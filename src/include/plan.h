@@ -1,0 +1,83 @@
+/*
+ * plan.h - what the monitor tells a cell stub to do.
+ *
+ * The plan is one blob in a memfd passed as fd IV_FD_PLAN: a header, an
+ * array of ops the stub executes in order, the seccomp filter, and the data
+ * that OP_COPY ops refer to.  Shared by the monitor and the freestanding
+ * stub, so it uses fixed-size types only.
+ */
+#ifndef IV_PLAN_H
+#define IV_PLAN_H
+
+#include <stdint.h>
+
+#define IV_PLAN_MAGIC 0x314e414c50564955ULL /* "UIVPLAN1" */
+#define IV_PLAN_VERSION 1
+
+/* Fixed descriptors in a fresh cell. */
+#define IV_FD_CONSOLE_IN 0
+#define IV_FD_CONSOLE_OUT 1
+#define IV_FD_CONSOLE_ERR 2
+#define IV_FD_PLAN 3
+#define IV_FD_CTL 4
+#define IV_FD_ELF 5
+#define IV_FD_STUB 6 /* only until execveat */
+
+/* Where the stub is linked; every cVM range must end below it. */
+#define IV_STUB_BASE 0x600000000000ULL
+#define IV_USER_MIN 0x10000ULL
+
+enum iv_op_kind {
+	IV_OP_MAP_FILE = 1, /* mmap(addr, len, RW, MAP_PRIVATE|MAP_FIXED, elf fd, arg) */
+	IV_OP_MAP_ANON = 2, /* mmap(addr, len, RW, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED) */
+	IV_OP_COPY = 3,     /* copy len bytes from plan offset arg to addr */
+	IV_OP_ZERO = 4,     /* zero [addr, addr+len) */
+	IV_OP_PROTECT = 5,  /* mprotect(addr, len, prot) */
+	IV_OP_STORE64 = 6,  /* *(uint64_t *)addr = arg (relocations) */
+};
+
+struct iv_plan_op {
+	uint32_t kind;
+	uint32_t prot;
+	uint64_t addr;
+	uint64_t len;
+	uint64_t arg;
+};
+
+enum iv_plan_entry { IV_PLAN_ENTRY_PROCESS = 1, IV_PLAN_ENTRY_FUNCTION = 2 };
+
+struct iv_plan_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t entry_kind;
+	uint64_t total;      /* bytes in the whole plan */
+	uint64_t ops_off;    /* offset of the op array */
+	uint64_t nops;
+	uint64_t filter_off; /* offset of struct sock_filter[] */
+	uint64_t filter_len; /* number of instructions */
+	uint64_t entry;
+	uint64_t sp;
+	uint64_t argc, argv, envp; /* for IV_PLAN_ENTRY_FUNCTION */
+};
+
+/* Messages on the control socket (each one byte tag + payload). */
+#define IV_CTL_LISTENER 'L' /* stub -> monitor: int32 listener fd number */
+#define IV_CTL_FAIL 'F'     /* child or stub -> monitor: int32 step, int32 errno */
+#define IV_CTL_GO 'G'       /* monitor -> stub */
+
+enum iv_fail_step {
+	IV_STEP_FDS = 1,
+	IV_STEP_MOUNT,
+	IV_STEP_ROOT,
+	IV_STEP_RLIMIT,
+	IV_STEP_UID,
+	IV_STEP_NNP,
+	IV_STEP_EXEC,
+	IV_STEP_PLAN,
+	IV_STEP_OP,
+	IV_STEP_FILTER,
+	IV_STEP_HANDSHAKE,
+	IV_STEP_NETNS,
+};
+
+#endif

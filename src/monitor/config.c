@@ -1,0 +1,490 @@
+/*
+ * The YAML configuration (two documents, as in the seed: capfiles, then
+ * cVMs).  Every key is either implemented or rejected by name; errors carry
+ * file, line and key, and a config with any error starts nothing.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "iv.h"
+
+struct ctx {
+	const char *path;
+	yaml_document_t *doc;
+	struct iv_err *err;
+};
+
+static int line_of(yaml_node_t *n)
+{
+	return n ? (int)n->start_mark.line + 1 : 0;
+}
+
+static int fail_at(struct ctx *c, yaml_node_t *n, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail_at(struct ctx *c, yaml_node_t *n, const char *key, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (key)
+		return iv_fail(c->err, "%s:%d: key '%s': %s", c->path, line_of(n), key, what);
+	return iv_fail(c->err, "%s:%d: %s", c->path, line_of(n), what);
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int get_str(struct ctx *c, yaml_node_t *v, const char *key, char **out)
+{
+	const char *s = scalar(v);
+	if (!s)
+		return fail_at(c, v, key, "expected a string");
+	if (strlen(s) != v->data.scalar.length)
+		return fail_at(c, v, key, "contains a NUL byte");
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : fail_at(c, v, key, "out of memory");
+}
+
+/* Hex with 0x, or decimal; the whole scalar must be the number. */
+static int get_num(struct ctx *c, yaml_node_t *v, const char *key, int allow_neg, long long *out)
+{
+	const char *s = scalar(v);
+	if (!s || !*s)
+		return fail_at(c, v, key, "expected a number");
+	const char *p = s;
+	int neg = 0;
+	if (*p == '-') {
+		if (!allow_neg)
+			return fail_at(c, v, key, "must not be negative, got '%s'", s);
+		neg = 1;
+		p++;
+	}
+	int base = 10;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (!isxdigit((unsigned char)*p))
+		return fail_at(c, v, key, "expected a number, got '%s'", s);
+	errno = 0;
+	char *end;
+	unsigned long long u = strtoull(p, &end, base);
+	if (*end || errno == ERANGE || u > (unsigned long long)LLONG_MAX)
+		return fail_at(c, v, key, "expected a number, got '%s'", s);
+	*out = neg ? -(long long)u : (long long)u;
+	return 0;
+}
+
+static int get_u64(struct ctx *c, yaml_node_t *v, const char *key, uint64_t *out)
+{
+	long long x;
+	if (get_num(c, v, key, 0, &x))
+		return -1;
+	*out = (uint64_t)x;
+	return 0;
+}
+
+static int get_flag(struct ctx *c, yaml_node_t *v, const char *key, int *out)
+{
+	long long x;
+	if (get_num(c, v, key, 0, &x))
+		return -1;
+	if (x != 0 && x != 1)
+		return fail_at(c, v, key, "expected 0 or 1, got '%s'", scalar(v));
+	*out = (int)x;
+	return 0;
+}
+
+static int check_name(struct ctx *c, yaml_node_t *v, const char *key, const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63)
+		return fail_at(c, v, key, "must be 1 to 63 characters");
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return fail_at(c, v, key, "'%s' may hold only letters, digits, '_', '.', '-'",
+				       s);
+	return 0;
+}
+
+static int not_yet(struct ctx *c, yaml_node_t *v, const char *key, const char *why)
+{
+	return fail_at(c, v, key, "not supported yet (%s)", why);
+}
+
+#define FOR_PAIRS(doc, map, pair)                                                          \
+	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;                     \
+	     pair < (map)->data.mapping.pairs.top; pair++)
+
+static int parse_capfile(struct ctx *c, yaml_node_t *m, struct iv_capfile_cfg *cf)
+{
+	int have_size = 0;
+	cf->line = line_of(m);
+	if (m->type != YAML_MAPPING_NODE)
+		return fail_at(c, m, "capfiles", "each entry must be a mapping");
+	FOR_PAIRS(c->doc, m, p)
+	{
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+		const char *key = scalar(k);
+		if (!key)
+			return fail_at(c, k, NULL, "capfile keys must be plain strings");
+		if (!strcmp(key, "name")) {
+			if (get_str(c, v, key, &cf->name) || check_name(c, v, key, cf->name))
+				return -1;
+		} else if (!strcmp(key, "size")) {
+			if (get_u64(c, v, key, &cf->size))
+				return -1;
+			if (cf->size == 0 || cf->size > (1ULL << 32))
+				return fail_at(c, v, key, "must be between 1 and 4 GiB");
+			have_size = 1;
+		} else if (!strcmp(key, "data")) {
+			if (get_str(c, v, key, &cf->data))
+				return -1;
+			cf->data_len = strlen(cf->data);
+		} else {
+			return fail_at(c, k, key, "unknown capfile key");
+		}
+	}
+	if (!cf->name)
+		return fail_at(c, m, "name", "missing in capfile");
+	if (!have_size)
+		return fail_at(c, m, "size", "missing in capfile '%s'", cf->name);
+	if (cf->data && cf->data_len > cf->size)
+		return fail_at(c, m, "data", "%zu bytes do not fit in size %llu of capfile '%s'",
+			       cf->data_len, (unsigned long long)cf->size, cf->name);
+	return 0;
+}
+
+static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top - v->data.sequence.items.start != 1)
+		return fail_at(c, v, "isolation", "expected a list with exactly one range");
+	yaml_node_t *m = yaml_document_get_node(c->doc, *v->data.sequence.items.start);
+	if (m->type != YAML_MAPPING_NODE)
+		return fail_at(c, m, "isolation", "the range must be a mapping");
+	unsigned seen = 0;
+	FOR_PAIRS(c->doc, m, p)
+	{
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
+		const char *key = scalar(k);
+		static const char *names[] = {"base", "size", "begin", "end"};
+		uint64_t *dst[] = {&vm->base, &vm->size, &vm->begin, &vm->end};
+		int i;
+		for (i = 0; i < 4; i++)
+			if (key && !strcmp(key, names[i]))
+				break;
+		if (i == 4)
+			return fail_at(c, k, key ? key : "?", "unknown isolation key");
+		if (get_u64(c, val, key, dst[i]))
+			return -1;
+		seen |= 1u << i;
+	}
+	if (seen != 15)
+		return fail_at(c, m, "isolation", "needs base, size, begin and end");
+	if ((vm->base | vm->begin | vm->end | vm->size) & (IV_PAGE - 1))
+		return fail_at(c, m, "isolation", "base, size, begin and end must be page-aligned");
+	if (vm->end <= vm->begin)
+		return fail_at(c, m, "isolation", "end 0x%llx is not above begin 0x%llx",
+			       (unsigned long long)vm->end, (unsigned long long)vm->begin);
+	if (vm->size != vm->end - vm->begin)
+		return fail_at(c, m, "isolation", "size 0x%llx differs from end - begin = 0x%llx",
+			       (unsigned long long)vm->size,
+			       (unsigned long long)(vm->end - vm->begin));
+	if (vm->begin < IV_USER_MIN || vm->end > IV_STUB_BASE)
+		return fail_at(c, m, "isolation", "[0x%llx, 0x%llx) must lie within [0x%llx, 0x%llx)",
+			       (unsigned long long)vm->begin, (unsigned long long)vm->end,
+			       IV_USER_MIN, IV_STUB_BASE);
+	if (vm->base > IV_STUB_BASE || vm->size > IV_STUB_BASE - vm->base)
+		return fail_at(c, m, "base", "0x%llx + size is out of range",
+			       (unsigned long long)vm->base);
+	if (vm->size < 16 * IV_PAGE)
+		return fail_at(c, m, "size", "0x%llx is smaller than the 64 KiB minimum",
+			       (unsigned long long)vm->size);
+	return 0;
+}
+
+static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
+{
+	int have_iso = 0;
+	vm->line = line_of(m);
+	vm->wait = 0;
+	if (m->type != YAML_MAPPING_NODE)
+		return fail_at(c, m, "cVMs", "each entry must be a mapping");
+	FOR_PAIRS(c->doc, m, p)
+	{
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+		const char *key = scalar(k);
+		int flag;
+		if (!key)
+			return fail_at(c, k, NULL, "cVM keys must be plain strings");
+		if (!strcmp(key, "name")) {
+			if (get_str(c, v, key, &vm->name) || check_name(c, v, key, vm->name))
+				return -1;
+		} else if (!strcmp(key, "runtime")) {
+			if (get_str(c, v, key, &vm->runtime))
+				return -1;
+		} else if (!strcmp(key, "args")) {
+			if (get_str(c, v, key, &vm->args))
+				return -1;
+		} else if (!strcmp(key, "disk")) {
+			if (get_str(c, v, key, &vm->disk))
+				return -1;
+		} else if (!strcmp(key, "isolation")) {
+			if (parse_isolation(c, v, vm))
+				return -1;
+			have_iso = 1;
+		} else if (!strcmp(key, "callback_out")) {
+			if (get_str(c, v, key, &vm->callback_out))
+				return -1;
+			if (strcmp(vm->callback_out, "monitor"))
+				return not_yet(c, v, key, "nested cVMs: only 'monitor' serves hostcalls");
+		} else if (!strcmp(key, "wait")) {
+			long long w;
+			if (get_num(c, v, key, 1, &w))
+				return -1;
+			if (w < -1 || w > 86400)
+				return fail_at(c, v, key, "expected -1 or 0..86400 seconds, got %lld", w);
+			vm->wait = (long)w;
+		} else if (!strcmp(key, "fork")) {
+			if (get_flag(c, v, key, &flag))
+				return -1;
+			if (flag)
+				return not_yet(c, v, key, "TFORK: host_save is a no-op until templates land");
+			vm->fork = 0;
+		} else if (!strcmp(key, "template") || !strcmp(key, "resume")) {
+			if (get_flag(c, v, key, &flag))
+				return -1;
+			if (flag)
+				return not_yet(c, v, key, "TFORK templates and forks");
+		} else if (!strcmp(key, "snapshot_path")) {
+			return not_yet(c, v, key, "snapshot images");
+		} else if (!strcmp(key, "net")) {
+			return not_yet(c, v, key, "cVMs get no network; every cell has an empty one");
+		} else if (!strcmp(key, "callback_in")) {
+			return not_yet(c, v, key, "nested cVMs");
+		} else {
+			return fail_at(c, k, key, "unknown cVM key");
+		}
+	}
+	if (!vm->name)
+		return fail_at(c, m, "name", "missing in cVM");
+	if (!vm->runtime)
+		return fail_at(c, m, "runtime", "missing in cVM '%s'", vm->name);
+	if (!have_iso)
+		return fail_at(c, m, "isolation", "missing in cVM '%s'", vm->name);
+	return 0;
+}
+
+static int parse_list(struct ctx *c, yaml_node_t *seq, const char *key, struct iv_config *cfg)
+{
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail_at(c, seq, key, "expected a list");
+	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	int is_cap = !strcmp(key, "capfiles");
+	if (is_cap ? cfg->ncapfiles : cfg->ncvms)
+		return fail_at(c, seq, key, "given twice");
+	if (n == 0)
+		return 0;
+	if (is_cap) {
+		cfg->capfiles = calloc(n, sizeof(*cfg->capfiles));
+		if (!cfg->capfiles)
+			return fail_at(c, seq, key, "out of memory");
+	} else {
+		cfg->cvms = calloc(n, sizeof(*cfg->cvms));
+		if (!cfg->cvms)
+			return fail_at(c, seq, key, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = yaml_document_get_node(c->doc, seq->data.sequence.items.start[i]);
+		if (is_cap) {
+			cfg->ncapfiles = i + 1;
+			if (parse_capfile(c, item, &cfg->capfiles[i]))
+				return -1;
+		} else {
+			cfg->ncvms = i + 1;
+			if (parse_cvm(c, item, &cfg->cvms[i]))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_document(struct ctx *c, struct iv_config *cfg)
+{
+	yaml_node_t *root = yaml_document_get_root_node(c->doc);
+	if (!root)
+		return 0;
+	if (root->type != YAML_MAPPING_NODE)
+		return fail_at(c, root, NULL, "a document must be a mapping with 'capfiles' or 'cVMs'");
+	FOR_PAIRS(c->doc, root, p)
+	{
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+		const char *key = scalar(k);
+		if (key && (!strcmp(key, "capfiles") || !strcmp(key, "cVMs"))) {
+			if (parse_list(c, v, key, cfg))
+				return -1;
+		} else {
+			return fail_at(c, k, key ? key : "?", "unknown top-level key");
+		}
+	}
+	return 0;
+}
+
+static int cross_check(struct ctx *c, struct iv_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncapfiles; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->capfiles[i].name, cfg->capfiles[j].name))
+				return iv_fail(c->err, "%s:%d: key 'name': capfile '%s' already defined at line %d",
+					       c->path, cfg->capfiles[i].line, cfg->capfiles[i].name,
+					       cfg->capfiles[j].line);
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		struct iv_cvm_cfg *a = &cfg->cvms[i];
+		for (size_t j = 0; j < i; j++) {
+			struct iv_cvm_cfg *b = &cfg->cvms[j];
+			if (!strcmp(a->name, b->name))
+				return iv_fail(c->err, "%s:%d: key 'name': cVM '%s' already defined at line %d",
+					       c->path, a->line, a->name, b->line);
+			if (a->base < b->base + b->size && b->base < a->base + a->size)
+				return iv_fail(c->err,
+					       "%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) overlaps cVM '%s' (line %d)",
+					       c->path, a->line, a->name, (unsigned long long)a->base,
+					       (unsigned long long)(a->base + a->size), b->name, b->line);
+		}
+	}
+	if (cfg->ncvms == 0)
+		return iv_fail(c->err, "%s: no cVMs to deploy (a 'cVMs' list is required)", c->path);
+	return 0;
+}
+
+int iv_config_parse(const char *path, const char *text, size_t len, struct iv_config *cfg,
+		    struct iv_err *err)
+{
+	yaml_parser_t parser;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = strdup(path);
+	if (!cfg->path || !yaml_parser_initialize(&parser))
+		return iv_fail(err, "%s: out of memory", path);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	struct ctx c = {path, NULL, err};
+	int rc = 0;
+	for (int ndoc = 0; rc == 0; ndoc++) {
+		yaml_document_t doc;
+		if (!yaml_parser_load(&parser, &doc)) {
+			rc = iv_fail(err, "%s:%d: YAML syntax error: %s", path,
+				     (int)parser.problem_mark.line + 1,
+				     parser.problem ? parser.problem : "unknown");
+			break;
+		}
+		if (!yaml_document_get_root_node(&doc)) {
+			yaml_document_delete(&doc);
+			break;
+		}
+		c.doc = &doc;
+		rc = parse_document(&c, cfg);
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	if (rc == 0)
+		rc = cross_check(&c, cfg);
+	if (rc)
+		iv_config_free(cfg);
+	return rc;
+}
+
+/* Resolves p against dir unless it is absolute; replaces *p. */
+static int resolve(char **p, const char *dir)
+{
+	if ((*p)[0] == '/')
+		return 0;
+	size_t n = strlen(dir) + strlen(*p) + 2;
+	char *full = malloc(n);
+	if (!full)
+		return -1;
+	snprintf(full, n, "%s/%s", dir, *p);
+	free(*p);
+	*p = full;
+	return 0;
+}
+
+int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return iv_fail(err, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+		close(fd);
+		return iv_fail(err, "%s: not a regular file of at most 1 MiB", path);
+	}
+	char *text = malloc((size_t)st.st_size + 1);
+	ssize_t n = text ? read(fd, text, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n != st.st_size) {
+		free(text);
+		return iv_fail(err, "%s: cannot read", path);
+	}
+	int rc = iv_config_parse(path, text, (size_t)n, cfg, err);
+	free(text);
+	if (rc)
+		return rc;
+
+	char *copy = strdup(path);
+	const char *dir = copy ? dirname(copy) : ".";
+	for (size_t i = 0; i < cfg->ncvms && rc == 0; i++) {
+		struct iv_cvm_cfg *vm = &cfg->cvms[i];
+		struct stat s;
+		if (resolve(&vm->runtime, dir) || (vm->disk && resolve(&vm->disk, dir)))
+			rc = iv_fail(err, "%s: out of memory", path);
+		else if (stat(vm->runtime, &s) || !S_ISREG(s.st_mode))
+			rc = iv_fail(err, "%s:%d: key 'runtime': '%s' is not a readable file", path,
+				     vm->line, vm->runtime);
+		else if (vm->disk && (stat(vm->disk, &s) || !S_ISDIR(s.st_mode)))
+			rc = iv_fail(err, "%s:%d: key 'disk': '%s' is not a directory", path,
+				     vm->line, vm->disk);
+	}
+	free(copy);
+	if (rc)
+		iv_config_free(cfg);
+	return rc;
+}
+
+void iv_config_free(struct iv_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncapfiles; i++) {
+		free(cfg->capfiles[i].name);
+		free(cfg->capfiles[i].data);
+	}
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		struct iv_cvm_cfg *vm = &cfg->cvms[i];
+		free(vm->name);
+		free(vm->runtime);
+		free(vm->args);
+		free(vm->disk);
+		free(vm->callback_out);
+	}
+	free(cfg->capfiles);
+	free(cfg->cvms);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}

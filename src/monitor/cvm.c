@@ -1,0 +1,231 @@
+/* One cVM: loading its image into a plan, deploying its cell, its console
+ * and how it ended. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "iv.h"
+
+#define STACK_MAX (8UL << 20)
+#define ELF_MAX (1UL << 30)
+
+static const char *prot_str(int prot)
+{
+	static const char *s[] = {"---", "r--", "-w-", "rw-", "--x", "r-x", "-wx", "rwx"};
+	return s[prot & 7];
+}
+
+/* Lays out every segment: file pages, zeroed tails, anonymous bss, then protections. */
+static int plan_image(struct iv_plan *p, const struct iv_elf *elf)
+{
+	int rc = 0;
+	for (size_t i = 0; i < elf->nseg; i++) {
+		const struct iv_segment *s = &elf->seg[i];
+		uint64_t lo = IV_ALIGN_DOWN(s->vaddr), file_end = s->vaddr + s->filesz;
+		uint64_t mem_end = s->vaddr + s->memsz, anon_lo = lo;
+		if (s->filesz) {
+			anon_lo = IV_ALIGN_UP(file_end);
+			rc |= iv_plan_op(p, IV_OP_MAP_FILE, lo, anon_lo - lo, IV_ALIGN_DOWN(s->offset), 0);
+			uint64_t tail_end = mem_end < anon_lo ? mem_end : anon_lo;
+			if (s->memsz > s->filesz && tail_end > file_end)
+				rc |= iv_plan_op(p, IV_OP_ZERO, file_end, tail_end - file_end, 0, 0);
+		}
+		if (IV_ALIGN_UP(mem_end) > anon_lo)
+			rc |= iv_plan_op(p, IV_OP_MAP_ANON, anon_lo, IV_ALIGN_UP(mem_end) - anon_lo, 0, 0);
+		iv_vlog("Mapped 0x%llx, segment = 0x%llx, len = 0x%llx, %s",
+			(unsigned long long)s->offset, (unsigned long long)s->vaddr,
+			(unsigned long long)s->memsz, prot_str(s->prot));
+	}
+	for (size_t i = 0; i < elf->nrelocs; i++)
+		rc |= iv_plan_op(p, IV_OP_STORE64, elf->relocs[i].addr, 8, elf->relocs[i].value, 0);
+	for (size_t i = 0; i < elf->nseg; i++) {
+		const struct iv_segment *s = &elf->seg[i];
+		uint64_t lo = IV_ALIGN_DOWN(s->vaddr);
+		rc |= iv_plan_op(p, IV_OP_PROTECT, lo, IV_ALIGN_UP(s->vaddr + s->memsz) - lo, 0,
+				 (uint32_t)s->prot);
+	}
+	return rc;
+}
+
+static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_err *err)
+{
+	struct iv_cvm_cfg *cfg = cvm->cfg;
+	int fd = open(cfg->runtime, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st))
+		return iv_fail(err, "cVM '%s': runtime '%s': %s", cfg->name, cfg->runtime,
+			       strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_size == 0 || (uint64_t)st.st_size > ELF_MAX) {
+		close(fd);
+		return iv_fail(err, "cVM '%s': runtime '%s': not a regular file of 1 byte to 1 GiB",
+			       cfg->name, cfg->runtime);
+	}
+	void *buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (buf == MAP_FAILED) {
+		close(fd);
+		return iv_fail(err, "cVM '%s': runtime '%s': %s", cfg->name, cfg->runtime,
+			       strerror(errno));
+	}
+	struct iv_elf elf;
+	struct iv_err e2;
+	int rc = iv_elf_parse(buf, (size_t)st.st_size, cfg->begin, cfg->end, &elf, &e2);
+	munmap(buf, (size_t)st.st_size);
+	if (rc) {
+		close(fd);
+		return iv_fail(err, "cVM '%s': runtime '%s': %s", cfg->name, cfg->runtime, e2.msg);
+	}
+
+	uint64_t stack = cfg->size / 4 < STACK_MAX ? IV_ALIGN_DOWN(cfg->size / 4) : STACK_MAX;
+	cvm->stack_hi = cfg->end;
+	cvm->stack_lo = cfg->end - stack;
+	cvm->image_lo = elf.lo;
+	cvm->image_hi = elf.hi;
+	cvm->cap_next = cvm->stack_lo - IV_PAGE;
+	if (elf.hi + IV_PAGE > cvm->stack_lo) {
+		iv_elf_free(&elf);
+		close(fd);
+		return iv_fail(err, "cVM '%s': runtime '%s': image [0x%llx, 0x%llx) leaves no room for the 0x%llx-byte stack below end 0x%llx",
+			       cfg->name, cfg->runtime, (unsigned long long)elf.lo,
+			       (unsigned long long)elf.hi, (unsigned long long)stack,
+			       (unsigned long long)cfg->end);
+	}
+	iv_vlog("ELF BASE = 0x%llx, MAP SIZE = 0x%llx, ENTRY = 0x%llx, %s entry",
+		(unsigned long long)elf.lo, (unsigned long long)(elf.hi - elf.lo),
+		(unsigned long long)elf.entry, elf.kind == IV_ENTRY_PROCESS ? "program" : "function");
+
+	uint64_t sp;
+	rc = plan_image(p, &elf);
+	/* the lowest stack page stays a guard */
+	rc |= iv_plan_op(p, IV_OP_MAP_ANON, cvm->stack_lo, stack, 0, 0);
+	rc |= iv_plan_op(p, IV_OP_PROTECT, cvm->stack_lo, IV_PAGE, 0, 0);
+	if (rc) {
+		iv_elf_free(&elf);
+		close(fd);
+		return iv_fail(err, "out of memory");
+	}
+	rc = iv_stack_build(p, &elf, cvm->stack_hi, cfg->name, cfg->args, &sp, err);
+	p->hdr.entry = elf.entry;
+	p->hdr.sp = sp;
+	p->hdr.entry_kind = elf.kind == IV_ENTRY_PROCESS ? IV_PLAN_ENTRY_PROCESS : IV_PLAN_ENTRY_FUNCTION;
+	iv_elf_free(&elf);
+	if (rc) {
+		close(fd);
+		return -1;
+	}
+	iv_vlog("[cVM STACKs] = [0x%llx -- 0x%llx], sp = 0x%llx", (unsigned long long)cvm->stack_lo,
+		(unsigned long long)cvm->stack_hi, (unsigned long long)sp);
+	*elf_fd = fd;
+	return 0;
+}
+
+int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
+{
+	struct iv_cvm_cfg *cfg = cvm->cfg;
+	struct iv_plan plan = {0};
+	int elf_fd = -1;
+	cvm->t_deploy_ns = iv_now_ns();
+	iv_vlog("***************** Deploy '%s' ***************", cfg->name);
+	iv_vlog("BUILDING cvm: name=%s, disk=%s, runtime=%s, args='%s', base=0x%llx, size=0x%llx, begin=0x%llx, end=0x%llx, cb_out='%s', wait=%lds",
+		cfg->name, cfg->disk ? cfg->disk : "(none)", cfg->runtime,
+		cfg->args ? cfg->args : "", (unsigned long long)cfg->base,
+		(unsigned long long)cfg->size, (unsigned long long)cfg->begin,
+		(unsigned long long)cfg->end, cfg->callback_out ? cfg->callback_out : "monitor",
+		cfg->wait);
+	int rc = load(cvm, &plan, &elf_fd, err);
+	if (rc == 0)
+		rc = iv_policy_build(&plan, err);
+	if (rc == 0)
+		rc = iv_cell_spawn(cvm, &plan, elf_fd, err);
+	else if (elf_fd >= 0)
+		close(elf_fd);
+	iv_plan_free(&plan);
+	if (rc == 0)
+		rc = iv_server_start(cvm, err);
+	if (rc == 0)
+		rc = iv_cell_go(cvm, err);
+	if (rc) {
+		snprintf(cvm->fail, sizeof(cvm->fail), "%s", err->msg);
+		iv_cvm_kill(cvm);
+		return -1;
+	}
+	cvm->state = IV_CVM_RUNNING;
+	cvm->t_running_ns = iv_now_ns();
+	iv_vlog("cVM '%s': cell %d running (uid-confined, seccomp listener %d)", cfg->name,
+		cvm->pid, cvm->listener);
+	return 0;
+}
+
+void iv_cvm_kill(struct iv_cvm *cvm)
+{
+	if (cvm->pidfd >= 0 && cvm->state != IV_CVM_DONE)
+		syscall(SYS_pidfd_send_signal, cvm->pidfd, SIGKILL, NULL, 0);
+}
+
+static void emit(struct iv_cvm *cvm)
+{
+	printf("[%s] %.*s\n", cvm->cfg->name, (int)cvm->linelen, cvm->linebuf);
+	fflush(stdout);
+	cvm->linelen = 0;
+}
+
+/* Console text is labelled line by line; NUL bytes are dropped. */
+void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len)
+{
+	pthread_mutex_lock(&cvm->lock);
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n')
+			emit(cvm);
+		else if (buf[i] != 0) {
+			cvm->linebuf[cvm->linelen++] = buf[i];
+			if (cvm->linelen == sizeof(cvm->linebuf))
+				emit(cvm);
+		}
+	}
+	pthread_mutex_unlock(&cvm->lock);
+}
+
+void iv_cvm_console_flush(struct iv_cvm *cvm)
+{
+	pthread_mutex_lock(&cvm->lock);
+	if (cvm->linelen)
+		emit(cvm);
+	pthread_mutex_unlock(&cvm->lock);
+}
+
+int iv_cvm_ok(const struct iv_cvm *cvm)
+{
+	if (cvm->fail[0])
+		return 0;
+	if (cvm->exit_by_hostcall)
+		return cvm->exit_code == 0;
+	return WIFEXITED(cvm->status) && WEXITSTATUS(cvm->status) == 0;
+}
+
+void iv_cvm_report(struct iv_cvm *cvm)
+{
+	const char *name = cvm->cfg->name;
+	double ms = (double)(cvm->t_done_ns - cvm->t_deploy_ns) / 1e6;
+	if (cvm->fail[0])
+		iv_log("cVM '%s' failed: %s", name, cvm->fail);
+	else if (cvm->exit_by_hostcall)
+		iv_log("cVM '%s' exited with status %ld (host_exit) after %.3f ms", name,
+		       cvm->exit_code, ms);
+	else if (WIFEXITED(cvm->status))
+		iv_log("cVM '%s' exited with status %d after %.3f ms", name,
+		       WEXITSTATUS(cvm->status), ms);
+	else if (WIFSIGNALED(cvm->status) && cvm->fault_known)
+		iv_log("cVM '%s' killed by signal %d (%s) at address 0x%llx after %.3f ms", name,
+		       cvm->fault_sig, strsignal(cvm->fault_sig),
+		       (unsigned long long)cvm->fault_addr, ms);
+	else if (WIFSIGNALED(cvm->status))
+		iv_log("cVM '%s' killed by signal %d (%s) after %.3f ms", name,
+		       WTERMSIG(cvm->status), strsignal(WTERMSIG(cvm->status)), ms);
+}
