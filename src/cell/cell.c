@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -129,6 +128,8 @@ static int make_null_netns(struct iv_err *err)
 
 int iv_cell_global_init(struct iv_err *err)
 {
+	if (stub_fd >= 0)
+		return 0; /* once per monitor process */
 	if (open_stub(err))
 		return -1;
 	devnull = high_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -146,6 +147,13 @@ void iv_cell_global_fini(void)
 	if (empty_root[0])
 		rmdir(empty_root);
 	empty_root[0] = 0;
+	if (stub_fd >= 0)
+		close(stub_fd);
+	if (null_netns >= 0)
+		close(null_netns);
+	if (devnull >= 0)
+		close(devnull);
+	stub_fd = null_netns = devnull = -1;
 }
 
 static __attribute__((noreturn)) void child_fail(int ctl, int step)
@@ -168,9 +176,8 @@ struct child_fds {
 static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds f, uid_t uid)
 {
 	int ctl = f.ctl;
+	/* Should the monitor die before this, the stub's read of the go sees EOF. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(127);
 	/* execve resets handlers but keeps the mask and ignored signals. */
 	sigset_t all;
 	sigemptyset(&all);
@@ -208,8 +215,13 @@ static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds
 	    setrlimit(RLIMIT_MEMLOCK, &zero) || setrlimit(RLIMIT_MSGQUEUE, &zero))
 		child_fail(ctl, IV_STEP_RLIMIT);
 
-	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+	/* Raw calls: glibc's would try to change the credentials of the
+	 * monitor's other threads, which do not exist in this child, and hang. */
+	if (syscall(SYS_setgroups, 0, NULL) || syscall(SYS_setresgid, uid, uid, uid) ||
+	    syscall(SYS_setresuid, uid, uid, uid))
 		child_fail(ctl, IV_STEP_UID);
+	/* A change of credentials clears the parent-death signal: set it again. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		child_fail(ctl, IV_STEP_NNP);
 

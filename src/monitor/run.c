@@ -102,7 +102,26 @@ static void finish(struct iv_run *run, struct iv_cvm *cvm, int epfd)
 	(void)run;
 }
 
-/* A ptrace stop of a cell: note a fault's address, then let the signal go on. */
+/* True when the cell has a handler for sig (SigCgt in its status). */
+static int catches(pid_t pid, int sig)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "re");
+	unsigned long long mask = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigCgt: %llx", &mask) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (mask >> (sig - 1)) & 1;
+}
+
+/*
+ * A ptrace stop of a cell.  A fault the cVM does not handle itself ends it:
+ * the cell is pid 1 of its namespace, where the kernel would otherwise
+ * drop the signal and re-run the faulting instruction forever.
+ */
 static void on_stop(struct iv_cvm *cvm, int st)
 {
 	int sig = WSTOPSIG(st);
@@ -111,10 +130,14 @@ static void on_stop(struct iv_cvm *cvm, int st)
 	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGSYS ||
 	    sig == SIGTRAP) {
 		siginfo_t si;
-		if (ptrace(PTRACE_GETSIGINFO, cvm->pid, 0, &si) == 0 && si.si_code > 0) {
-			cvm->fault_sig = sig;
-			cvm->fault_addr = (uint64_t)(uintptr_t)si.si_addr;
-			cvm->fault_known = 1;
+		if (!catches(cvm->pid, sig)) {
+			if (ptrace(PTRACE_GETSIGINFO, cvm->pid, 0, &si) == 0) {
+				cvm->fault_sig = sig;
+				cvm->fault_addr = (uint64_t)(uintptr_t)si.si_addr;
+				cvm->fault_known = 1;
+			}
+			iv_cvm_kill(cvm);
+			sig = 0;
 		}
 	}
 	ptrace(PTRACE_CONT, cvm->pid, 0, sig);
