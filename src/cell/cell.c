@@ -106,24 +106,87 @@ static int open_stub(struct iv_err *err)
 	return 0;
 }
 
-static int make_null_netns(struct iv_err *err)
+/*
+ * Namespaces every cell of a kind shares, made once by a short-lived child
+ * and kept by a descriptor: an empty network, and one mount namespace per
+ * root.  A cell joins them with setns, so that neither its start nor its
+ * end pays for building or tearing down a mount tree (the teardown waits
+ * for an RCU grace period, milliseconds here).  Cells cannot change mounts.
+ */
+static int ns_child_mount(const char *root)
 {
-	struct clone_args ca = {.flags = CLONE_NEWNET, .exit_signal = SIGCHLD};
+	unsigned long ro = root == empty_root ? MS_RDONLY : 0;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount(root, root, NULL, MS_BIND | MS_REC, NULL) ||
+	    mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro, NULL))
+		return IV_STEP_MOUNT;
+	if (chdir(root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) || chdir("/"))
+		return IV_STEP_ROOT;
+	return 0;
+}
+
+static int make_ns(unsigned long flag, const char *root, struct iv_err *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return iv_fail(err, "pipe: %s", strerror(errno));
+	struct clone_args ca = {.flags = flag, .exit_signal = SIGCHLD};
 	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid < 0)
-		return iv_fail(err, "cannot create the cells' network namespace: %s", strerror(errno));
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return iv_fail(err, "cannot create a namespace for cells: %s", strerror(errno));
+	}
 	if (pid == 0) {
+		int32_t msg[2] = {flag == CLONE_NEWNS ? ns_child_mount(root) : 0, 0};
+		msg[1] = errno;
+		if (write(p[1], msg, sizeof(msg)) < 0)
+			_exit(1);
 		for (;;)
 			pause();
 	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	null_netns = high_fd(open(path, O_RDONLY | O_CLOEXEC));
+	close(p[1]);
+	int32_t msg[2] = {IV_STEP_MOUNT, EIO};
+	ssize_t n = read(p[0], msg, sizeof(msg));
+	close(p[0]);
+	int fd = -1;
+	if (n == sizeof(msg) && msg[0] == 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, flag == CLONE_NEWNS ? "mnt" : "net");
+		fd = high_fd(open(path, O_RDONLY | O_CLOEXEC));
+		msg[1] = errno;
+	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	if (null_netns < 0)
-		return iv_fail(err, "cannot open the cells' network namespace: %s", strerror(errno));
-	return 0;
+	if (fd < 0)
+		return iv_fail(err, "cannot prepare %s for cells: %s", root ? root : "the network",
+			       strerror(msg[1]));
+	return fd;
+}
+
+#define MAX_ROOTS 32
+static struct {
+	char *path;
+	int fd;
+} roots[MAX_ROOTS];
+static int nroots;
+
+/* The mount namespace whose root is dir (NULL: the empty read-only root). */
+static int root_ns(const char *dir, struct iv_err *err)
+{
+	const char *path = dir ? dir : empty_root;
+	for (int i = 0; i < nroots; i++)
+		if (!strcmp(roots[i].path, path))
+			return roots[i].fd;
+	if (nroots == MAX_ROOTS)
+		return iv_fail(err, "more than %d distinct disks", MAX_ROOTS);
+	int fd = make_ns(CLONE_NEWNS, path, err);
+	if (fd < 0)
+		return -1;
+	roots[nroots].path = strdup(path);
+	roots[nroots].fd = fd;
+	nroots++;
+	return fd;
 }
 
 int iv_cell_global_init(struct iv_err *err)
@@ -139,11 +202,17 @@ int iv_cell_global_init(struct iv_err *err)
 	if (!mkdtemp(empty_root))
 		return iv_fail(err, "cannot create the empty root: %s", strerror(errno));
 	chmod(empty_root, 0555);
-	return make_null_netns(err);
+	null_netns = make_ns(CLONE_NEWNET, NULL, err);
+	return null_netns < 0 ? -1 : 0;
 }
 
 void iv_cell_global_fini(void)
 {
+	for (int i = 0; i < nroots; i++) {
+		close(roots[i].fd);
+		free(roots[i].path);
+	}
+	nroots = 0;
 	if (empty_root[0])
 		rmdir(empty_root);
 	empty_root[0] = 0;
@@ -173,7 +242,8 @@ struct child_fds {
 };
 
 /* Runs in the new child: only raw system calls, no allocation (the monitor is threaded). */
-static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds f, uid_t uid)
+static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds f, uid_t uid,
+					    int mntns)
 {
 	int ctl = f.ctl;
 	/* Should the monitor die before this, the stub's read of the go sees EOF. */
@@ -187,13 +257,7 @@ static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds
 	if (setns(null_netns, CLONE_NEWNET))
 		child_fail(ctl, IV_STEP_NETNS);
 
-	const char *root = cvm->cfg->disk ? cvm->cfg->disk : empty_root;
-	unsigned long ro = cvm->cfg->disk ? 0 : MS_RDONLY;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount(root, root, NULL, MS_BIND | MS_REC, NULL) ||
-	    mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro, NULL))
-		child_fail(ctl, IV_STEP_MOUNT);
-	if (chdir(root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) || chdir("/"))
+	if (setns(mntns, CLONE_NEWNS) || chdir("/"))
 		child_fail(ctl, IV_STEP_ROOT);
 	sethostname(cvm->cfg->name, strlen(cvm->cfg->name));
 
@@ -255,6 +319,9 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct i
 	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
 	int rc = -1;
 
+	int mntns = root_ns(cvm->cfg->disk, err);
+	if (mntns < 0)
+		goto out;
 	plan_fd = high_fd(iv_plan_finish(plan, err));
 	if (plan_fd < 0)
 		goto out;
@@ -273,7 +340,7 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct i
 
 	int pidfd = -1;
 	struct clone_args ca = {
-		.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
+		.flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 	};
@@ -283,7 +350,7 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct i
 		goto out;
 	}
 	if (pid == 0)
-		child(cvm, f, uid);
+		child(cvm, f, uid, mntns);
 
 	cvm->pid = pid;
 	cvm->pidfd = pidfd;

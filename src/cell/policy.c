@@ -42,7 +42,12 @@ static const int allowed[] = {
 	SCMP_SYS(membarrier), SCMP_SYS(pipe2),
 };
 
-int iv_policy_build(struct iv_plan *p, struct iv_err *err)
+/* The filter is the same for every cell: built once, copied into each plan. */
+static void *cached;
+static size_t cached_len;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int build(struct iv_plan *p, struct iv_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	if (!ctx)
@@ -88,4 +93,24 @@ int iv_policy_build(struct iv_plan *p, struct iv_err *err)
 	close(fd);
 	p->filter_len = (size_t)n / 8;
 	return 0;
+}
+
+int iv_policy_build(struct iv_plan *p, struct iv_err *err)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cache_lock);
+	if (!cached) {
+		struct iv_plan tmp = {0};
+		rc = build(&tmp, err);
+		cached = tmp.filter;
+		cached_len = tmp.filter_len;
+	}
+	if (rc == 0 && (p->filter = malloc(cached_len * 8)) != NULL) {
+		memcpy(p->filter, cached, cached_len * 8);
+		p->filter_len = cached_len;
+	} else if (rc == 0) {
+		rc = iv_fail(err, "out of memory");
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return rc;
 }

@@ -33,6 +33,7 @@ static long hc_exit(struct iv_call *c)
 	struct iv_cvm *cvm = c->cvm;
 	pthread_mutex_lock(&cvm->lock);
 	if (!cvm->exit_by_hostcall) {
+		cvm->t_exit_ns = iv_now_ns();
 		cvm->exit_by_hostcall = 1;
 		cvm->exit_code = (long)c->a[0];
 	}

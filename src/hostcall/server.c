@@ -36,6 +36,8 @@ static void *serve(void *arg)
 			.nr = req.data.nr - IV_HC_BASE,
 		};
 		memcpy(c.a, req.data.args, sizeof(c.a));
+		if (!cvm->t_first_hc_ns)
+			cvm->t_first_hc_ns = iv_now_ns();
 		long r = req.data.arch == AUDIT_ARCH_X86_64 ? iv_hostcall_dispatch(&c) : -ENOSYS;
 		resp.id = req.id;
 		resp.val = r < 0 ? 0 : r;

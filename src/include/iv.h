@@ -197,7 +197,10 @@ struct iv_cvm {
 	int fault_known;
 	char fail[512]; /* deployment failure, if any */
 
-	uint64_t t_deploy_ns, t_running_ns, t_done_ns;
+	/* phases (CLOCK_MONOTONIC ns): deploy started, image planned, cell
+	 * handed over its listener, cVM released, first hostcall, exit seen */
+	uint64_t t_deploy_ns, t_loaded_ns, t_cell_ns, t_running_ns, t_first_hc_ns, t_exit_ns,
+		t_done_ns;
 };
 
 /* Deploys one cVM: loads its ELF, spawns its cell and starts serving it. */
@@ -239,7 +242,8 @@ int iv_policy_build(struct iv_plan *p, struct iv_err *err);
 int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct iv_err *err);
 /* Lets the stub jump into the cVM. */
 int iv_cell_go(struct iv_cvm *cvm, struct iv_err *err);
-/* Creates what every cell shares (the empty root, the null network). */
+/* Creates what every cell shares (the stub, the empty root, the null
+ * network, mount namespaces per root); once per process, undone by fini. */
 int iv_cell_global_init(struct iv_err *err);
 void iv_cell_global_fini(void);
 

@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 		status = iv_run(&run);
 	}
 	iv_run_free(&run);
+	iv_cell_global_fini();
 	iv_config_free(&cfg);
 	return status;
 }

@@ -69,12 +69,27 @@ static struct iv_cvm *by_pid(struct iv_run *run, pid_t pid)
 	return NULL;
 }
 
-static void drain_console(struct iv_cvm *cvm)
+/* Relays what the cell wrote to its console; at EOF the pipe is closed, so
+ * that epoll does not report the hung-up pipe again and again. */
+static void drain_console(struct iv_cvm *cvm, int epfd)
 {
 	char buf[4096];
 	ssize_t n;
-	while (cvm->console >= 0 && (n = read(cvm->console, buf, sizeof(buf))) > 0)
+	while (cvm->console >= 0 && (n = read(cvm->console, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			break;
+		}
 		iv_cvm_console(cvm, buf, (size_t)n);
+	}
+	if (cvm->console >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, cvm->console, NULL);
+		close(cvm->console);
+		cvm->console = -1;
+	}
 }
 
 static void finish(struct iv_run *run, struct iv_cvm *cvm, int epfd)
@@ -85,13 +100,11 @@ static void finish(struct iv_run *run, struct iv_cvm *cvm, int epfd)
 		waitpid(cvm->pid, &st, __WALL);
 	cvm->status = st;
 	cvm->t_done_ns = iv_now_ns();
-	drain_console(cvm);
+	/* every writer is gone: read to the end */
+	if (cvm->console >= 0)
+		fcntl(cvm->console, F_SETFL, 0);
+	drain_console(cvm, epfd);
 	iv_cvm_console_flush(cvm);
-	if (cvm->console >= 0) {
-		epoll_ctl(epfd, EPOLL_CTL_DEL, cvm->console, NULL);
-		close(cvm->console);
-		cvm->console = -1;
-	}
 	if (cvm->listener >= 0)
 		close(cvm->listener);
 	if (cvm->pidfd >= 0)
@@ -230,7 +243,7 @@ int iv_run(struct iv_run *run)
 		for (int i = 0; i < n; i++) {
 			struct iv_cvm *cvm = evs[i].data.ptr;
 			if (cvm) {
-				drain_console(cvm);
+				drain_console(cvm, epfd);
 				continue;
 			}
 			struct signalfd_siginfo si;
@@ -260,7 +273,6 @@ int iv_run(struct iv_run *run)
 void iv_run_free(struct iv_run *run)
 {
 	iv_cap_fini();
-	iv_cell_global_fini();
 	if (run->sigfd >= 0)
 		close(run->sigfd);
 	free(run->cvms);
