@@ -172,7 +172,7 @@ static struct {
 static int nroots;
 
 /* The mount namespace whose root is dir (NULL: the empty read-only root). */
-static int root_ns(const char *dir, struct iv_err *err)
+int iv_cell_prepare_root(const char *dir, struct iv_err *err)
 {
 	const char *path = dir ? dir : empty_root;
 	for (int i = 0; i < nroots; i++)
@@ -319,7 +319,7 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct i
 	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
 	int rc = -1;
 
-	int mntns = root_ns(cvm->cfg->disk, err);
+	int mntns = iv_cell_prepare_root(cvm->cfg->disk, err);
 	if (mntns < 0)
 		goto out;
 	plan_fd = high_fd(iv_plan_finish(plan, err));

@@ -95,16 +95,29 @@ static int build(struct iv_plan *p, struct iv_err *err)
 	return 0;
 }
 
+static int init_locked(struct iv_err *err)
+{
+	if (cached)
+		return 0;
+	struct iv_plan tmp = {0};
+	int rc = build(&tmp, err);
+	cached = tmp.filter;
+	cached_len = tmp.filter_len;
+	return rc;
+}
+
+int iv_policy_init(struct iv_err *err)
+{
+	pthread_mutex_lock(&cache_lock);
+	int rc = init_locked(err);
+	pthread_mutex_unlock(&cache_lock);
+	return rc;
+}
+
 int iv_policy_build(struct iv_plan *p, struct iv_err *err)
 {
-	int rc = 0;
 	pthread_mutex_lock(&cache_lock);
-	if (!cached) {
-		struct iv_plan tmp = {0};
-		rc = build(&tmp, err);
-		cached = tmp.filter;
-		cached_len = tmp.filter_len;
-	}
+	int rc = init_locked(err);
 	if (rc == 0 && (p->filter = malloc(cached_len * 8)) != NULL) {
 		memcpy(p->filter, cached, cached_len * 8);
 		p->filter_len = cached_len;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -24,8 +25,17 @@ static void *serve(void *arg)
 	while (!cvm->stopping) {
 		memset(&req, 0, sizeof(req));
 		if (ioctl(cvm->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
-			if (errno == EINTR || errno == ENOENT)
-				continue; /* a stop request, or the caller died meanwhile */
+			if (errno == EINTR)
+				continue; /* a stop request */
+			if (errno == ENOENT) {
+				/* The caller died meanwhile.  Once no task uses the filter
+				 * the listener hangs up and RECV would fail at once, again
+				 * and again: the server's work is done. */
+				struct pollfd pfd = {cvm->listener, POLLIN, 0};
+				if (poll(&pfd, 1, -1) == 1 && (pfd.revents & POLLHUP))
+					break;
+				continue;
+			}
 			iv_log("cVM '%s': hostcall server: %s", cvm->cfg->name, strerror(errno));
 			break;
 		}

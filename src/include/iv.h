@@ -233,7 +233,9 @@ uint64_t iv_now_ns(void);
 
 /* ---- cells (cell/cell.c, cell/policy.c) ---- */
 
-/* Exports the cell's seccomp filter as classic BPF into the plan. */
+/* Builds the cells' seccomp filter (classic BPF), once per process. */
+int iv_policy_init(struct iv_err *err);
+/* Copies the filter into the plan (building it first if need be). */
 int iv_policy_build(struct iv_plan *p, struct iv_err *err);
 
 /* Spawns the cell for cvm from a complete plan and the runtime's fd (taken); on
@@ -245,6 +247,10 @@ int iv_cell_go(struct iv_cvm *cvm, struct iv_err *err);
 /* Creates what every cell shares (the stub, the empty root, the null
  * network, mount namespaces per root); once per process, undone by fini. */
 int iv_cell_global_init(struct iv_err *err);
+/* The prepared mount namespace rooted at dir (NULL: the empty root), made on
+ * first use: an fd, or -1.  The run prepares every configured root up front
+ * because making one waits for an RCU grace period. */
+int iv_cell_prepare_root(const char *dir, struct iv_err *err);
 void iv_cell_global_fini(void);
 
 /* ---- hostcalls (hostcall/table.c, hostcall/server.c, hostcall/mem.c) ---- */

@@ -56,8 +56,11 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 	if (run->sigfd < 0)
 		return iv_fail(err, "signalfd: %s", strerror(errno));
 	iv_hostcalls_init();
-	if (iv_cell_global_init(err) || iv_cap_init(cfg, err))
+	if (iv_cell_global_init(err) || iv_policy_init(err) || iv_cap_init(cfg, err))
 		return -1;
+	for (size_t i = 0; i < cfg->ncvms; i++)
+		if (iv_cell_prepare_root(cfg->cvms[i].disk, err) < 0)
+			return -1;
 	return 0;
 }
 
