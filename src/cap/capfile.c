@@ -18,7 +18,7 @@
 #include "iv.h"
 #include "iv_hostcalls.h"
 
-#define MAX_CAPS 256
+#define MAX_CAPS 4096
 #define KEY_MAX 64
 
 static pthread_mutex_t caps_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -41,8 +41,9 @@ struct iv_cap *iv_cap_find(const char *name)
 	return c;
 }
 
-struct iv_cap *iv_cap_create(const char *name, uint64_t size, const void *data, size_t len,
-			     int owner, struct iv_err *err)
+/* A sealed memfd of size bytes, data at its start; not yet findable. */
+static struct iv_cap *cap_new(const char *name, uint64_t size, const void *data, size_t len,
+			      int owner, struct iv_err *err)
 {
 	struct iv_cap *c = calloc(1, sizeof(*c));
 	if (!c || strlen(name) >= sizeof(c->name)) {
@@ -64,17 +65,42 @@ struct iv_cap *iv_cap_create(const char *name, uint64_t size, const void *data, 
 		free(c);
 		return NULL;
 	}
+	return c;
+}
+
+static void cap_free(struct iv_cap *c)
+{
+	close(c->memfd);
+	free(c);
+}
+
+/* Makes c findable by its name: 0, -EEXIST or -ENOSPC. */
+static int cap_register(struct iv_cap *c)
+{
+	int r = 0;
 	pthread_mutex_lock(&caps_lock);
-	if (find_locked(name) || ncaps == MAX_CAPS) {
-		pthread_mutex_unlock(&caps_lock);
-		iv_fail(err, "cap file '%s': %s", name, ncaps == MAX_CAPS ? "too many cap files" : "exists");
-		close(c->memfd);
-		free(c);
-		errno = EEXIST;
+	if (find_locked(c->name))
+		r = -EEXIST;
+	else if (ncaps == MAX_CAPS)
+		r = -ENOSPC;
+	else
+		caps[ncaps++] = c;
+	pthread_mutex_unlock(&caps_lock);
+	return r;
+}
+
+struct iv_cap *iv_cap_create(const char *name, uint64_t size, const void *data, size_t len,
+			     int owner, struct iv_err *err)
+{
+	struct iv_cap *c = cap_new(name, size, data, len, owner, err);
+	if (!c)
+		return NULL;
+	int r = cap_register(c);
+	if (r) {
+		iv_fail(err, "cap file '%s': %s", name, r == -EEXIST ? "exists" : "too many cap files");
+		cap_free(c);
 		return NULL;
 	}
-	caps[ncaps++] = c;
-	pthread_mutex_unlock(&caps_lock);
 	return c;
 }
 
@@ -93,10 +119,8 @@ int iv_cap_init(struct iv_config *cfg, struct iv_err *err)
 void iv_cap_fini(void)
 {
 	pthread_mutex_lock(&caps_lock);
-	for (size_t i = 0; i < ncaps; i++) {
-		close(caps[i]->memfd);
-		free(caps[i]);
-	}
+	for (size_t i = 0; i < ncaps; i++)
+		cap_free(caps[i]);
 	ncaps = 0;
 	pthread_mutex_unlock(&caps_lock);
 }
@@ -170,33 +194,53 @@ static long hc_cf_prb(struct iv_call *c)
 }
 
 /* CF_ADV(ptr, size, key): the cVM's pages at ptr become cap file key; their
- * contents are kept and the SDK maps the shared object over them. */
+ * contents are kept and the SDK maps the shared object over them.  What a
+ * cVM advertises is memory the monitor holds for it, so it counts against
+ * the cVM's own size. */
 static long hc_cf_adv(struct iv_call *c)
 {
+	struct iv_cvm *cvm = c->cvm;
 	uint64_t ptr = c->a[0], size = c->a[1];
 	char key[KEY_MAX];
-	int r = iv_cvm_read_str(c->cvm, c->a[2], key, sizeof(key));
+	int r = iv_cvm_read_str(cvm, c->a[2], key, sizeof(key));
 	if (r)
 		return r;
 	if (!key[0] || (ptr & (IV_PAGE - 1)) || size == 0 || size > (1ULL << 32))
 		return -EINVAL;
-	if (ptr < c->cvm->cfg->begin || ptr > c->cvm->cfg->end ||
-	    IV_ALIGN_UP(size) > c->cvm->cfg->end - ptr)
+	if (ptr < cvm->cfg->begin || ptr > cvm->cfg->end || IV_ALIGN_UP(size) > cvm->cfg->end - ptr)
 		return -EFAULT;
+	pthread_mutex_lock(&cvm->lock);
+	int full = cvm->ngrants == IV_MAX_GRANTS ||
+		   cvm->adv_bytes + IV_ALIGN_UP(size) > cvm->cfg->size;
+	if (!full)
+		cvm->adv_bytes += IV_ALIGN_UP(size);
+	pthread_mutex_unlock(&cvm->lock);
+	if (full)
+		return -ENOSPC;
+
 	struct iv_err err;
-	struct iv_cap *cap = iv_cap_create(key, size, NULL, 0, c->cvm->id, &err);
-	if (!cap)
-		return errno == EEXIST ? -EEXIST : -ENOMEM;
+	struct iv_cap *cap = cap_new(key, size, NULL, 0, cvm->id, &err);
+	long ret = cap ? 0 : -ENOMEM;
 	char buf[4096];
-	for (uint64_t off = 0; off < size; off += sizeof(buf)) {
+	for (uint64_t off = 0; ret == 0 && off < size; off += sizeof(buf)) {
 		size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
-		if ((r = iv_cvm_read(c->cvm, ptr + off, buf, n)))
-			return r;
-		if (pwrite(cap->memfd, buf, n, (off_t)off) != (ssize_t)n)
-			return -EIO;
+		if ((r = iv_cvm_read(cvm, ptr + off, buf, n)))
+			ret = r;
+		else if (pwrite(cap->memfd, buf, n, (off_t)off) != (ssize_t)n)
+			ret = -EIO;
 	}
-	grant(c->cvm, cap, ptr);
-	iv_vlog("cVM '%s': advertise '%s' %llu bytes at 0x%llx", c->cvm->cfg->name, key,
+	if (ret == 0)
+		ret = cap_register(cap);
+	if (ret) {
+		if (cap)
+			cap_free(cap);
+		pthread_mutex_lock(&cvm->lock);
+		cvm->adv_bytes -= IV_ALIGN_UP(size);
+		pthread_mutex_unlock(&cvm->lock);
+		return ret;
+	}
+	grant(cvm, cap, ptr);
+	iv_vlog("cVM '%s': advertise '%s' %llu bytes at 0x%llx", cvm->cfg->name, key,
 		(unsigned long long)size, (unsigned long long)ptr);
 	return install(c, cap);
 }
