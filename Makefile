@@ -9,7 +9,7 @@ CPPFLAGS := -Isrc/include -Isdk/include
 LDLIBS  := -lyaml -lseccomp -lpthread
 B       := build
 
-MON_SRC := $(wildcard src/monitor/*.c src/loader/*.c src/hostcall/*.c src/cap/*.c) \
+MON_SRC := $(wildcard src/monitor/*.c src/loader/*.c src/hostcall/*.c src/cap/*.c src/snapshot/*.c) \
 	   src/cell/cell.c src/cell/policy.c src/cell/plan.c
 LIB_SRC := $(filter-out src/monitor/main.c,$(MON_SRC))
 HDRS    := $(wildcard src/include/*.h sdk/include/*.h)
@@ -48,11 +48,11 @@ $(B)/iv-cell: src/cell/stub.c src/cell/stub_start.S src/include/plan.h
 	  -fno-builtin $(WARN) -Isrc/include -Wl,-Ttext-segment=0x600000000000 \
 	  -Wl,-z,noexecstack -Wl,--build-id=none -o $@ src/cell/stub_start.S src/cell/stub.c
 
-$(B)/sdk/rt.o: sdk/crt/rt.c sdk/include/intravisor.h
+$(B)/sdk/%.o: sdk/crt/%.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CVM_CFLAGS) -c -o $@ $<
 
-$(B)/libivrt.a: $(B)/sdk/rt.o
+$(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o
 	ar rcs $@ $^
 
 $(B)/runtime/hello_world/libhello.so: runtime/baremetal/hello_world/hello.c $(B)/libivrt.a
@@ -110,3 +110,33 @@ fuzz: deps $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(EXAMPLES)
 
 clean:
 	rm -rf $(B)
+
+# ---- bench: hostcall round trip and fresh cVM start-up against their peers.
+# `make bench` builds build/bench/{hostcall,iv-cell,peer_start,cvm/*.so} and
+# runs build/bench/hostcall $(BENCH_ARGS) (see bench/hostcall.c for options).
+BENCH_B      := $(B)/bench
+BENCH_CFLAGS := -O2 -g
+BENCH_CVMS   := $(patsubst bench/cvm/%.c,$(BENCH_B)/cvm/%.so,$(wildcard bench/cvm/*.c))
+BENCH_ARGS   ?=
+
+# The monitor finds its cell stub next to its own executable.
+$(BENCH_B)/iv-cell: $(B)/iv-cell
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BENCH_B)/hostcall: bench/hostcall.c bench/bench.h $(B)/libintravisor.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/hostcall.c $(B)/libintravisor.a $(LDLIBS)
+
+$(BENCH_B)/cvm/%.so: bench/cvm/%.c bench/cvm/cvm.h bench/bench.h $(B)/libivrt.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,cvm_main -o $@ $< $(B)/libivrt.a
+
+# Static and freestanding, like the cVMs: no libc start-up before its first action.
+$(BENCH_B)/peer_start: bench/peer_start.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+	  -fno-builtin $(WARN) -Wl,-z,noexecstack -Wl,--build-id=none -o $@ $<
+
+bench: deps $(BENCH_B)/hostcall $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_CVMS)
+	$(BENCH_B)/hostcall $(BENCH_ARGS)

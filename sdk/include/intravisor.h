@@ -59,10 +59,15 @@ static inline long host_inspect(void)
 	return iv_hostcall(HC_INSPECT, 0, 0, 0);
 }
 
-static inline long host_save(void)
-{
-	return iv_hostcall(HC_SAVE, 0, 0, 0);
-}
+/*
+ * Template checkpoint.  In a template the monitor freezes every thread here
+ * and keeps the cell as a zygote: each time a fork is wanted it answers
+ * IV_SAVE_FORK, this clones the cell (the only clone the monitor lets
+ * through) and waits again.  The child announces itself and recreates the
+ * template's other threads; it returns 0 as a plain cVM does
+ * (host_inspect() tells them apart).  Defined in sdk/crt/tfork.c.
+ */
+long host_save(void);
 
 /* Copies the cVM's args (NUL-terminated, truncated to size); returns their length. */
 static inline long host_get_arg(char *buf, long size)

@@ -12,8 +12,10 @@
 #define HC_WRITE 1           /* (buf, len) -> len: the cVM's console */
 #define HC_EXIT 13           /* (code): ends the cVM */
 #define HC_INSPECT 114       /* () -> 1 from scratch, 0 in a fork */
-#define HC_SAVE 115          /* () template checkpoint (a no-op without TFORK) */
+#define HC_SAVE 115          /* (forked pid) -> 0, or IV_SAVE_FORK/IV_SAVE_RESTORED: see host_save */
 #define HC_GET_ARG 116       /* (buf, size) -> strlen(args); copies args, NUL-terminated */
+#define HC_FORKED 117        /* () -> threads to recreate: a fork announces itself */
+#define HC_THREAD_FRAME 118  /* (i, &fsbase) -> stack pointer of a signal frame for thread i */
 #define HC_NANOSLEEP 200     /* (const struct timespec *req, struct timespec *rem) */
 #define HC_MAKE_CALL 403
 #define HC_CF_ADV 405        /* (ptr, size, key) -> fd; ptr page-aligned */
@@ -31,5 +33,9 @@
 #define HC_WRITE_FILE 804    /* (handle, buf, len) -> bytes */
 #define HC_LSEEK 805         /* (handle, offset, whence) -> offset */
 #define HC_CLOSE 806         /* (handle) */
+
+/* What HC_SAVE answers a template (host_save runs the protocol). */
+#define IV_SAVE_FORK 2     /* fork now with clone(SIGCHLD); the monitor allows that one */
+#define IV_SAVE_RESTORED 3 /* this cell was restored from an image: go on as a fork */
 
 #endif

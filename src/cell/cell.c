@@ -41,6 +41,7 @@
 #define AS_SLACK (64UL << 20) /* the stub, its stack, the plan while it is read */
 #define CELL_NOFILE 64
 #define CELL_NPROC 64
+#define CELL_NPROC_TEMPLATE 4096
 #define HANDSHAKE_MS 10000
 
 /* Moves fd above the fixed numbers so that dup3 in the child cannot clobber it. */
@@ -272,7 +273,9 @@ static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds
 		child_fail(ctl, IV_STEP_FDS);
 
 	struct rlimit as = {cvm->cfg->size + AS_SLACK, cvm->cfg->size + AS_SLACK};
-	struct rlimit nofile = {CELL_NOFILE, CELL_NOFILE}, nproc = {CELL_NPROC, CELL_NPROC};
+	/* A template's forks share its uid: they and their threads count too. */
+	rlim_t np = cvm->cfg->template_ ? CELL_NPROC_TEMPLATE : CELL_NPROC;
+	struct rlimit nofile = {CELL_NOFILE, CELL_NOFILE}, nproc = {np, np};
 	struct rlimit zero = {0, 0};
 	if (setrlimit(RLIMIT_AS, &as) || setrlimit(RLIMIT_NOFILE, &nofile) ||
 	    setrlimit(RLIMIT_NPROC, &nproc) || setrlimit(RLIMIT_CORE, &zero) ||

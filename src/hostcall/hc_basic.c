@@ -42,18 +42,10 @@ static long hc_exit(struct iv_call *c)
 	return 0;
 }
 
-/* 1 in a cVM started from scratch; forks answer 0 (TFORK). */
+/* 1 in a cVM started from scratch (a template or a plain cVM), 0 in a fork. */
 static long hc_inspect(struct iv_call *c)
 {
-	(void)c;
-	return 1;
-}
-
-/* Without templates, a checkpoint is a no-op and the caller goes on. */
-static long hc_save(struct iv_call *c)
-{
-	(void)c;
-	return 0;
+	return c->cvm->cfg->resume ? 0 : 1;
 }
 
 /* Copies the args string with its NUL (truncated to size); returns its length. */
@@ -74,6 +66,8 @@ static long hc_get_arg(struct iv_call *c)
 	return r ? r : (long)len;
 }
 
+/* Answered by the main thread when the time comes: the server goes on
+ * serving meanwhile.  The sleep is never cut short, so rem is not written. */
 static long hc_nanosleep(struct iv_call *c)
 {
 	struct timespec req;
@@ -82,14 +76,12 @@ static long hc_nanosleep(struct iv_call *c)
 		return r;
 	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
 		return -EINVAL;
-	struct timespec rem = {0, 0};
-	r = clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem);
-	if (r == EINTR) {
-		if (c->a[1])
-			iv_cvm_write(c->cvm, c->a[1], &rem, sizeof(rem));
-		return -EINTR;
-	}
-	return 0;
+	if (req.tv_sec > 100L * 365 * 86400)
+		req.tv_sec = 100L * 365 * 86400;
+	uint64_t deadline = iv_now_ns() + (uint64_t)req.tv_sec * 1000000000ULL + (uint64_t)req.tv_nsec;
+	if (iv_run_add_timer(c->cvm->run, deadline, c->cvm->leader->listener, c->id))
+		return -EAGAIN;
+	return IV_HC_DEFER;
 }
 
 static long hc_gettimeofday(struct iv_call *c)
@@ -110,7 +102,6 @@ void iv_hc_basic_init(void)
 	iv_hostcall_register(HC_WRITE, "write", hc_write);
 	iv_hostcall_register(HC_EXIT, "exit", hc_exit);
 	iv_hostcall_register(HC_INSPECT, "inspect", hc_inspect);
-	iv_hostcall_register(HC_SAVE, "save", hc_save);
 	iv_hostcall_register(HC_GET_ARG, "get_arg", hc_get_arg);
 	iv_hostcall_register(HC_NANOSLEEP, "nanosleep", hc_nanosleep);
 	iv_hostcall_register(HC_GETTIMEOFDAY, "gettimeofday", hc_gettimeofday);

@@ -1,7 +1,10 @@
 /*
- * The per-cell server: one monitor thread that receives the cell's seccomp
- * notifications, serves them from the hostcall table and answers.  One
- * blocking ioctl in, one out: nothing else on the hostcall path.
+ * The per-cell server: one monitor thread that receives the seccomp
+ * notifications of a cell (and of its forks, which inherit its filter),
+ * serves them from the hostcall table and answers.  One blocking ioctl in,
+ * one out: nothing else on the hostcall path.  Calls that must wait
+ * (host_save, nanosleep) are left pending and answered later by the main
+ * thread, so that a server never blocks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,50 +13,97 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 
 #include "iv.h"
 
+void iv_answer(int listener, uint64_t id, long val)
+{
+	struct seccomp_notif_resp resp = {.id = id};
+	if (val == IV_HC_CONTINUE)
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	else if (val < 0)
+		resp.error = (int)val;
+	else
+		resp.val = val;
+	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+/* The thread group a tid belongs to, from /proc (threads of a cVM are not
+ * traced, so the monitor learns their tids only when they call). */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	FILE *f = fopen(path, "re");
+	pid_t tgid = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return tgid;
+}
+
+/* Which cVM of this leader's family made the call. */
+static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid, int nr)
+{
+	struct iv_run *run = leader->run;
+	pid_t tgid = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		pid_t want = pass ? tgid : tid;
+		for (size_t i = 0; want && i < run->ncvms; i++) {
+			struct iv_cvm *c = &run->cvms[i];
+			if (c->leader == leader && c->pid == want && c->state != IV_CVM_DONE)
+				return c;
+		}
+		if (pass == 0)
+			tgid = tgid_of(tid);
+	}
+	return iv_tfork_adopt(leader, tid, nr);
+}
+
 static void *serve(void *arg)
 {
-	struct iv_cvm *cvm = arg;
+	struct iv_cvm *leader = arg;
 	struct seccomp_notif req;
-	struct seccomp_notif_resp resp;
 
-	while (!cvm->stopping) {
+	while (!leader->stopping) {
 		memset(&req, 0, sizeof(req));
-		if (ioctl(cvm->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+		if (ioctl(leader->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
 			if (errno == EINTR)
 				continue; /* a stop request */
 			if (errno == ENOENT) {
 				/* The caller died meanwhile.  Once no task uses the filter
 				 * the listener hangs up and RECV would fail at once, again
 				 * and again: the server's work is done. */
-				struct pollfd pfd = {cvm->listener, POLLIN, 0};
+				struct pollfd pfd = {leader->listener, POLLIN, 0};
 				if (poll(&pfd, 1, -1) == 1 && (pfd.revents & POLLHUP))
 					break;
 				continue;
 			}
-			iv_log("cVM '%s': hostcall server: %s", cvm->cfg->name, strerror(errno));
+			iv_log("cVM '%s': hostcall server: %s", leader->cfg->name, strerror(errno));
 			break;
 		}
-		struct iv_call c = {
-			.cvm = cvm,
-			.tid = (pid_t)req.pid,
-			.id = req.id,
-			.nr = req.data.nr - IV_HC_BASE,
-		};
-		memcpy(c.a, req.data.args, sizeof(c.a));
-		if (!cvm->t_first_hc_ns)
-			cvm->t_first_hc_ns = iv_now_ns();
-		long r = req.data.arch == AUDIT_ARCH_X86_64 ? iv_hostcall_dispatch(&c) : -ENOSYS;
-		resp.id = req.id;
-		resp.val = r < 0 ? 0 : r;
-		resp.error = r < 0 ? (int)r : 0;
-		resp.flags = 0;
-		ioctl(cvm->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+		long r = -ENOSYS;
+		pthread_mutex_lock(&leader->serve_lock);
+		int nr = req.data.nr - IV_HC_BASE;
+		struct iv_cvm *who = caller(leader, (pid_t)req.pid, nr);
+		if (!who) {
+			r = -EPERM;
+		} else if (req.data.arch == AUDIT_ARCH_X86_64) {
+			struct iv_call c = {.cvm = who, .tid = (pid_t)req.pid, .id = req.id, .nr = nr};
+			memcpy(c.a, req.data.args, sizeof(c.a));
+			if (!who->t_first_hc_ns)
+				who->t_first_hc_ns = iv_now_ns();
+			r = iv_hostcall_dispatch(&c);
+		}
+		pthread_mutex_unlock(&leader->serve_lock);
+		if (r != IV_HC_DEFER)
+			iv_answer(leader->listener, req.id, r);
 	}
 	return NULL;
 }

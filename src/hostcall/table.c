@@ -48,8 +48,10 @@ static long deny(struct iv_call *c, int sysno)
 
 long iv_hostcall_dispatch(struct iv_call *c)
 {
-	if (c->nr < 0 || c->nr >= IV_HC_MAX)
-		return deny(c, c->nr + IV_HC_BASE);
+	if (c->nr < 0 || c->nr >= IV_HC_MAX) {
+		long r = iv_tfork_gate(c, c->nr + IV_HC_BASE);
+		return r ? r : deny(c, c->nr + IV_HC_BASE);
+	}
 	if (!table[c->nr].fn)
 		return -ENOSYS;
 	return table[c->nr].fn(c);
@@ -59,4 +61,5 @@ void iv_hostcalls_init(void)
 {
 	iv_hc_basic_init();
 	iv_hc_capfile_init();
+	iv_hc_tfork_init();
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
 
 #include "iv_hostcalls.h"
 #include "plan.h"
@@ -57,8 +58,12 @@ struct iv_cvm_cfg {
 	char *disk;    /* directory, resolved like runtime; NULL: empty root */
 	uint64_t base, size, begin, end;
 	char *callback_out;
-	long wait; /* -1: wait for exit; N >= 0: sleep N s before the next */
-	int fork;
+	long wait; /* -1: wait for exit (a template: for its save); N >= 0: sleep N s */
+	int template_; /* becomes a template at host_save() */
+	int fork;      /* honour host_save() (default 1) */
+	int resume;    /* start as a fork of the template with the same runtime */
+	int tmpl;      /* resume: index of that template in the cVM list */
+	int has_isolation;
 	int line;
 };
 
@@ -153,6 +158,31 @@ enum iv_cvm_state { IV_CVM_LOADING, IV_CVM_RUNNING, IV_CVM_DONE };
 #define IV_MAX_GRANTS 32
 
 struct iv_cap;
+struct iv_run;
+
+/* TFORK: where a template is in its life (snapshot/tfork.c). */
+enum iv_tpl_state {
+	IV_TPL_NONE,	   /* not a template, or not saved yet */
+	IV_TPL_FREEZE_REQ, /* host_save arrived: the main thread is to freeze it */
+	IV_TPL_FROZEN,	   /* threads captured; the saver is to come back */
+	IV_TPL_READY,	   /* a zygote: its saver waits in host_save for a fork request */
+	IV_TPL_FORKING,	   /* told to fork; the child is to announce itself */
+};
+
+/* A template thread as captured at host_save. */
+struct iv_thread_state {
+	pid_t tid;
+	struct user_regs_struct regs;
+	uint64_t sigmask;
+	uint8_t *xstate; /* XSAVE image from PTRACE_GETREGSET(NT_X86_XSTATE) */
+	size_t xsize;
+};
+
+/* A descriptor the template had open, reopened in every fork. */
+struct iv_saved_fd {
+	int fd, flags;
+	int64_t pos;
+};
 
 struct iv_handle {
 	struct iv_cap *cap;
@@ -162,6 +192,10 @@ struct iv_handle {
 struct iv_cvm {
 	int id;
 	struct iv_cvm_cfg *cfg;
+	struct iv_run *run;
+	/* Whose listener and server thread serve this cVM: itself, or for a
+	 * fork its template (forks inherit the template's seccomp filter). */
+	struct iv_cvm *leader;
 	enum iv_cvm_state state;
 	pid_t pid;    /* the cell, in the monitor's pid namespace */
 	int pidfd;
@@ -187,6 +221,7 @@ struct iv_cvm {
 		uint64_t addr;
 	} grants[IV_MAX_GRANTS];
 	int ngrants;
+	uint64_t adv_bytes; /* held by the monitor for cap files it advertised */
 
 	/* how it ended */
 	int exit_by_hostcall;
@@ -197,10 +232,30 @@ struct iv_cvm {
 	int fault_known;
 	char fail[512]; /* deployment failure, if any */
 
+	/* Held by the leader's server while it serves one call, and by the main
+	 * thread while it binds or retires a fork: no call is served for a
+	 * fork whose pid may have been reused. */
+	pthread_mutex_t serve_lock;
+
+	/* TFORK, as a template */
+	enum iv_tpl_state tstate;
+	pid_t save_tid;	      /* the thread in host_save */
+	uint64_t save_id;     /* its pending notification */
+	struct iv_thread_state *threads;
+	int nthreads, saver;  /* captured threads; which one saved */
+	struct iv_saved_fd *fds;
+	int nfds;
+	struct iv_cvm *fork_child; /* the fork being made */
+	int clone_allowed, forked_back, nforks;
+	/* TFORK, as a fork */
+	uint64_t announce_id;
+	int announced;
+	int released; /* a template the run ended once its forks were done */
+
 	/* phases (CLOCK_MONOTONIC ns): deploy started, image planned, cell
 	 * handed over its listener, cVM released, first hostcall, exit seen */
 	uint64_t t_deploy_ns, t_loaded_ns, t_cell_ns, t_running_ns, t_first_hc_ns, t_exit_ns,
-		t_done_ns;
+		t_done_ns, t_saved_ns;
 };
 
 /* Deploys one cVM: loads its ELF, spawns its cell and starts serving it. */
@@ -216,12 +271,32 @@ void iv_cvm_report(struct iv_cvm *cvm);
 int iv_cvm_ok(const struct iv_cvm *cvm);
 
 /* The run: every cVM of the config, deployed in order (monitor/run.c). */
+#define IV_MAX_TIMERS 256
+
+/* An answer to send when its time comes (deferred nanosleep). */
+struct iv_timer {
+	uint64_t deadline_ns, id;
+	int listener;
+};
+
 struct iv_run {
 	struct iv_config *cfg;
 	struct iv_cvm *cvms;
 	size_t ncvms;
 	int sigfd;
+	int epfd;
+	int wakefd; /* eventfd: a server thread has work for the main thread */
+	pthread_mutex_t timer_lock;
+	struct iv_timer timers[IV_MAX_TIMERS];
+	int ntimers;
 };
+
+/* Adds a cVM's console pipe to the main loop. */
+void iv_run_watch_console(struct iv_run *run, struct iv_cvm *cvm);
+/* Wakes the main thread (from any thread). */
+void iv_run_wake(struct iv_run *run);
+/* Answers notification id at deadline; 0, or -EAGAIN when too many wait. */
+int iv_run_add_timer(struct iv_run *run, uint64_t deadline_ns, int listener, uint64_t id);
 
 int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err);
 /* Deploys and serves until every cVM has ended or a signal asks to stop;
@@ -265,17 +340,24 @@ struct iv_call {
 	uint64_t a[6];
 };
 
-/* A handler returns the value for rax: >= 0 on success, -errno on failure. */
+/* A handler returns the value for rax: >= 0 on success, -errno on failure,
+ * or one of these: */
+#define IV_HC_DEFER (-0x7fffffffffffffffL)	  /* answered later (iv_answer) */
+#define IV_HC_CONTINUE (-0x7fffffffffffffffL + 1) /* let the system call run */
 typedef long (*iv_hostcall_fn)(struct iv_call *c);
+
+/* Answers a notification the server left pending; -errno for val < 0. */
+void iv_answer(int listener, uint64_t id, long val);
 
 void iv_hostcall_register(int nr, const char *name, iv_hostcall_fn fn);
 const char *iv_hostcall_name(int nr);
 /* Serves one notification; returns the value to answer with. */
 long iv_hostcall_dispatch(struct iv_call *c);
-/* Registers every module's hostcalls (basic, cap files). */
+/* Registers every module's hostcalls (basic, cap files, TFORK). */
 void iv_hostcalls_init(void);
 void iv_hc_basic_init(void);
 void iv_hc_capfile_init(void);
+void iv_hc_tfork_init(void);
 
 /* The per-cell server thread. */
 int iv_server_start(struct iv_cvm *cvm, struct iv_err *err);
@@ -293,6 +375,20 @@ int iv_cvm_read_str(struct iv_cvm *cvm, uint64_t addr, char *dst, size_t max);
 /* Installs a monitor fd into the calling cell (SECCOMP_IOCTL_NOTIF_ADDFD);
  * returns the fd number in the cell or -errno. */
 int iv_call_install_fd(struct iv_call *c, int fd);
+
+/* ---- TFORK (snapshot/tfork.c) ---- */
+
+/* A system call that is neither allowed nor a hostcall: IV_HC_CONTINUE for
+ * the one clone a template was told to make, else 0 (deny it). */
+long iv_tfork_gate(struct iv_call *c, int sysno);
+/* The fork a notification from an unknown tid announces, if one is due. */
+struct iv_cvm *iv_tfork_adopt(struct iv_cvm *leader, pid_t tid, int nr);
+/* Main thread: moves every template and waiting fork along. */
+void iv_tfork_step(struct iv_run *run);
+/* Main thread: starts fork cvm of its template, or says why it cannot yet:
+ * 0 started, 1 wait (the template has not saved), -1 failed (cvm->fail). */
+int iv_tfork_request(struct iv_cvm *cvm);
+void iv_tfork_free(struct iv_cvm *cvm);
 
 /* ---- capabilities (cap/capfile.c) ---- */
 

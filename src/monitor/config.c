@@ -226,6 +226,8 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 	int have_iso = 0;
 	vm->line = line_of(m);
 	vm->wait = 0;
+	vm->fork = 1;
+	vm->tmpl = -1;
 	if (m->type != YAML_MAPPING_NODE)
 		return fail_at(c, m, "cVMs", "each entry must be a mapping");
 	FOR_PAIRS(c->doc, m, p)
@@ -233,7 +235,6 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
 		const char *key = scalar(k);
-		int flag;
 		if (!key)
 			return fail_at(c, k, NULL, "cVM keys must be plain strings");
 		if (!strcmp(key, "name")) {
@@ -251,7 +252,7 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		} else if (!strcmp(key, "isolation")) {
 			if (parse_isolation(c, v, vm))
 				return -1;
-			have_iso = 1;
+			have_iso = vm->has_isolation = 1;
 		} else if (!strcmp(key, "callback_out")) {
 			if (get_str(c, v, key, &vm->callback_out))
 				return -1;
@@ -265,16 +266,14 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 				return fail_at(c, v, key, "expected -1 or 0..86400 seconds, got %lld", w);
 			vm->wait = (long)w;
 		} else if (!strcmp(key, "fork")) {
-			if (get_flag(c, v, key, &flag))
+			if (get_flag(c, v, key, &vm->fork))
 				return -1;
-			if (flag)
-				return not_yet(c, v, key, "TFORK: host_save is a no-op until templates land");
-			vm->fork = 0;
-		} else if (!strcmp(key, "template") || !strcmp(key, "resume")) {
-			if (get_flag(c, v, key, &flag))
+		} else if (!strcmp(key, "template")) {
+			if (get_flag(c, v, key, &vm->template_))
 				return -1;
-			if (flag)
-				return not_yet(c, v, key, "TFORK templates and forks");
+		} else if (!strcmp(key, "resume")) {
+			if (get_flag(c, v, key, &vm->resume))
+				return -1;
 		} else if (!strcmp(key, "snapshot_path")) {
 			return not_yet(c, v, key, "snapshot images");
 		} else if (!strcmp(key, "net")) {
@@ -289,8 +288,11 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		return fail_at(c, m, "name", "missing in cVM");
 	if (!vm->runtime)
 		return fail_at(c, m, "runtime", "missing in cVM '%s'", vm->name);
-	if (!have_iso)
+	if (!have_iso && !vm->resume)
 		return fail_at(c, m, "isolation", "missing in cVM '%s'", vm->name);
+	if (vm->template_ && vm->resume)
+		return fail_at(c, m, "resume", "cVM '%s' cannot be a template and a fork at once",
+			       vm->name);
 	return 0;
 }
 
@@ -360,12 +362,35 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 					       cfg->capfiles[j].line);
 	for (size_t i = 0; i < cfg->ncvms; i++) {
 		struct iv_cvm_cfg *a = &cfg->cvms[i];
+		/* A fork starts from the latest template before it with its runtime
+		 * and keeps the template's addresses. */
+		for (size_t j = i; a->resume && j-- > 0;)
+			if (cfg->cvms[j].template_ && !strcmp(cfg->cvms[j].runtime, a->runtime)) {
+				a->tmpl = (int)j;
+				break;
+			}
+		if (a->resume) {
+			if (a->tmpl < 0)
+				return iv_fail(c->err, "%s:%d: key 'resume': no template with runtime '%s' comes before cVM '%s'",
+					       c->path, a->line, a->runtime, a->name);
+			struct iv_cvm_cfg *t = &cfg->cvms[a->tmpl];
+			if (a->has_isolation && (a->begin != t->begin || a->end != t->end))
+				return iv_fail(c->err, "%s:%d: key 'isolation': fork '%s' must keep its template '%s''s range [0x%llx, 0x%llx)",
+					       c->path, a->line, a->name, t->name,
+					       (unsigned long long)t->begin, (unsigned long long)t->end);
+			a->base = t->base;
+			a->size = t->size;
+			a->begin = t->begin;
+			a->end = t->end;
+		}
 		for (size_t j = 0; j < i; j++) {
 			struct iv_cvm_cfg *b = &cfg->cvms[j];
 			if (!strcmp(a->name, b->name))
 				return iv_fail(c->err, "%s:%d: key 'name': cVM '%s' already defined at line %d",
 					       c->path, a->line, a->name, b->line);
-			if (a->base < b->base + b->size && b->base < a->base + a->size)
+			int family = (a->resume && (a->tmpl == (int)j || a->tmpl == b->tmpl)) ||
+				     (b->resume && b->tmpl == (int)i);
+			if (!family && a->base < b->base + b->size && b->base < a->base + a->size)
 				return iv_fail(c->err,
 					       "%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) overlaps cVM '%s' (line %d)",
 					       c->path, a->line, a->name, (unsigned long long)a->base,

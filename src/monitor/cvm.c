@@ -178,14 +178,16 @@ static void emit(struct iv_cvm *cvm)
 	cvm->linelen = 0;
 }
 
-/* Console text is labelled line by line; NUL bytes are dropped. */
+/* Console text is labelled line by line.  Control characters other than tab
+ * are dropped, so that no cVM can move the cursor over another's label. */
 void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len)
 {
 	pthread_mutex_lock(&cvm->lock);
 	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == '\n')
+		unsigned char ch = (unsigned char)buf[i];
+		if (ch == '\n')
 			emit(cvm);
-		else if (buf[i] != 0) {
+		else if (ch >= 0x20 || ch == '\t') {
 			cvm->linebuf[cvm->linelen++] = buf[i];
 			if (cvm->linelen == sizeof(cvm->linebuf))
 				emit(cvm);
@@ -206,6 +208,8 @@ int iv_cvm_ok(const struct iv_cvm *cvm)
 {
 	if (cvm->fail[0])
 		return 0;
+	if (cvm->released && !cvm->fault_known)
+		return 1;
 	if (cvm->exit_by_hostcall)
 		return cvm->exit_code == 0;
 	return WIFEXITED(cvm->status) && WEXITSTATUS(cvm->status) == 0;
@@ -229,6 +233,8 @@ void iv_cvm_report(struct iv_cvm *cvm)
 	double ms = (double)(cvm->t_done_ns - cvm->t_deploy_ns) / 1e6;
 	if (cvm->fail[0])
 		iv_log("cVM '%s' failed: %s", name, cvm->fail);
+	else if (cvm->released && !cvm->fault_known)
+		iv_log("template '%s' released after %d fork(s)", name, cvm->nforks);
 	else if (cvm->exit_by_hostcall)
 		iv_log("cVM '%s' exited with status %ld (host_exit) after %.3f ms", name,
 		       cvm->exit_code, ms);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -36,9 +37,17 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 		struct iv_cvm *c = &run->cvms[i];
 		c->id = (int)i;
 		c->cfg = &cfg->cvms[i];
+		c->run = run;
+		c->leader = c;
 		c->pidfd = c->listener = c->console = c->ctl = -1;
 		pthread_mutex_init(&c->lock, NULL);
+		pthread_mutex_init(&c->serve_lock, NULL);
 	}
+	pthread_mutex_init(&run->timer_lock, NULL);
+	run->epfd = -1;
+	run->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (run->wakefd < 0)
+		return iv_fail(err, "eventfd: %s", strerror(errno));
 	/* Before any thread exists, so that every thread inherits the mask. */
 	sigset_t set;
 	sigemptyset(&set);
@@ -64,6 +73,55 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 	return 0;
 }
 
+void iv_run_wake(struct iv_run *run)
+{
+	uint64_t one = 1;
+	if (write(run->wakefd, &one, sizeof(one)) < 0)
+		iv_log("cannot wake the main thread: %s", strerror(errno));
+}
+
+int iv_run_add_timer(struct iv_run *run, uint64_t deadline_ns, int listener, uint64_t id)
+{
+	int rc = -EAGAIN;
+	pthread_mutex_lock(&run->timer_lock);
+	if (run->ntimers < IV_MAX_TIMERS) {
+		run->timers[run->ntimers++] = (struct iv_timer){deadline_ns, id, listener};
+		rc = 0;
+	}
+	pthread_mutex_unlock(&run->timer_lock);
+	if (rc == 0)
+		iv_run_wake(run);
+	return rc;
+}
+
+/* Answers the timers that are due; returns ns until the next one (or -1). */
+static int64_t fire_timers(struct iv_run *run)
+{
+	int64_t next = -1;
+	uint64_t now = iv_now_ns();
+	pthread_mutex_lock(&run->timer_lock);
+	for (int i = 0; i < run->ntimers;) {
+		struct iv_timer *t = &run->timers[i];
+		if (t->deadline_ns <= now) {
+			iv_answer(t->listener, t->id, 0);
+			*t = run->timers[--run->ntimers];
+			continue;
+		}
+		if (next < 0 || (int64_t)(t->deadline_ns - now) < next)
+			next = (int64_t)(t->deadline_ns - now);
+		i++;
+	}
+	pthread_mutex_unlock(&run->timer_lock);
+	return next;
+}
+
+void iv_run_watch_console(struct iv_run *run, struct iv_cvm *cvm)
+{
+	fcntl(cvm->console, F_SETFL, O_NONBLOCK);
+	struct epoll_event cev = {.events = EPOLLIN, .data.ptr = cvm};
+	epoll_ctl(run->epfd, EPOLL_CTL_ADD, cvm->console, &cev);
+}
+
 static struct iv_cvm *by_pid(struct iv_run *run, pid_t pid)
 {
 	for (size_t i = 0; i < run->ncvms; i++)
@@ -72,13 +130,18 @@ static struct iv_cvm *by_pid(struct iv_run *run, pid_t pid)
 	return NULL;
 }
 
-/* Relays what the cell wrote to its console; at EOF the pipe is closed, so
- * that epoll does not report the hung-up pipe again and again. */
-static void drain_console(struct iv_cvm *cvm, int epfd)
+/* Relays what the cell wrote to its console, at most a bounded amount per
+ * wake-up so that a flooding cVM cannot keep the loop from everything else
+ * (epoll reports the rest next round); at EOF (or with all, at the end)
+ * the pipe is closed, so that epoll does not report it again and again. */
+#define CONSOLE_CHUNK (64 * 1024)
+static void drain_console(struct iv_cvm *cvm, int epfd, int all)
 {
 	char buf[4096];
 	ssize_t n;
-	while (cvm->console >= 0 && (n = read(cvm->console, buf, sizeof(buf))) != 0) {
+	size_t done = 0;
+	while (cvm->console >= 0 && (all || done < CONSOLE_CHUNK) &&
+	       (n = read(cvm->console, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -87,7 +150,10 @@ static void drain_console(struct iv_cvm *cvm, int epfd)
 			break;
 		}
 		iv_cvm_console(cvm, buf, (size_t)n);
+		done += (size_t)n;
 	}
+	if (!all && done >= CONSOLE_CHUNK)
+		return;
 	if (cvm->console >= 0) {
 		epoll_ctl(epfd, EPOLL_CTL_DEL, cvm->console, NULL);
 		close(cvm->console);
@@ -95,27 +161,37 @@ static void drain_console(struct iv_cvm *cvm, int epfd)
 	}
 }
 
-static void finish(struct iv_run *run, struct iv_cvm *cvm, int epfd)
+static void finish(struct iv_run *run, struct iv_cvm *cvm)
 {
-	iv_server_stop(cvm);
 	int st = 0;
-	if (cvm->pid > 0)
-		waitpid(cvm->pid, &st, __WALL);
+	if (cvm->leader == cvm) {
+		iv_server_stop(cvm);
+		if (cvm->pid > 0)
+			waitpid(cvm->pid, &st, __WALL);
+	} else {
+		/* A fork: its template's server must not serve it once its pid
+		 * can be reused, which our wait (as its tracer) allows. */
+		pthread_mutex_lock(&cvm->leader->serve_lock);
+		cvm->state = IV_CVM_DONE;
+		pthread_mutex_unlock(&cvm->leader->serve_lock);
+		if (cvm->pid > 0)
+			waitpid(cvm->pid, &st, __WALL);
+	}
 	cvm->status = st;
 	cvm->t_done_ns = iv_now_ns();
 	/* every writer is gone: read to the end */
 	if (cvm->console >= 0)
 		fcntl(cvm->console, F_SETFL, 0);
-	drain_console(cvm, epfd);
+	drain_console(cvm, run->epfd, 1);
 	iv_cvm_console_flush(cvm);
-	if (cvm->listener >= 0)
+	if (cvm->leader == cvm && cvm->listener >= 0)
 		close(cvm->listener);
 	if (cvm->pidfd >= 0)
 		close(cvm->pidfd);
 	cvm->listener = cvm->pidfd = -1;
 	cvm->state = IV_CVM_DONE;
 	iv_cvm_report(cvm);
-	(void)run;
+	iv_run_wake(run); /* forks waiting for this template learn of its end */
 }
 
 /* True when the cell has a handler for sig (SigCgt in its status). */
@@ -159,7 +235,7 @@ static void on_stop(struct iv_cvm *cvm, int st)
 	ptrace(PTRACE_CONT, cvm->pid, 0, sig);
 }
 
-static void reap(struct iv_run *run, int epfd)
+static void reap(struct iv_run *run)
 {
 	for (;;) {
 		siginfo_t si;
@@ -168,6 +244,7 @@ static void reap(struct iv_run *run, int epfd)
 			return;
 		struct iv_cvm *cvm = by_pid(run, si.si_pid);
 		if (!cvm) {
+			/* a template's thread, or a helper child */
 			waitpid(si.si_pid, NULL, __WALL | WNOHANG);
 			continue;
 		}
@@ -178,75 +255,148 @@ static void reap(struct iv_run *run, int epfd)
 			continue;
 		}
 		/* Exited: stop its server before the pid can be reused. */
-		finish(run, cvm, epfd);
+		finish(run, cvm);
 	}
 }
 
 static void kill_all(struct iv_run *run)
 {
 	for (size_t i = 0; i < run->ncvms; i++)
-		if (run->cvms[i].state == IV_CVM_RUNNING)
+		if (run->cvms[i].pid > 0 && run->cvms[i].state != IV_CVM_DONE)
 			iv_cvm_kill(&run->cvms[i]);
 }
 
-static size_t alive(struct iv_run *run)
+/* cVMs alive that the run waits for (zygotes are not waited for). */
+static size_t alive(struct iv_run *run, size_t *zygotes)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < run->ncvms; i++)
-		n += run->cvms[i].state == IV_CVM_RUNNING;
+	*zygotes = 0;
+	for (size_t i = 0; i < run->ncvms; i++) {
+		struct iv_cvm *c = &run->cvms[i];
+		if (c->state == IV_CVM_DONE || c->pid <= 0)
+			continue;
+		if (c->tstate == IV_TPL_READY || c->tstate == IV_TPL_FORKING)
+			(*zygotes)++;
+		else
+			n++;
+	}
 	return n;
+}
+
+/* Starts cvm; returns 1 while it is still on its way (a fork waiting for its
+ * template), 0 once it runs or has failed. */
+static int deploy(struct iv_run *run, struct iv_cvm *cvm, int *failed)
+{
+	struct iv_err err;
+	if (cvm->cfg->resume) {
+		int r = iv_tfork_request(cvm);
+		if (r == 1 || (r == 0 && cvm->state != IV_CVM_RUNNING))
+			return 1;
+		if (r < 0) {
+			cvm->state = IV_CVM_DONE;
+			iv_cvm_report(cvm);
+			*failed = 1;
+		}
+		return 0;
+	}
+	if (iv_cvm_deploy(cvm, &err)) {
+		if (cvm->pid > 0) {
+			/* the cell exists: reap it like any other */
+			cvm->state = IV_CVM_RUNNING;
+			finish(run, cvm);
+		} else {
+			cvm->state = IV_CVM_DONE;
+			iv_cvm_report(cvm);
+		}
+		*failed = 1;
+		return 0;
+	}
+	iv_run_watch_console(run, cvm);
+	return 0;
+}
+
+/* Whether cvm's wait is over: it ended, or (a template) it became a zygote. */
+static int wait_over(struct iv_cvm *cvm)
+{
+	return cvm->state == IV_CVM_DONE || cvm->tstate == IV_TPL_READY ||
+	       cvm->tstate == IV_TPL_FORKING;
 }
 
 int iv_run(struct iv_run *run)
 {
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	run->epfd = epfd;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	epoll_ctl(epfd, EPOLL_CTL_ADD, run->sigfd, &ev);
+	struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &run->wakefd};
+	epoll_ctl(epfd, EPOLL_CTL_ADD, run->wakefd, &wev);
 	size_t next = 0;
-	struct iv_cvm *waiting = NULL;
+	struct iv_cvm *waiting = NULL, *deploying = NULL;
 	uint64_t not_before = 0;
-	int stop = 0, failed = 0, signalled = 0;
+	int stop = 0, failed = 0, signalled = 0, released = 0;
 
 	for (;;) {
-		while (!stop && next < run->ncvms && !waiting && iv_now_ns() >= not_before) {
+		iv_tfork_step(run);
+		if (deploying && !stop && !deploy(run, deploying, &failed)) {
+			if (deploying->state == IV_CVM_RUNNING && deploying->cfg->wait < 0)
+				waiting = deploying;
+			else if (deploying->state == IV_CVM_RUNNING && deploying->cfg->wait > 0)
+				not_before = iv_now_ns() + (uint64_t)deploying->cfg->wait * 1000000000ULL;
+			deploying = NULL;
+		}
+		if (waiting && wait_over(waiting))
+			waiting = NULL;
+		while (!stop && !deploying && next < run->ncvms && !waiting && iv_now_ns() >= not_before) {
 			struct iv_cvm *cvm = &run->cvms[next++];
-			struct iv_err err;
-			if (iv_cvm_deploy(cvm, &err)) {
-				if (cvm->pid > 0) {
-					/* the cell exists: reap it like any other */
-					cvm->state = IV_CVM_RUNNING;
-					finish(run, cvm, epfd);
-				} else {
-					cvm->state = IV_CVM_DONE;
-					iv_cvm_report(cvm);
-				}
-				failed = 1;
-				continue;
+			if (deploy(run, cvm, &failed)) {
+				deploying = cvm;
+				break;
 			}
-			fcntl(cvm->console, F_SETFL, O_NONBLOCK);
-			struct epoll_event cev = {.events = EPOLLIN, .data.ptr = cvm};
-			epoll_ctl(epfd, EPOLL_CTL_ADD, cvm->console, &cev);
+			if (cvm->state != IV_CVM_RUNNING)
+				continue;
 			if (cvm->cfg->wait < 0)
 				waiting = cvm;
 			else if (cvm->cfg->wait > 0)
 				not_before = iv_now_ns() + (uint64_t)cvm->cfg->wait * 1000000000ULL;
 		}
-		if (waiting && waiting->state == IV_CVM_DONE)
+		if (waiting && wait_over(waiting))
 			waiting = NULL;
-		if (alive(run) == 0 && (stop || next == run->ncvms))
-			break;
-		if (waiting == NULL && next < run->ncvms && !stop && iv_now_ns() >= not_before)
+		size_t zygotes;
+		size_t n = alive(run, &zygotes);
+		if (n == 0 && (stop || (next == run->ncvms && !deploying))) {
+			if (zygotes == 0)
+				break;
+			if (!released) {
+				/* Every fork has ended: the templates are no longer needed. */
+				released = 1;
+				for (size_t i = 0; i < run->ncvms; i++)
+					if (run->cvms[i].tstate != IV_TPL_NONE)
+						run->cvms[i].released = 1;
+				kill_all(run);
+			}
+		}
+		if (!deploying && !waiting && next < run->ncvms && !stop && iv_now_ns() >= not_before)
 			continue;
 
-		int timeout = -1;
-		if (!stop && !waiting && next < run->ncvms)
-			timeout = (int)((not_before - iv_now_ns()) / 1000000) + 1;
+		int64_t tns = fire_timers(run);
+		if (!stop && !waiting && !deploying && next < run->ncvms) {
+			int64_t d = (int64_t)(not_before - iv_now_ns());
+			if (tns < 0 || d < tns)
+				tns = d < 0 ? 0 : d;
+		}
+		struct timespec ts = {tns / 1000000000, tns % 1000000000}, *tsp = tns >= 0 ? &ts : NULL;
 		struct epoll_event evs[16];
-		int n = epoll_wait(epfd, evs, 16, timeout);
-		for (int i = 0; i < n; i++) {
+		int ne = epoll_pwait2(epfd, evs, 16, tsp, NULL);
+		for (int i = 0; i < ne; i++) {
+			if (evs[i].data.ptr == &run->wakefd) {
+				uint64_t v;
+				if (read(run->wakefd, &v, sizeof(v)) < 0)
+					continue;
+				continue;
+			}
 			struct iv_cvm *cvm = evs[i].data.ptr;
 			if (cvm) {
-				drain_console(cvm, epfd);
+				drain_console(cvm, epfd, 0);
 				continue;
 			}
 			struct signalfd_siginfo si;
@@ -259,10 +409,12 @@ int iv_run(struct iv_run *run)
 				signalled = (int)si.ssi_signo;
 				kill_all(run);
 			}
-			reap(run, epfd);
+			reap(run);
 		}
+		fire_timers(run);
 	}
 	close(epfd);
+	run->epfd = -1;
 	for (size_t i = 0; i < run->ncvms; i++)
 		if (!iv_cvm_ok(&run->cvms[i]) && run->cvms[i].state == IV_CVM_DONE)
 			failed = 1;
@@ -275,9 +427,13 @@ int iv_run(struct iv_run *run)
 
 void iv_run_free(struct iv_run *run)
 {
+	for (size_t i = 0; i < run->ncvms; i++)
+		iv_tfork_free(&run->cvms[i]);
 	iv_cap_fini();
 	if (run->sigfd >= 0)
 		close(run->sigfd);
+	if (run->wakefd >= 0)
+		close(run->wakefd);
 	free(run->cvms);
 	memset(run, 0, sizeof(*run));
 }

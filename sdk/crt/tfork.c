@@ -1,0 +1,68 @@
+/* The cVM side of TFORK: the save protocol and thread recreation. */
+#include "intravisor.h"
+
+#define SYS_rt_sigaction 13
+#define SYS_clone 56
+#define SIGCHLD 17
+
+/*
+ * A new thread that becomes thread i of the template: the monitor has
+ * written a signal frame on that thread's own stack (below its red zone);
+ * the thread sets its FS base and rt_sigreturns into the saved state.
+ */
+static long restore_thread(long sp, long fsbase)
+{
+	long flags = 0x00000100 | 0x00000200 | 0x00000400 | 0x00000800 | 0x00010000 | 0x00040000;
+	register long r10 __asm__("r10") = 0;
+	register long r8 __asm__("r8") = 0;
+	register long r12 __asm__("r12") = fsbase;
+	long ret;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "mov $158, %%eax\n\t"   /* arch_prctl */
+			 "mov $0x1002, %%edi\n\t" /* ARCH_SET_FS */
+			 "mov %%r12, %%rsi\n\t"
+			 "syscall\n\t"
+			 "mov $15, %%eax\n\t" /* rt_sigreturn */
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"(SYS_clone), "D"(flags), "S"(sp), "d"(0), "r"(r10), "r"(r8), "r"(r12)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+struct iv_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	unsigned long mask;
+};
+
+long host_save(void)
+{
+	long r = iv_hostcall(HC_SAVE, 0, 0, 0);
+	if (r == IV_SAVE_FORK) {
+		/* Forks are reaped by nobody else: let the kernel do it. */
+		struct iv_sigaction ign = {(void *)1, 0, 0, 0};
+		iv_syscall6(SYS_rt_sigaction, SIGCHLD, (long)&ign, 0, 8, 0, 0);
+	}
+	while (r == IV_SAVE_FORK) {
+		long pid = iv_syscall6(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
+		if (pid == 0)
+			break;
+		r = iv_hostcall(HC_SAVE, pid, 0, 0);
+	}
+	if (r != IV_SAVE_FORK && r != IV_SAVE_RESTORED)
+		return r;
+	long n = iv_hostcall(HC_FORKED, 0, 0, 0);
+	for (long i = 0; i < n; i++) {
+		long fsbase = 0;
+		long sp = iv_hostcall(HC_THREAD_FRAME, i, (long)&fsbase, 0);
+		if (sp > 0)
+			restore_thread(sp, fsbase);
+	}
+	return 0;
+}
