@@ -9,6 +9,7 @@
 #include "iv_hostcalls.h"
 
 typedef unsigned long iv_size_t;
+typedef unsigned long uintptr_t;
 
 struct iv_timespec {
 	long tv_sec, tv_nsec;

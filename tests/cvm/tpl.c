@@ -1,0 +1,170 @@
+/*
+ * A template for the TFORK tests.  Before host_save it prepares what its
+ * args ask ("mt": two threads that keep counting, holding a lock, calling
+ * hostcalls and checking their stack and FPU state; "file": a file of its
+ * disk read up to offset 3; "crash": it faults instead of saving; "heap N":
+ * N MiB of heap filled).  After host_save each fork prints its own args and
+ * does what they say: "write V" stores V in a global, "show" prints it,
+ * "mt" checks the threads, "file" reads 3 bytes.
+ */
+#include "intravisor.h"
+
+#define SYS_openat 257
+#define SYS_read 0
+#define SYS_clone 56
+#define SYS_exit 60
+
+static long global = 42;
+static volatile int lock, stop;
+static volatile long count[2], done[2], bad[2], seen_inspect[2];
+static char stacks[2][65536] __attribute__((aligned(16)));
+static long file_fd = -1;
+static unsigned char heap[64 << 20];
+
+static void say(const char *a, const char *b)
+{
+	iv_puts(a);
+	iv_puts(b);
+	iv_puts("\n");
+}
+
+static void sayn(const char *a, long n)
+{
+	char num[24];
+	say(a, iv_itoa(n, num));
+}
+
+static int starts(const char *s, const char *p)
+{
+	while (*p)
+		if (*s++ != *p++)
+			return 0;
+	return 1;
+}
+
+static void thread_main(long i)
+{
+	volatile char mine[256];
+	for (int k = 0; k < 256; k++)
+		mine[k] = (char)(k ^ i);
+	double acc = 0;
+	for (long n = 1; !stop; n++) {
+		while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
+			;
+		count[i]++;
+		__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+		acc += 0.5;
+		if (acc != (double)n * 0.5)
+			bad[i] = 1;
+		for (int k = 0; k < 256; k += 37)
+			if (mine[k] != (char)(k ^ i))
+				bad[i] = 2;
+		seen_inspect[i] = host_inspect();
+		struct iv_timespec ts = {0, 200000};
+		host_nanosleep(&ts, 0);
+	}
+	done[i] = 1;
+	for (;;)
+		iv_syscall6(SYS_exit, 0, 0, 0, 0, 0, 0);
+}
+
+/* A raw thread on its own stack in the image. */
+static long spawn(long i)
+{
+	long flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
+	long *top = (long *)(stacks[i] + sizeof(stacks[i]));
+	*--top = i;
+	register long r10 __asm__("r10") = 0;
+	register long r8 __asm__("r8") = 0;
+	long ret;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "pop %%rdi\n\t"
+			 "and $-16, %%rsp\n\t"
+			 "call *%[fn]\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"(SYS_clone), "D"(flags), "S"(top), "d"(0), "r"(r10), "r"(r8),
+			   [fn] "r"(thread_main)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static long num(const char *s)
+{
+	long v = 0;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+static void sleep_ms(long ms)
+{
+	struct iv_timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	host_nanosleep(&ts, 0);
+}
+
+long cvm_main(void)
+{
+	char arg[128];
+	host_get_arg(arg, sizeof(arg));
+	if (starts(arg, "mt")) {
+		spawn(0);
+		spawn(1);
+		while (count[0] < 3 || count[1] < 3)
+			sleep_ms(1);
+	} else if (starts(arg, "file")) {
+		char b[3];
+		file_fd = iv_syscall6(SYS_openat, -100, (long)"/data.txt", 0, 0, 0, 0);
+		if (file_fd < 0 || iv_syscall6(SYS_read, file_fd, (long)b, 3, 0, 0, 0) != 3) {
+			sayn("tpl: cannot read /data.txt: ", file_fd);
+			return 1;
+		}
+	} else if (starts(arg, "crash")) {
+		*(volatile int *)(uintptr_t)(file_fd + 0x11) = 1; /* 0x10 */
+	} else if (starts(arg, "heap ")) {
+		long n = num(arg + 5) << 20;
+		for (long k = 0; k < n && k < (long)sizeof(heap); k += 4096)
+			heap[k] = (unsigned char)(k >> 12);
+	}
+	if (host_inspect())
+		say("tpl: template ready: ", arg);
+	host_save();
+
+	host_get_arg(arg, sizeof(arg));
+	say("tpl: fork args: ", arg);
+	if (starts(arg, "write ")) {
+		sayn("tpl: global before: ", global);
+		global = num(arg + 6);
+		sayn("tpl: global now: ", global);
+	} else if (starts(arg, "show")) {
+		sayn("tpl: global: ", global);
+	} else if (starts(arg, "mt")) {
+		long c0 = count[0], c1 = count[1];
+		sleep_ms(30);
+		say("tpl: threads ", count[0] > c0 && count[1] > c1 ? "running" : "STOPPED");
+		say("tpl: thread state ", bad[0] || bad[1] ? "CORRUPT" : "intact");
+		say("tpl: threads see inspect ", seen_inspect[0] == 0 && seen_inspect[1] == 0 ? "0" : "1");
+		stop = 1;
+		for (int k = 0; k < 1000 && !(done[0] && done[1]); k++)
+			sleep_ms(1);
+		say("tpl: threads ", done[0] && done[1] ? "done" : "STUCK");
+	} else if (starts(arg, "file")) {
+		char b[4] = {0};
+		long r = iv_syscall6(SYS_read, file_fd, (long)b, 3, 0, 0, 0);
+		sayn("tpl: read bytes: ", r);
+		say("tpl: read: ", b);
+	} else if (starts(arg, "forkself")) {
+		/* the monitor lets a clone through only when it asked for it */
+		sayn("tpl: clone(SIGCHLD) in a fork: ", iv_syscall6(SYS_clone, 17, 0, 0, 0, 0, 0));
+		sayn("tpl: host_save in a fork: ", host_save());
+	} else if (starts(arg, "heap")) {
+		long sum = 0;
+		for (long k = 0; k < (long)sizeof(heap); k += 4096)
+			sum += heap[k];
+		sayn("tpl: heap sum: ", sum);
+	}
+	host_exit();
+}
