@@ -252,10 +252,12 @@ struct iv_cvm {
 	int announced;
 	int released; /* a template the run ended once its forks were done */
 
-	/* phases (CLOCK_MONOTONIC ns): deploy started, image planned, cell
-	 * handed over its listener, cVM released, first hostcall, exit seen */
-	uint64_t t_deploy_ns, t_loaded_ns, t_cell_ns, t_running_ns, t_first_hc_ns, t_exit_ns,
-		t_done_ns, t_saved_ns;
+	/* phases (CLOCK_MONOTONIC ns): deploy started (for a fork: requested),
+	 * image planned, cell handed over its listener, cVM released (a fork:
+	 * taken over), first hostcall, host_save reached, template frozen,
+	 * exit hostcall, reaped */
+	uint64_t t_deploy_ns, t_loaded_ns, t_cell_ns, t_running_ns, t_first_hc_ns, t_save_ns,
+		t_saved_ns, t_exit_ns, t_done_ns;
 };
 
 /* Deploys one cVM: loads its ELF, spawns its cell and starts serving it. */
@@ -269,6 +271,11 @@ void iv_cvm_kill(struct iv_cvm *cvm);
 void iv_cvm_report(struct iv_cvm *cvm);
 /* True when the cVM ended well (exit code 0, no signal, no failure). */
 int iv_cvm_ok(const struct iv_cvm *cvm);
+
+/* Metrics (monitor/metrics.c): the seed's phases for every cVM, printed at
+ * exit, and as JSON for --metrics; t0 is when the monitor started. */
+void iv_metrics_print(const struct iv_run *run, uint64_t t0);
+int iv_metrics_write(const struct iv_run *run, uint64_t t0, const char *path, struct iv_err *err);
 
 /* The run: every cVM of the config, deployed in order (monitor/run.c). */
 #define IV_MAX_TIMERS 256

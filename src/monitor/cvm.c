@@ -215,21 +215,9 @@ int iv_cvm_ok(const struct iv_cvm *cvm)
 	return WIFEXITED(cvm->status) && WEXITSTATUS(cvm->status) == 0;
 }
 
-static double ms_between(uint64_t a, uint64_t b)
-{
-	return a && b >= a ? (double)(b - a) / 1e6 : 0.0;
-}
-
 void iv_cvm_report(struct iv_cvm *cvm)
 {
 	const char *name = cvm->cfg->name;
-	iv_vlog("cVM '%s' phases (ms): load %.3f, cell %.3f, release %.3f, to first hostcall %.3f, run %.3f, teardown %.3f",
-		name, ms_between(cvm->t_deploy_ns, cvm->t_loaded_ns),
-		ms_between(cvm->t_loaded_ns, cvm->t_cell_ns),
-		ms_between(cvm->t_cell_ns, cvm->t_running_ns),
-		ms_between(cvm->t_running_ns, cvm->t_first_hc_ns),
-		ms_between(cvm->t_running_ns, cvm->t_exit_ns ? cvm->t_exit_ns : cvm->t_done_ns),
-		ms_between(cvm->t_exit_ns, cvm->t_done_ns));
 	double ms = (double)(cvm->t_done_ns - cvm->t_deploy_ns) / 1e6;
 	if (cvm->fail[0])
 		iv_log("cVM '%s' failed: %s", name, cvm->fail);

@@ -82,6 +82,7 @@ static long hc_save(struct iv_call *c)
 	long r = IV_HC_DEFER;
 	pthread_mutex_lock(&t->lock);
 	if (t->tstate == IV_TPL_NONE) {
+		t->t_save_ns = iv_now_ns();
 		t->save_tid = c->tid;
 		t->save_id = c->id;
 		t->tstate = IV_TPL_FREEZE_REQ;

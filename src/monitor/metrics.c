@@ -1,0 +1,109 @@
+/*
+ * Metrics: the seed's phases for every cVM.  Plain cVMs and templates:
+ * load (ELF to plan), sandbox init (cell, stub, filter, hand-over),
+ * workload prepare (start to host_save, templates), snapshot generation
+ * (freezing), execute; forks: fork (request to running), execute; and the
+ * total.  A phase that does not apply is "-" (null in JSON).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "iv.h"
+
+enum { LOAD, SANDBOX, PREPARE, SNAPSHOT, FORK, EXECUTE, TOTAL, NPHASES };
+
+static const char *names[NPHASES] = {
+	"load_ms", "sandbox_init_ms", "workload_prepare_ms", "snapshot_ms", "fork_ms", "execute_ms", "total_ms",
+};
+
+static double span(uint64_t a, uint64_t b)
+{
+	return a && b && b >= a ? (double)(b - a) / 1e6 : -1;
+}
+
+static const char *kind(const struct iv_cvm *c)
+{
+	return c->cfg->resume ? "fork" : c->cfg->template_ ? "template" : "plain";
+}
+
+static void phases(const struct iv_cvm *c, double *p)
+{
+	uint64_t end = c->t_exit_ns ? c->t_exit_ns : c->t_done_ns;
+	for (int i = 0; i < NPHASES; i++)
+		p[i] = -1;
+	if (c->cfg->resume) {
+		p[FORK] = span(c->t_deploy_ns, c->t_running_ns);
+	} else {
+		p[LOAD] = span(c->t_deploy_ns, c->t_loaded_ns);
+		p[SANDBOX] = span(c->t_loaded_ns, c->t_running_ns);
+	}
+	if (c->t_save_ns) {
+		p[PREPARE] = span(c->t_running_ns, c->t_save_ns);
+		p[SNAPSHOT] = span(c->t_save_ns, c->t_saved_ns);
+	} else {
+		p[EXECUTE] = span(c->t_running_ns, end);
+	}
+	p[TOTAL] = span(c->t_deploy_ns, c->t_done_ns);
+}
+
+void iv_metrics_print(const struct iv_run *run, uint64_t t0)
+{
+	for (size_t i = 0; i < run->ncvms; i++) {
+		const struct iv_cvm *c = &run->cvms[i];
+		double p[NPHASES];
+		char line[512];
+		size_t n = 0;
+		phases(c, p);
+		for (int k = 0; k < NPHASES && n < sizeof(line); k++) {
+			char name[32];
+			snprintf(name, sizeof(name), "%.*s", (int)(strlen(names[k]) - 3), names[k]);
+			if (p[k] >= 0)
+				n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %.3f", name, p[k]);
+		}
+		iv_log("metrics '%s' (%s, ms):%s", c->cfg->name, kind(c), n ? line : " none");
+	}
+	iv_log("metrics end-to-end %.3f ms", (double)(iv_now_ns() - t0) / 1e6);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+int iv_metrics_write(const struct iv_run *run, uint64_t t0, const char *path, struct iv_err *err)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return iv_fail(err, "--metrics %s: %s", path, strerror(errno));
+	fprintf(f, "{\n  \"end_to_end_ms\": %.3f,\n  \"cvms\": [", (double)(iv_now_ns() - t0) / 1e6);
+	for (size_t i = 0; i < run->ncvms; i++) {
+		const struct iv_cvm *c = &run->cvms[i];
+		double p[NPHASES];
+		phases(c, p);
+		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+		json_str(f, c->cfg->name);
+		fprintf(f, ", \"kind\": \"%s\", \"ok\": %s", kind(c), iv_cvm_ok(c) ? "true" : "false");
+		for (int k = 0; k < NPHASES; k++) {
+			if (p[k] >= 0)
+				fprintf(f, ", \"%s\": %.3f", names[k], p[k]);
+			else
+				fprintf(f, ", \"%s\": null", names[k]);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "\n  ]\n}\n");
+	if (fclose(f))
+		return iv_fail(err, "--metrics %s: %s", path, strerror(errno));
+	return 0;
+}
