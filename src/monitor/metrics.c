@@ -48,11 +48,16 @@ static void phases(const struct iv_cvm *c, double *p)
 	p[TOTAL] = span(c->t_deploy_ns, c->t_done_ns);
 }
 
+/* Only cVMs that ran: a deployment that failed said so in one line. */
 void iv_metrics_print(const struct iv_run *run, uint64_t t0)
 {
+	int any = 0;
 	for (size_t i = 0; i < run->ncvms; i++) {
 		const struct iv_cvm *c = &run->cvms[i];
 		double p[NPHASES];
+		if (!c->t_running_ns)
+			continue;
+		any = 1;
 		char line[512];
 		size_t n = 0;
 		phases(c, p);
@@ -64,7 +69,8 @@ void iv_metrics_print(const struct iv_run *run, uint64_t t0)
 		}
 		iv_log("metrics '%s' (%s, ms):%s", c->cfg->name, kind(c), n ? line : " none");
 	}
-	iv_log("metrics end-to-end %.3f ms", (double)(iv_now_ns() - t0) / 1e6);
+	if (any)
+		iv_log("metrics end-to-end %.3f ms", (double)(iv_now_ns() - t0) / 1e6);
 }
 
 static void json_str(FILE *f, const char *s)
