@@ -34,7 +34,8 @@ static int vaddr_to_off(const struct img *im, uint64_t va, uint64_t n, uint64_t 
 {
 	for (int i = 0; i < im->phnum; i++) {
 		const Elf64_Phdr *p = &im->ph[i];
-		if (p->p_type != PT_LOAD)
+		/* PT_LOADs without memory are skipped (and not validated) by iv_elf_parse */
+		if (p->p_type != PT_LOAD || p->p_memsz == 0)
 			continue;
 		if (va >= p->p_vaddr && va - p->p_vaddr <= p->p_filesz &&
 		    n <= p->p_filesz - (va - p->p_vaddr)) {
@@ -85,6 +86,8 @@ static int read_dynamic(struct img *im, const Elf64_Phdr *dp, struct dyn *d)
 	memset(d, 0, sizeof(*d));
 	if (!in_file(im, dp->p_offset, dp->p_filesz) || dp->p_filesz % sizeof(Elf64_Dyn))
 		return iv_fail(im->err, "PT_DYNAMIC lies outside the file");
+	if (dp->p_offset % 8)
+		return iv_fail(im->err, "PT_DYNAMIC is misaligned");
 	const Elf64_Dyn *dyn = (const Elf64_Dyn *)(im->buf + dp->p_offset);
 	size_t n = dp->p_filesz / sizeof(Elf64_Dyn);
 	for (size_t i = 0; i < n && dyn[i].d_tag != DT_NULL; i++) {
@@ -125,6 +128,8 @@ static int sym_value(struct img *im, const struct dyn *d, uint32_t idx, uint64_t
 	if (!d->symtab || vaddr_to_off(im, d->symtab + (uint64_t)idx * sizeof(Elf64_Sym),
 				       sizeof(Elf64_Sym), &off))
 		return iv_fail(im->err, "relocation names symbol %u outside the symbol table", idx);
+	if (off % 8)
+		return iv_fail(im->err, "the symbol table is misaligned");
 	const Elf64_Sym *s = (const Elf64_Sym *)(im->buf + off);
 	if (s->st_shndx == SHN_UNDEF) {
 		if (ELF64_ST_BIND(s->st_info) == STB_WEAK) {
@@ -145,6 +150,8 @@ static int apply_rela(struct img *im, const struct dyn *d, uint64_t va, uint64_t
 		return 0;
 	if (sz % sizeof(Elf64_Rela) || vaddr_to_off(im, va, sz, &off))
 		return iv_fail(im->err, "relocation table lies outside the file");
+	if (off % 8)
+		return iv_fail(im->err, "relocation table is misaligned");
 	const Elf64_Rela *r = (const Elf64_Rela *)(im->buf + off);
 	for (uint64_t i = 0; i < sz / sizeof(Elf64_Rela); i++) {
 		uint32_t type = ELF64_R_TYPE(r[i].r_info);
@@ -183,6 +190,8 @@ static int apply_relr(struct img *im, const struct dyn *d, uint64_t bias, struct
 		return 0;
 	if ((d->relrent && d->relrent != 8) || d->relrsz % 8 || vaddr_to_off(im, d->relr, d->relrsz, &off))
 		return iv_fail(im->err, "DT_RELR table lies outside the file");
+	if (off % 8)
+		return iv_fail(im->err, "DT_RELR table is misaligned");
 	const uint64_t *e = (const uint64_t *)(im->buf + off);
 	uint64_t where = 0;
 	for (uint64_t i = 0; i < d->relrsz / 8; i++) {
@@ -269,7 +278,7 @@ int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, s
 			return iv_fail(err, "truncated: segment %d lies outside the file", i);
 		if ((p->p_vaddr - p->p_offset) % IV_PAGE)
 			return iv_fail(err, "segment %d: address and file offset are not congruent modulo the page size", i);
-		if (p->p_vaddr > UINT64_MAX - p->p_memsz - IV_PAGE)
+		if (p->p_memsz > UINT64_MAX - IV_PAGE || p->p_vaddr > UINT64_MAX - p->p_memsz - IV_PAGE)
 			return iv_fail(err, "segment %d: address overflows", i);
 		if (p->p_vaddr < prev_end)
 			return iv_fail(err, "segment %d: segments overlap or are out of order", i);

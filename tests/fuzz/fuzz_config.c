@@ -1,0 +1,47 @@
+/*
+ * libFuzzer target for the YAML config parser: any text must give either a
+ * config or an error, without undefined behaviour or leaks.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "iv.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+const char *__ubsan_default_options(void);
+
+/* UBSan in clang recovers by default: make every report a crash libFuzzer sees. */
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:print_stacktrace=1";
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct iv_config cfg;
+	struct iv_err err;
+	err.msg[0] = 0;
+	if (iv_config_parse("fuzz.yaml", (const char *)data, size, &cfg, &err)) {
+		/* every error names the file */
+		if (strncmp(err.msg, "fuzz.yaml", 9))
+			__builtin_trap();
+		return 0;
+	}
+	if (cfg.ncvms == 0 || !cfg.cvms)
+		__builtin_trap();
+	for (size_t i = 0; i < cfg.ncvms; i++) {
+		const struct iv_cvm_cfg *vm = &cfg.cvms[i];
+		if (!vm->name || !vm->runtime || vm->end <= vm->begin ||
+		    vm->size != vm->end - vm->begin)
+			__builtin_trap();
+	}
+	for (size_t i = 0; i < cfg.ncapfiles; i++) {
+		const struct iv_capfile_cfg *cf = &cfg.capfiles[i];
+		if (!cf->name || cf->size == 0 || (cf->data && cf->data_len > cf->size))
+			__builtin_trap();
+	}
+	iv_config_free(&cfg);
+	return 0;
+}

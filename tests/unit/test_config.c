@@ -1,0 +1,738 @@
+/*
+ * Unit tests of the YAML config parser (src/monitor/config.c): a full
+ * valid config parses to the expected values, and every bad input is
+ * rejected with "FILE:LINE: key 'KEY': ..." naming where and what.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "iv.h"
+
+static struct iv_config cfg;
+static struct iv_err err;
+
+static int parse(const char *text)
+{
+	/* a heap copy of exactly the text, so ASan sees any read past its end */
+	size_t len = strlen(text);
+	char *copy = malloc(len ? len : 1);
+	if (!copy)
+		abort();
+	memcpy(copy, text, len);
+	memset(&err, 0, sizeof(err));
+	int rc = iv_config_parse("t.yaml", copy, len, &cfg, &err);
+	free(copy);
+	return rc;
+}
+
+/*
+ * The check fails unless text is rejected with an error naming t.yaml at
+ * line (0: no line expected), key 'key' (NULL: no key) and containing phrase.
+ */
+#define EXPECT_BAD(text, line, key, phrase)                                                \
+	do {                                                                               \
+		int rc_ = parse(text);                                                     \
+		if (rc_ == 0)                                                              \
+			iv_config_free(&cfg);                                              \
+		EXPECT(rc_ == -1, "expected rejection with \"%s\", got success", (phrase)); \
+		char where_[64];                                                           \
+		if ((line) > 0)                                                            \
+			snprintf(where_, sizeof(where_), "t.yaml:%d: ", (int)(line));      \
+		else                                                                       \
+			snprintf(where_, sizeof(where_), "t.yaml: ");                      \
+		EXPECT(!strncmp(err.msg, where_, strlen(where_)),                          \
+		       "expected the error to start with \"%s\", got \"%s\"", where_, err.msg); \
+		if (key) {                                                                 \
+			char k_[80];                                                       \
+			snprintf(k_, sizeof(k_), "key '%s': ", (const char *)(key));       \
+			EXPECT_HAS(err.msg, k_);                                           \
+		}                                                                          \
+		EXPECT_HAS(err.msg, (phrase));                                             \
+		EXPECT(cfg.ncvms == 0 && cfg.cvms == NULL && cfg.path == NULL,             \
+		       "expected the config to be emptied after an error");               \
+	} while (0)
+
+#define EXPECT_GOOD(text)                                                                  \
+	do {                                                                               \
+		int rc_ = parse(text);                                                     \
+		EXPECT(rc_ == 0, "expected success, got \"%s\"", err.msg);                 \
+	} while (0)
+
+/* A valid cVM occupying lines 2..8 of a document whose line 1 is "cVMs:". */
+#define CVMS "cVMs:\n"
+#define VM_A                                                                               \
+	"- name: a\n"                                                                      \
+	"  runtime: a.so\n"                                                                \
+	"  isolation:\n"                                                                   \
+	"  - base: 0x20000000\n"                                                           \
+	"    size: 0x1000000\n"                                                            \
+	"    begin: 0x20000000\n"                                                          \
+	"    end: 0x21000000\n"
+/* The same cVM with its isolation range given as one flow mapping (lines 2..5). */
+#define VM_ISO(name, range)                                                                \
+	"- name: " name "\n"                                                               \
+	"  runtime: a.so\n"                                                                \
+	"  isolation:\n"                                                                   \
+	"  - {" range "}\n"
+#define RANGE_A "base: 0x20000000, size: 0x1000000, begin: 0x20000000, end: 0x21000000"
+/* A capfile document, lines 1..5, followed by the cVM document from line 6. */
+#define CAPS(entry) "---\ncapfiles:\n" entry "---\n" CVMS VM_A
+
+/* ---- the valid config ---- */
+
+static const char full[] =
+	"---\n"                       /* 1 */
+	"capfiles:\n"                 /* 2 */
+	"- name: test1\n"             /* 3 */
+	"  size: 0x20\n"              /* 4 */
+	"  data: \"Hello world\\n\"\n" /* 5 */
+	"- name: big.buf-2\n"         /* 6 */
+	"  size: 4096\n"              /* 7 */
+	"\n"                          /* 8 */
+	"---\n"                       /* 9 */
+	"cVMs:\n"                     /* 10 */
+	"- name: hello\n"             /* 11 */
+	"  runtime: ../lib/libhello.so\n"
+	"  args: \"-x 1 two\"\n"
+	"  disk: rootfs\n"
+	"  isolation:\n"
+	"  - base: 0x20000000\n"
+	"    size: 0x10000000\n"
+	"    begin: 0x20000000\n"
+	"    end: 0x30000000\n"
+	"  callback_out: monitor\n"
+	"  wait: -1\n"
+	"  fork: 0\n"
+	"  template: 0\n"
+	"  resume: 0\n"
+	"- name: second\n" /* 25 */
+	"  runtime: /abs/path/libhc.so\n"
+	"  isolation:\n"
+	"  - base: 0x40000000\n"
+	"    size: 1048576\n"
+	"    begin: 0x40000000\n"
+	"    end: 0x40100000\n"
+	"  wait: 3\n";
+
+/* The values of the parsed `full`; a separate function so that EXPECT can
+ * return while the caller still frees the config. */
+static int full_values(const struct iv_config *c)
+{
+	EXPECT_STR(c->path, "t.yaml");
+	EXPECT_EQ(c->ncapfiles, 2);
+	EXPECT_EQ(c->ncvms, 2);
+
+	const struct iv_capfile_cfg *a = &c->capfiles[0], *b = &c->capfiles[1];
+	EXPECT_STR(a->name, "test1");
+	EXPECT_EQ(a->size, 0x20);
+	EXPECT_STR(a->data, "Hello world\n");
+	EXPECT_EQ(a->data_len, 12);
+	EXPECT_EQ(a->line, 3);
+	EXPECT_STR(b->name, "big.buf-2");
+	EXPECT_EQ(b->size, 4096);
+	EXPECT(b->data == NULL, "expected no data for capfile 'big.buf-2', got \"%s\"", b->data);
+	EXPECT_EQ(b->data_len, 0);
+	EXPECT_EQ(b->line, 6);
+
+	const struct iv_cvm_cfg *v = &c->cvms[0], *w = &c->cvms[1];
+	EXPECT_STR(v->name, "hello");
+	EXPECT_STR(v->runtime, "../lib/libhello.so"); /* resolved only by iv_config_load */
+	EXPECT_STR(v->args, "-x 1 two");
+	EXPECT_STR(v->disk, "rootfs");
+	EXPECT_EQ(v->base, 0x20000000);
+	EXPECT_EQ(v->size, 0x10000000);
+	EXPECT_EQ(v->begin, 0x20000000);
+	EXPECT_EQ(v->end, 0x30000000);
+	EXPECT_STR(v->callback_out, "monitor");
+	EXPECT_EQ(v->wait, -1);
+	EXPECT_EQ(v->fork, 0);
+	EXPECT_EQ(v->line, 11);
+
+	EXPECT_STR(w->name, "second");
+	EXPECT_STR(w->runtime, "/abs/path/libhc.so");
+	EXPECT(w->args == NULL && w->disk == NULL && w->callback_out == NULL,
+	       "expected args, disk and callback_out of 'second' to be absent");
+	EXPECT_EQ(w->base, 0x40000000);
+	EXPECT_EQ(w->size, 0x100000);
+	EXPECT_EQ(w->begin, 0x40000000);
+	EXPECT_EQ(w->end, 0x40100000);
+	EXPECT_EQ(w->wait, 3);
+	EXPECT_EQ(w->line, 25);
+	return 1;
+}
+
+static int full_config_parses_to_expected_values(void)
+{
+	EXPECT_GOOD(full);
+	int ok = full_values(&cfg);
+	iv_config_free(&cfg);
+	EXPECT(cfg.cvms == NULL && cfg.ncvms == 0 && cfg.path == NULL,
+	       "expected iv_config_free to empty the config");
+	return ok;
+}
+
+static int one_document_with_both_lists_is_accepted(void)
+{
+	EXPECT_GOOD("capfiles:\n- name: c\n  size: 1\n" CVMS VM_A);
+	size_t nc = cfg.ncapfiles, nv = cfg.ncvms;
+	iv_config_free(&cfg);
+	EXPECT_EQ(nc, 1);
+	EXPECT_EQ(nv, 1);
+	return 1;
+}
+
+static int cvms_only_config_is_accepted_with_defaults(void)
+{
+	EXPECT_GOOD(CVMS VM_A);
+	struct iv_cvm_cfg v = cfg.cvms[0];
+	size_t nc = cfg.ncapfiles;
+	int no_strings = !cfg.cvms[0].args && !cfg.cvms[0].disk && !cfg.cvms[0].callback_out;
+	iv_config_free(&cfg);
+	EXPECT_EQ(nc, 0);
+	EXPECT_EQ(v.wait, 0);
+	EXPECT(no_strings, "expected args, disk and callback_out to default to NULL");
+	return 1;
+}
+
+static int numbers_accept_hex_decimal_and_max_capfile_size(void)
+{
+	EXPECT_GOOD(CAPS("- name: c\n  size: 0X1F\n- name: d\n  size: 4294967296\n"));
+	uint64_t a = cfg.capfiles[0].size, b = cfg.capfiles[1].size;
+	iv_config_free(&cfg);
+	EXPECT_EQ(a, 0x1f);
+	EXPECT_EQ(b, 1ULL << 32);
+	return 1;
+}
+
+static int data_as_long_as_size_is_accepted(void)
+{
+	EXPECT_GOOD(CAPS("- name: c\n  size: 4\n  data: abcd\n"));
+	size_t n = cfg.capfiles[0].data_len;
+	iv_config_free(&cfg);
+	EXPECT_EQ(n, 4);
+	return 1;
+}
+
+static int wait_0_and_86400_are_accepted(void)
+{
+	EXPECT_GOOD(CVMS VM_A "  wait: 86400\n" VM_ISO("b", "base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000") "  wait: 0\n");
+	long a = cfg.cvms[0].wait, b = cfg.cvms[1].wait;
+	iv_config_free(&cfg);
+	EXPECT_EQ(a, 86400);
+	EXPECT_EQ(b, 0);
+	return 1;
+}
+
+static int adjacent_ranges_do_not_overlap(void)
+{
+	EXPECT_GOOD(CVMS VM_A VM_ISO("b", "base: 0x21000000, size: 0x1000000, begin: 0x21000000, end: 0x22000000"));
+	iv_config_free(&cfg);
+	return 1;
+}
+
+/* ---- unknown keys ---- */
+
+static int unknown_top_level_key_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A "bogus: 1\n", 9, "bogus", "unknown top-level key");
+	return 1;
+}
+
+static int unknown_cvm_key_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A "  colour: red\n", 9, "colour", "unknown cVM key");
+	return 1;
+}
+
+static int unknown_capfile_key_is_rejected(void)
+{
+	EXPECT_BAD(CAPS("- name: c\n  size: 1\n  colour: x\n"), 5, "colour", "unknown capfile key");
+	return 1;
+}
+
+static int unknown_isolation_key_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A "    flavour: 1\n", 9, "flavour", "unknown isolation key");
+	return 1;
+}
+
+/* ---- wrong types and values ---- */
+
+static int mapping_as_string_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A "  args: {x: 1}\n", 9, "args", "expected a string");
+	EXPECT_BAD(CVMS VM_A "  runtime:\n  - a\n  - b\n", 10, "runtime", "expected a string");
+	return 1;
+}
+
+static int abc_as_size_is_rejected(void)
+{
+	EXPECT_BAD(CAPS("- name: c\n  size: abc\n"), 4, "size", "expected a number, got 'abc'");
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: abc, begin: 0x20000000, end: 0x21000000"),
+		   5, "size", "expected a number, got 'abc'");
+	return 1;
+}
+
+static int malformed_numbers_are_rejected(void)
+{
+	EXPECT_BAD(CAPS("- name: c\n  size: 0x\n"), 4, "size", "expected a number");
+	EXPECT_BAD(CAPS("- name: c\n  size: 12k\n"), 4, "size", "expected a number, got '12k'");
+	EXPECT_BAD(CAPS("- name: c\n  size: \"\"\n"), 4, "size", "expected a number");
+	EXPECT_BAD(CAPS("- name: c\n  size: 99999999999999999999\n"), 4, "size", "expected a number");
+	EXPECT_BAD(CAPS("- name: c\n  size: [1]\n"), 4, "size", "expected a number");
+	EXPECT_BAD(CVMS VM_A "  wait: 1.5\n", 9, "wait", "expected a number, got '1.5'");
+	return 1;
+}
+
+static int negative_size_is_rejected(void)
+{
+	EXPECT_BAD(CAPS("- name: c\n  size: -5\n"), 4, "size", "must not be negative, got '-5'");
+	EXPECT_BAD(CVMS VM_ISO("a", "base: -0x20000000, size: 0x1000000, begin: 0x20000000, end: 0x21000000"),
+		   5, "base", "must not be negative");
+	return 1;
+}
+
+static int size_0_is_rejected(void)
+{
+	EXPECT_BAD(CAPS("- name: c\n  size: 0\n"), 4, "size", "must be between 1 and 4 GiB");
+	EXPECT_BAD(CAPS("- name: c\n  size: 0x100000001\n"), 4, "size", "must be between 1 and 4 GiB");
+	return 1;
+}
+
+static int data_longer_than_size_is_rejected(void)
+{
+	/* the line is the capfile entry's */
+	EXPECT_BAD(CAPS("- name: c\n  size: 4\n  data: abcde\n"), 3, "data",
+		   "5 bytes do not fit in size 4 of capfile 'c'");
+	return 1;
+}
+
+static int nul_in_string_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A "  args: \"a\\0b\"\n", 9, "args", "contains a NUL byte");
+	return 1;
+}
+
+static int missing_capfile_fields_are_rejected(void)
+{
+	EXPECT_BAD(CAPS("- size: 1\n"), 3, "name", "missing in capfile");
+	EXPECT_BAD(CAPS("- name: c\n"), 3, "size", "missing in capfile 'c'");
+	return 1;
+}
+
+/* ---- duplicates and overlaps ---- */
+
+static int duplicate_capfile_name_is_rejected(void)
+{
+	EXPECT_BAD(CAPS("- name: c\n  size: 1\n- name: c\n  size: 2\n"), 5, "name",
+		   "capfile 'c' already defined at line 3");
+	return 1;
+}
+
+static int duplicate_cvm_name_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A VM_ISO("a", "base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000"),
+		   9, "name", "cVM 'a' already defined at line 2");
+	return 1;
+}
+
+static int overlapping_ranges_are_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A VM_ISO("b", "base: 0x20ff0000, size: 0x20000, begin: 0x20ff0000, end: 0x21010000"),
+		   9, "isolation", "cVM 'b' range [0x20ff0000, 0x21010000) overlaps cVM 'a' (line 2)");
+	/* one inside the other */
+	EXPECT_BAD(CVMS VM_A VM_ISO("b", "base: 0x20100000, size: 0x10000, begin: 0x20100000, end: 0x20110000"),
+		   9, "isolation", "overlaps cVM 'a'");
+	return 1;
+}
+
+static int lists_given_twice_are_rejected(void)
+{
+	EXPECT_BAD("capfiles:\n- name: c\n  size: 1\n---\ncapfiles:\n- name: d\n  size: 1\n---\n" CVMS VM_A,
+		   6, "capfiles", "given twice");
+	EXPECT_BAD(CVMS VM_A "---\n" CVMS VM_A, 11, "cVMs", "given twice");
+	return 1;
+}
+
+/* ---- isolation ranges ---- */
+
+static int unaligned_begin_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x1000000, begin: 0x20000010, end: 0x21000010"),
+		   5, "isolation", "must be page-aligned");
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x1000800, begin: 0x20000000, end: 0x21000800"),
+		   5, "isolation", "must be page-aligned");
+	return 1;
+}
+
+static int end_not_above_begin_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x1000000, begin: 0x21000000, end: 0x20000000"),
+		   5, "isolation", "end 0x20000000 is not above begin 0x21000000");
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0, begin: 0x20000000, end: 0x20000000"),
+		   5, "isolation", "is not above begin");
+	return 1;
+}
+
+static int size_not_end_minus_begin_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x2000000, begin: 0x20000000, end: 0x21000000"),
+		   5, "isolation", "size 0x2000000 differs from end - begin = 0x1000000");
+	return 1;
+}
+
+static int range_above_stub_base_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x600000000000, size: 0x10000, begin: 0x600000000000, end: 0x600000010000"),
+		   5, "isolation", "must lie within [0x10000, 0x600000000000)");
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x5fffffff0000, size: 0x20000, begin: 0x5fffffff0000, end: 0x600000010000"),
+		   5, "isolation", "must lie within");
+	/* begin/end fine but base + size beyond the stub */
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x5ffffff00000, size: 0x1000000, begin: 0x20000000, end: 0x21000000"),
+		   5, "base", "out of range");
+	return 1;
+}
+
+static int range_below_user_min_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0, size: 0x100000, begin: 0, end: 0x100000"), 5,
+		   "isolation", "must lie within");
+	return 1;
+}
+
+static int range_smaller_than_64k_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x8000, begin: 0x20000000, end: 0x20008000"),
+		   5, "size", "smaller than the 64 KiB minimum");
+	return 1;
+}
+
+static int incomplete_range_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x1000000, begin: 0x20000000"), 5,
+		   "isolation", "needs base, size, begin and end");
+	return 1;
+}
+
+static int isolation_with_two_ranges_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", RANGE_A) "  - {" RANGE_A "}\n", 5, "isolation",
+		   "expected a list with exactly one range");
+	EXPECT_BAD(CVMS "- name: a\n  runtime: a.so\n  isolation: []\n", 4, "isolation",
+		   "exactly one range");
+	EXPECT_BAD(CVMS "- name: a\n  runtime: a.so\n  isolation: {" RANGE_A "}\n", 4, "isolation",
+		   "exactly one range");
+	EXPECT_BAD(CVMS "- name: a\n  runtime: a.so\n  isolation: [1]\n", 4, "isolation",
+		   "the range must be a mapping");
+	return 1;
+}
+
+/* ---- missing keys ---- */
+
+static int missing_runtime_is_rejected(void)
+{
+	EXPECT_BAD(CVMS "- name: a\n  isolation:\n  - {" RANGE_A "}\n", 2, "runtime",
+		   "missing in cVM 'a'");
+	return 1;
+}
+
+static int missing_isolation_is_rejected(void)
+{
+	EXPECT_BAD(CVMS "- name: a\n  runtime: a.so\n", 2, "isolation", "missing in cVM 'a'");
+	return 1;
+}
+
+static int missing_name_is_rejected(void)
+{
+	EXPECT_BAD(CVMS "- runtime: a.so\n  isolation:\n  - {" RANGE_A "}\n", 2, "name",
+		   "missing in cVM");
+	return 1;
+}
+
+/* ---- values out of range, and what is not supported yet ---- */
+
+static int wait_below_minus_1_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A "  wait: -2\n", 9, "wait", "expected -1 or 0..86400 seconds, got -2");
+	EXPECT_BAD(CVMS VM_A "  wait: 86401\n", 9, "wait", "expected -1 or 0..86400 seconds");
+	return 1;
+}
+
+static int fork_template_resume_take_only_0_or_1(void)
+{
+	EXPECT_BAD(CVMS VM_A "  fork: 2\n", 9, "fork", "expected 0 or 1, got '2'");
+	EXPECT_BAD(CVMS VM_A "  template: yes\n", 9, "template", "expected a number, got 'yes'");
+	EXPECT_BAD(CVMS VM_A "  resume: -1\n", 9, "resume", "must not be negative");
+	return 1;
+}
+
+static int template_and_resume_at_once_are_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A "  template: 1\n  resume: 1\n", 2, "resume",
+		   "cVM 'a' cannot be a template and a fork at once");
+	return 1;
+}
+
+static int resume_without_an_earlier_template_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_A "  resume: 1\n", 2, "resume",
+		   "no template with runtime 'a.so' comes before cVM 'a'");
+	/* a template after the fork does not count */
+	EXPECT_BAD(CVMS VM_A "  resume: 1\n" VM_ISO("t", "base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000") "  template: 1\n",
+		   2, "resume", "no template with runtime 'a.so'");
+	return 1;
+}
+
+static int snapshot_path_belongs_to_templates_and_restores(void)
+{
+	EXPECT_BAD(CVMS VM_A "  snapshot_path: /tmp/snap\n", 2, "snapshot_path", "only a template");
+	EXPECT_BAD(CVMS "- name: r\n  runtime: a.so\n  resume: 1\n  snapshot_path: /tmp/snap\n", 2,
+		   "isolation", "missing");
+	return 1;
+}
+
+static int net_callback_in_are_not_supported_yet(void)
+{
+	EXPECT_BAD(CVMS VM_A "  net: tap0\n", 9, "net", "not supported yet");
+	EXPECT_BAD(CVMS VM_A "  callback_in: other\n", 9, "callback_in", "not supported yet");
+	return 1;
+}
+
+static int callback_out_other_than_monitor_is_not_supported_yet(void)
+{
+	EXPECT_BAD(CVMS VM_A "  callback_out: other\n", 9, "callback_out", "not supported yet");
+	return 1;
+}
+
+/* ---- the file as a whole ---- */
+
+static int yaml_syntax_error_names_its_line(void)
+{
+	EXPECT_BAD(CVMS "- name: a\n  runtime: [unclosed\n  wait: 1\n", 4, NULL, "YAML syntax error");
+	EXPECT_BAD(CVMS "- name: a\n\truntime: a.so\n", 3, NULL, "YAML syntax error");
+	return 1;
+}
+
+static int empty_file_has_no_cvms(void)
+{
+	EXPECT_BAD("", 0, NULL, "no cVMs");
+	EXPECT_BAD("# nothing but a comment\n", 0, NULL, "no cVMs");
+	EXPECT_BAD("\n\n   \n", 0, NULL, "no cVMs");
+	return 1;
+}
+
+static int capfiles_only_config_has_no_cvms(void)
+{
+	EXPECT_BAD("capfiles:\n- name: c\n  size: 1\n", 0, NULL, "no cVMs to deploy");
+	EXPECT_BAD("cVMs: []\n", 0, NULL, "no cVMs to deploy");
+	return 1;
+}
+
+static int non_mapping_documents_are_rejected(void)
+{
+	EXPECT_BAD("- a\n- b\n", 1, NULL, "a document must be a mapping");
+	EXPECT_BAD("cVMs: a.so\n", 1, "cVMs", "expected a list");
+	EXPECT_BAD("cVMs:\n- a.so\n", 2, "cVMs", "each entry must be a mapping");
+	EXPECT_BAD("capfiles:\n- c\n" CVMS VM_A, 2, "capfiles", "each entry must be a mapping");
+	EXPECT_BAD("[a]: 1\n", 1, "?", "unknown top-level key");
+	return 1;
+}
+
+static int bad_cvm_name_is_rejected(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a/b", RANGE_A), 2, "name", "'a/b' may hold only letters, digits");
+	EXPECT_BAD(CVMS VM_ISO("\"\"", RANGE_A), 2, "name", "must be 1 to 63 characters");
+	EXPECT_BAD(CVMS VM_ISO("a234567890123456789012345678901234567890123456789012345678901234", RANGE_A),
+		   2, "name", "must be 1 to 63 characters");
+	EXPECT_BAD(CAPS("- name: 'x y'\n  size: 1\n"), 3, "name", "may hold only");
+	return 1;
+}
+
+/* ---- iv_config_load: the file, relative paths, runtimes that must exist ---- */
+
+static char dir[64];
+
+static int write_file(const char *name, const char *text)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static int load(const char *name)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	memset(&err, 0, sizeof(err));
+	return iv_config_load(p, &cfg, &err);
+}
+
+static int load_resolves_paths_against_the_config_dir(void)
+{
+	EXPECT(write_file("a.so", "x") == 0 && write_file("ok.yaml", CVMS VM_A "  disk: .\n") == 0,
+	       "expected to write into %s", dir);
+	int rc = load("ok.yaml");
+	EXPECT(rc == 0, "expected success, got \"%s\"", err.msg);
+	char want_rt[160], want_disk[160], got_rt[160], got_disk[160];
+	snprintf(want_rt, sizeof(want_rt), "%s/a.so", dir);
+	snprintf(want_disk, sizeof(want_disk), "%s/.", dir);
+	snprintf(got_rt, sizeof(got_rt), "%s", cfg.cvms[0].runtime);
+	snprintf(got_disk, sizeof(got_disk), "%s", cfg.cvms[0].disk);
+	iv_config_free(&cfg);
+	EXPECT_STR(got_rt, want_rt);
+	EXPECT_STR(got_disk, want_disk);
+	return 1;
+}
+
+static int load_rejects_missing_runtime(void)
+{
+	/* the first cVM's runtime exists, the second's (line 6) does not */
+	EXPECT(write_file("a.so", "x") == 0 &&
+		       write_file("nort.yaml", CVMS VM_ISO("a", RANGE_A)
+				       "- name: b\n  runtime: missing.so\n  isolation:\n  - {base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000}\n") == 0,
+	       "expected to write into %s", dir);
+	int rc = load("nort.yaml");
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected a missing runtime to be rejected");
+	char want[200];
+	snprintf(want, sizeof(want), "%s/nort.yaml:6: key 'runtime': '%s/missing.so' is not a readable file",
+		 dir, dir);
+	EXPECT_STR(err.msg, want);
+	return 1;
+}
+
+static int load_rejects_runtime_that_is_a_directory(void)
+{
+	EXPECT(write_file("dirrt.yaml", "cVMs:\n- name: a\n  runtime: .\n  isolation:\n  - {" RANGE_A "}\n") == 0,
+	       "expected to write into %s", dir);
+	int rc = load("dirrt.yaml");
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected a directory as runtime to be rejected");
+	EXPECT_HAS(err.msg, "dirrt.yaml:2: key 'runtime': ");
+	EXPECT_HAS(err.msg, "is not a readable file");
+	return 1;
+}
+
+static int load_rejects_disk_that_is_not_a_directory(void)
+{
+	EXPECT(write_file("a.so", "x") == 0 &&
+		       write_file("disk.yaml", CVMS VM_A "  disk: a.so\n") == 0,
+	       "expected to write into %s", dir);
+	int rc = load("disk.yaml");
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected a file as disk to be rejected");
+	EXPECT_HAS(err.msg, "disk.yaml:2: key 'disk': ");
+	EXPECT_HAS(err.msg, "is not a directory");
+	return 1;
+}
+
+static int load_rejects_missing_config_file(void)
+{
+	int rc = load("does-not-exist.yaml");
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected a missing config file to be rejected");
+	EXPECT_HAS(err.msg, "does-not-exist.yaml: cannot open: No such file or directory");
+	return 1;
+}
+
+static int load_reports_parse_errors_with_the_given_path(void)
+{
+	EXPECT(write_file("bad.yaml", CVMS VM_A "  colour: red\n") == 0, "expected to write");
+	int rc = load("bad.yaml");
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected an unknown key to be rejected");
+	char want[160];
+	snprintf(want, sizeof(want), "%s/bad.yaml:9: key 'colour': unknown cVM key", dir);
+	EXPECT_STR(err.msg, want);
+	return 1;
+}
+
+static void rm_dir(void)
+{
+	static const char *files[] = {"a.so",       "ok.yaml",   "nort.yaml", "dirrt.yaml",
+				      "disk.yaml",  "bad.yaml"};
+	char p[128];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+int main(void)
+{
+	RUN(full_config_parses_to_expected_values);
+	RUN(one_document_with_both_lists_is_accepted);
+	RUN(cvms_only_config_is_accepted_with_defaults);
+	RUN(numbers_accept_hex_decimal_and_max_capfile_size);
+	RUN(data_as_long_as_size_is_accepted);
+	RUN(wait_0_and_86400_are_accepted);
+	RUN(adjacent_ranges_do_not_overlap);
+
+	RUN(unknown_top_level_key_is_rejected);
+	RUN(unknown_cvm_key_is_rejected);
+	RUN(unknown_capfile_key_is_rejected);
+	RUN(unknown_isolation_key_is_rejected);
+	RUN(mapping_as_string_is_rejected);
+	RUN(abc_as_size_is_rejected);
+	RUN(malformed_numbers_are_rejected);
+	RUN(negative_size_is_rejected);
+	RUN(size_0_is_rejected);
+	RUN(data_longer_than_size_is_rejected);
+	RUN(nul_in_string_is_rejected);
+	RUN(missing_capfile_fields_are_rejected);
+	RUN(duplicate_capfile_name_is_rejected);
+	RUN(duplicate_cvm_name_is_rejected);
+	RUN(overlapping_ranges_are_rejected);
+	RUN(lists_given_twice_are_rejected);
+	RUN(unaligned_begin_is_rejected);
+	RUN(end_not_above_begin_is_rejected);
+	RUN(size_not_end_minus_begin_is_rejected);
+	RUN(range_above_stub_base_is_rejected);
+	RUN(range_below_user_min_is_rejected);
+	RUN(range_smaller_than_64k_is_rejected);
+	RUN(incomplete_range_is_rejected);
+	RUN(isolation_with_two_ranges_is_rejected);
+	RUN(missing_runtime_is_rejected);
+	RUN(missing_isolation_is_rejected);
+	RUN(missing_name_is_rejected);
+	RUN(wait_below_minus_1_is_rejected);
+	RUN(fork_template_resume_take_only_0_or_1);
+	RUN(template_and_resume_at_once_are_rejected);
+	RUN(resume_without_an_earlier_template_is_rejected);
+	RUN(snapshot_path_belongs_to_templates_and_restores);
+	RUN(net_callback_in_are_not_supported_yet);
+	RUN(callback_out_other_than_monitor_is_not_supported_yet);
+	RUN(yaml_syntax_error_names_its_line);
+	RUN(empty_file_has_no_cvms);
+	RUN(capfiles_only_config_has_no_cvms);
+	RUN(non_mapping_documents_are_rejected);
+	RUN(bad_cvm_name_is_rejected);
+
+	snprintf(dir, sizeof(dir), "/tmp/iv-test-config-XXXXXX");
+	if (!mkdtemp(dir)) {
+		CHECK("scratch_dir_is_created", 0, "expected mkdtemp to succeed");
+	} else {
+		RUN(load_resolves_paths_against_the_config_dir);
+		RUN(load_rejects_missing_runtime);
+		RUN(load_rejects_runtime_that_is_a_directory);
+		RUN(load_rejects_disk_that_is_not_a_directory);
+		RUN(load_rejects_missing_config_file);
+		RUN(load_reports_parse_errors_with_the_given_path);
+		rm_dir();
+	}
+	return check_summary();
+}
