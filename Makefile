@@ -109,8 +109,8 @@ fuzz: deps $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(EXAMPLES)
 	@mkdir -p $(B)/fuzz/corpus-elf $(B)/fuzz/corpus-config
 	cp $(EXAMPLES) $(B)/iv-cell $(B)/fuzz/corpus-elf/
 	cp runtime/baremetal/*/*.yaml $(B)/fuzz/corpus-config/
-	$(B)/fuzz/fuzz_elf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(B)/fuzz/corpus-elf
-	$(B)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus-config
+	$(B)/fuzz/fuzz_elf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-elf
+	$(B)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-config
 
 clean:
 	rm -rf $(B)
@@ -144,3 +144,19 @@ $(BENCH_B)/peer_start: bench/peer_start.c
 
 bench: deps $(BENCH_B)/hostcall $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_CVMS)
 	$(BENCH_B)/hostcall $(BENCH_ARGS)
+
+# ---- bench-tfork: a TFORK fork against a cold start of the same cVM, raw
+# fork() and posix_spawn, at 1 and 64 MiB, and the memory of concurrent forks.
+# `make bench-tfork` builds build/bench/{tfork,iv-cell,peer_start,cvm/tfork_heap.so}
+# and runs build/bench/tfork $(BENCH_TFORK_ARGS) (see bench/tfork.c for options).
+BENCH_TFORK_ARGS ?=
+
+$(BENCH_B)/tfork: bench/tfork.c bench/cvm/tfork.h $(B)/libintravisor.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/tfork.c $(B)/libintravisor.a $(LDLIBS)
+
+$(BENCH_B)/cvm/tfork_heap.so: bench/cvm/tfork.h
+
+.PHONY: bench-tfork
+bench-tfork: deps $(BENCH_B)/tfork $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_B)/cvm/tfork_heap.so
+	$(BENCH_B)/tfork $(BENCH_TFORK_ARGS)

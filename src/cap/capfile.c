@@ -126,7 +126,7 @@ void iv_cap_fini(void)
 }
 
 /* A fresh open file description of the object, so no two grants share an offset. */
-static int reopen(struct iv_cap *c)
+int iv_cap_open(struct iv_cap *c)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->memfd);
@@ -163,7 +163,7 @@ out:
 
 static long install(struct iv_call *c, struct iv_cap *cap)
 {
-	int fd = reopen(cap);
+	int fd = iv_cap_open(cap);
 	if (fd < 0)
 		return -errno;
 	long r = iv_call_install_fd(c, fd);

@@ -240,6 +240,8 @@ static __attribute__((noreturn)) void child_fail(int ctl, int step)
 
 struct child_fds {
 	int console, plan, ctl, elf;
+	const int *extra; /* cap files the plan maps, at IV_FD_EXTRA + i */
+	int nextra;
 };
 
 /* Runs in the new child: only raw system calls, no allocation (the monitor is threaded). */
@@ -269,7 +271,10 @@ static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds
 	    dup3(stub_fd, IV_FD_STUB, O_CLOEXEC) < 0)
 		child_fail(ctl, IV_STEP_FDS);
 	ctl = IV_FD_CTL;
-	if (syscall(SYS_close_range, IV_FD_STUB + 1, ~0U, 0))
+	for (int i = 0; i < f.nextra; i++)
+		if (dup3(f.extra[i], IV_FD_EXTRA + i, 0) < 0)
+			child_fail(ctl, IV_STEP_FDS);
+	if (syscall(SYS_close_range, IV_FD_EXTRA + f.nextra, ~0U, 0))
 		child_fail(ctl, IV_STEP_FDS);
 
 	struct rlimit as = {cvm->cfg->size + AS_SLACK, cvm->cfg->size + AS_SLACK};
@@ -317,10 +322,15 @@ static int read_ctl(struct iv_cvm *cvm, int ctl, char *msg, size_t len, struct i
 	return (int)n;
 }
 
-int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct iv_err *err)
+int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const int *extra,
+		  int nextra, struct iv_err *err)
 {
 	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
 	int rc = -1;
+	/* the extra fds must not sit where the child dups the fixed ones */
+	int hi_extra[IV_MAX_EXTRA], nhi = nextra < IV_MAX_EXTRA ? nextra : IV_MAX_EXTRA;
+	for (int i = 0; i < nhi; i++)
+		hi_extra[i] = fcntl(extra[i], F_DUPFD_CLOEXEC, IV_FD_EXTRA + IV_MAX_EXTRA);
 
 	int mntns = iv_cell_prepare_root(cvm->cfg->disk, err);
 	if (mntns < 0)
@@ -338,7 +348,7 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct i
 		pipefd[i] = high_fd(pipefd[i]);
 	}
 	elf_fd = high_fd(elf_fd);
-	struct child_fds f = {pipefd[1], plan_fd, sv[1], elf_fd};
+	struct child_fds f = {pipefd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
 	uid_t uid = CELL_UID_BASE + (uid_t)((getpid() & 0x3ff) << 8) + (uid_t)cvm->id;
 
 	int pidfd = -1;
@@ -401,6 +411,9 @@ out:
 	}
 	if (elf_fd >= 0)
 		close(elf_fd);
+	for (int i = 0; i < nhi; i++)
+		if (hi_extra[i] >= 0)
+			close(hi_extra[i]);
 	return rc;
 }
 

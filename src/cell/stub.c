@@ -88,9 +88,10 @@ static int bad(long r)
 /* The filter must outlive the plan's mapping. */
 static uint64_t filter_copy[4096];
 
-/* Defined in stub_start.S: sets the registers and jumps; never returns. */
+/* Defined in stub_start.S: set the registers and jump; never return. */
 __attribute__((noreturn)) void iv_stub_enter(uint64_t entry, uint64_t sp, uint64_t kind,
 					     uint64_t argc, uint64_t argv, uint64_t envp);
+__attribute__((noreturn)) void iv_stub_sigreturn(uint64_t sp, uint64_t fsbase);
 
 __attribute__((noreturn)) void iv_stub_main(void)
 {
@@ -131,6 +132,13 @@ __attribute__((noreturn)) void iv_stub_main(void)
 			*(volatile uint64_t *)op->addr = op->arg;
 			r = 0;
 			break;
+		case IV_OP_MAP_SHARED:
+			r = sc6(SYS_mmap, (long)op->addr, (long)op->len, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, (long)op->arg, 0);
+			break;
+		case IV_OP_CLOSE:
+			r = sc3(SYS_close, op->arg, 0, 0);
+			break;
 		default:
 			r = -22;
 		}
@@ -163,5 +171,7 @@ __attribute__((noreturn)) void iv_stub_main(void)
 	sc3(SYS_close, lfd, 0, 0);
 	sc3(SYS_close, IV_FD_CTL, 0, 0);
 
+	if (h.entry_kind == IV_PLAN_ENTRY_SIGRETURN)
+		iv_stub_sigreturn(h.sp, h.fsbase);
 	iv_stub_enter(h.entry, h.sp, h.entry_kind, h.argc, h.argv, h.envp);
 }

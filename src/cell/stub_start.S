@@ -43,6 +43,22 @@ iv_stub_enter:
 	xor %r15d, %r15d
 	jmp *%r11
 
+/*
+ * iv_stub_sigreturn(sp, fsbase): a thread restored from an image.  The
+ * monitor wrote a signal frame at sp - 8 with all its registers and FPU
+ * state; rt_sigreturn loads them (FS base is not in the frame).
+ */
+	.globl iv_stub_sigreturn
+iv_stub_sigreturn:
+	mov %rdi, %r12
+	mov $158, %eax		/* arch_prctl(ARCH_SET_FS, fsbase) */
+	mov $0x1002, %edi
+	syscall
+	mov %r12, %rsp
+	mov $15, %eax		/* rt_sigreturn */
+	syscall
+	hlt
+
 /* A function entry that returns ends the cVM with its return value. */
 	.globl iv_stub_exit
 iv_stub_exit:

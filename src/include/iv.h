@@ -62,6 +62,7 @@ struct iv_cvm_cfg {
 	int template_; /* becomes a template at host_save() */
 	int fork;      /* honour host_save() (default 1) */
 	int resume;    /* start as a fork of the template with the same runtime */
+	char *snapshot_path; /* template: write its image here; resume: restore from it */
 	int tmpl;      /* resume: index of that template in the cVM list */
 	int has_isolation;
 	int line;
@@ -244,6 +245,7 @@ struct iv_cvm {
 	struct iv_thread_state *threads;
 	int nthreads, saver;  /* captured threads; which one saved */
 	struct iv_saved_fd *fds;
+	char **fd_paths; /* restored from an image: where each one was, in the root */
 	int nfds;
 	struct iv_cvm *fork_child; /* the fork being made */
 	int clone_allowed, forked_back, nforks;
@@ -257,7 +259,7 @@ struct iv_cvm {
 	 * taken over), first hostcall, host_save reached, template frozen,
 	 * exit hostcall, reaped */
 	uint64_t t_deploy_ns, t_loaded_ns, t_cell_ns, t_running_ns, t_first_hc_ns, t_save_ns,
-		t_saved_ns, t_exit_ns, t_done_ns;
+		t_saved_ns, t_restored_ns, t_exit_ns, t_done_ns;
 };
 
 /* Deploys one cVM: loads its ELF, spawns its cell and starts serving it. */
@@ -323,7 +325,8 @@ int iv_policy_build(struct iv_plan *p, struct iv_err *err);
 /* Spawns the cell for cvm from a complete plan and the runtime's fd (taken); on
  * success cvm->pid, pidfd, listener and console are set and the stub is
  * waiting for iv_cell_go(). */
-int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, struct iv_err *err);
+int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const int *extra,
+		  int nextra, struct iv_err *err);
 /* Lets the stub jump into the cVM. */
 int iv_cell_go(struct iv_cvm *cvm, struct iv_err *err);
 /* Creates what every cell shares (the stub, the empty root, the null
@@ -396,6 +399,23 @@ void iv_tfork_step(struct iv_run *run);
  * 0 started, 1 wait (the template has not saved), -1 failed (cvm->fail). */
 int iv_tfork_request(struct iv_cvm *cvm);
 void iv_tfork_free(struct iv_cvm *cvm);
+/* The signal frame that resumes a thread with registers r and st's FPU
+ * state, below r's stack red zone: a malloc'd buffer of *len bytes to be
+ * stored at *at; rt_sigreturn wants rsp = *at + 8. */
+uint8_t *iv_frame_build(const struct user_regs_struct *r, const struct iv_thread_state *st,
+			uint64_t *at, size_t *len);
+
+/* ---- snapshot images (snapshot/image.c, docs/IMAGE.md) ---- */
+
+/* Writes the frozen template's image into its snapshot_path. */
+int iv_image_write(struct iv_cvm *t, struct iv_err *err);
+/* Reads and checks cvm's image and plans a fresh cell from it: memory
+ * mapped lazily from the pages file (returned in *pages_fd), cap files to
+ * map shared (fds in extra[], *nextra), the saving thread resumed. */
+int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra, int *nextra,
+		  struct iv_err *err);
+/* HC_FORKED in a restored cVM: its files reopened; returns threads to recreate. */
+long iv_image_announced(struct iv_call *c);
 
 /* ---- capabilities (cap/capfile.c) ---- */
 
@@ -408,6 +428,8 @@ struct iv_cap {
 
 int iv_cap_init(struct iv_config *cfg, struct iv_err *err);
 struct iv_cap *iv_cap_find(const char *name);
+/* A new open file description of the cap's object (O_RDWR), or -1. */
+int iv_cap_open(struct iv_cap *c);
 /* Creates a named shared object; data (may be NULL) fills its start. */
 struct iv_cap *iv_cap_create(const char *name, uint64_t size, const void *data, size_t len,
 			     int owner, struct iv_err *err);

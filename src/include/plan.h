@@ -22,6 +22,8 @@
 #define IV_FD_CTL 4
 #define IV_FD_ELF 5
 #define IV_FD_STUB 6 /* only until execveat */
+#define IV_FD_EXTRA 7 /* first of the descriptors OP_MAP_SHARED maps (then closed) */
+#define IV_MAX_EXTRA 32
 
 /* Where the stub is linked; every cVM range must end below it. */
 #define IV_STUB_BASE 0x600000000000ULL
@@ -34,6 +36,8 @@ enum iv_op_kind {
 	IV_OP_ZERO = 4,     /* zero [addr, addr+len) */
 	IV_OP_PROTECT = 5,  /* mprotect(addr, len, prot) */
 	IV_OP_STORE64 = 6,  /* *(uint64_t *)addr = arg (relocations) */
+	IV_OP_MAP_SHARED = 7, /* mmap(addr, len, RW, MAP_SHARED|MAP_FIXED, fd arg, 0): a cap file */
+	IV_OP_CLOSE = 8,      /* close(arg) */
 };
 
 struct iv_plan_op {
@@ -44,7 +48,11 @@ struct iv_plan_op {
 	uint64_t arg;
 };
 
-enum iv_plan_entry { IV_PLAN_ENTRY_PROCESS = 1, IV_PLAN_ENTRY_FUNCTION = 2 };
+enum iv_plan_entry {
+	IV_PLAN_ENTRY_PROCESS = 1,
+	IV_PLAN_ENTRY_FUNCTION = 2,
+	IV_PLAN_ENTRY_SIGRETURN = 3, /* a restored thread: set FS base, rt_sigreturn at sp */
+};
 
 struct iv_plan_hdr {
 	uint64_t magic;
@@ -58,6 +66,7 @@ struct iv_plan_hdr {
 	uint64_t entry;
 	uint64_t sp;
 	uint64_t argc, argv, envp; /* for IV_PLAN_ENTRY_FUNCTION */
+	uint64_t fsbase;	   /* for IV_PLAN_ENTRY_SIGRETURN */
 };
 
 /* Messages on the control socket (each one byte tag + payload). */

@@ -275,7 +275,8 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			if (get_flag(c, v, key, &vm->resume))
 				return -1;
 		} else if (!strcmp(key, "snapshot_path")) {
-			return not_yet(c, v, key, "snapshot images");
+			if (get_str(c, v, key, &vm->snapshot_path))
+				return -1;
 		} else if (!strcmp(key, "net")) {
 			return not_yet(c, v, key, "cVMs get no network; every cell has an empty one");
 		} else if (!strcmp(key, "callback_in")) {
@@ -288,8 +289,10 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		return fail_at(c, m, "name", "missing in cVM");
 	if (!vm->runtime)
 		return fail_at(c, m, "runtime", "missing in cVM '%s'", vm->name);
-	if (!have_iso && !vm->resume)
+	if (!have_iso && (!vm->resume || vm->snapshot_path))
 		return fail_at(c, m, "isolation", "missing in cVM '%s'", vm->name);
+	if (vm->snapshot_path && !vm->template_ && !vm->resume)
+		return fail_at(c, m, "snapshot_path", "only a template (to write) or a resume cVM (to restore) has one");
 	if (vm->template_ && vm->resume)
 		return fail_at(c, m, "resume", "cVM '%s' cannot be a template and a fork at once",
 			       vm->name);
@@ -364,12 +367,12 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 		struct iv_cvm_cfg *a = &cfg->cvms[i];
 		/* A fork starts from the latest template before it with its runtime
 		 * and keeps the template's addresses. */
-		for (size_t j = i; a->resume && j-- > 0;)
+		for (size_t j = i; a->resume && !a->snapshot_path && j-- > 0;)
 			if (cfg->cvms[j].template_ && !strcmp(cfg->cvms[j].runtime, a->runtime)) {
 				a->tmpl = (int)j;
 				break;
 			}
-		if (a->resume) {
+		if (a->resume && !a->snapshot_path) {
 			if (a->tmpl < 0)
 				return iv_fail(c->err, "%s:%d: key 'resume': no template with runtime '%s' comes before cVM '%s'",
 					       c->path, a->line, a->runtime, a->name);
@@ -388,8 +391,9 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 			if (!strcmp(a->name, b->name))
 				return iv_fail(c->err, "%s:%d: key 'name': cVM '%s' already defined at line %d",
 					       c->path, a->line, a->name, b->line);
-			int family = (a->resume && (a->tmpl == (int)j || a->tmpl == b->tmpl)) ||
-				     (b->resume && b->tmpl == (int)i);
+			int family = (a->resume && (a->tmpl == (int)j || (a->tmpl >= 0 && a->tmpl == b->tmpl))) ||
+				     (a->snapshot_path && b->snapshot_path && a->resume && b->resume &&
+				      !strcmp(a->snapshot_path, b->snapshot_path));
 			if (!family && a->base < b->base + b->size && b->base < a->base + a->size)
 				return iv_fail(c->err,
 					       "%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) overlaps cVM '%s' (line %d)",
@@ -479,7 +483,8 @@ int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err)
 	for (size_t i = 0; i < cfg->ncvms && rc == 0; i++) {
 		struct iv_cvm_cfg *vm = &cfg->cvms[i];
 		struct stat s;
-		if (resolve(&vm->runtime, dir) || (vm->disk && resolve(&vm->disk, dir)))
+		if (resolve(&vm->runtime, dir) || (vm->disk && resolve(&vm->disk, dir)) ||
+		    (vm->snapshot_path && resolve(&vm->snapshot_path, dir)))
 			rc = iv_fail(err, "%s: out of memory", path);
 		else if (stat(vm->runtime, &s) || !S_ISREG(s.st_mode))
 			rc = iv_fail(err, "%s:%d: key 'runtime': '%s' is not a readable file", path,
@@ -507,6 +512,7 @@ void iv_config_free(struct iv_config *cfg)
 		free(vm->args);
 		free(vm->disk);
 		free(vm->callback_out);
+		free(vm->snapshot_path);
 	}
 	free(cfg->capfiles);
 	free(cfg->cvms);

@@ -139,14 +139,19 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		(unsigned long long)cfg->size, (unsigned long long)cfg->begin,
 		(unsigned long long)cfg->end, cfg->callback_out ? cfg->callback_out : "monitor",
 		cfg->wait);
-	int rc = load(cvm, &plan, &elf_fd, err);
+	int extra[IV_MAX_EXTRA], nextra = 0;
+	/* A cVM restored from an image maps its pages file where others map their ELF. */
+	int rc = cfg->resume ? iv_image_plan(cvm, &plan, &elf_fd, extra, &nextra, err)
+			     : load(cvm, &plan, &elf_fd, err);
 	if (rc == 0)
 		rc = iv_policy_build(&plan, err);
 	cvm->t_loaded_ns = iv_now_ns();
 	if (rc == 0)
-		rc = iv_cell_spawn(cvm, &plan, elf_fd, err);
+		rc = iv_cell_spawn(cvm, &plan, elf_fd, extra, nextra, err);
 	else if (elf_fd >= 0)
 		close(elf_fd);
+	for (int i = 0; i < nextra; i++)
+		close(extra[i]);
 	cvm->t_cell_ns = iv_now_ns();
 	iv_plan_free(&plan);
 	if (rc == 0)

@@ -288,7 +288,7 @@ static size_t alive(struct iv_run *run, size_t *zygotes)
 static int deploy(struct iv_run *run, struct iv_cvm *cvm, int *failed)
 {
 	struct iv_err err;
-	if (cvm->cfg->resume) {
+	if (cvm->cfg->resume && !cvm->cfg->snapshot_path) {
 		int r = iv_tfork_request(cvm);
 		if (r == 1 || (r == 0 && cvm->state != IV_CVM_RUNNING))
 			return 1;

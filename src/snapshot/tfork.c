@@ -138,6 +138,8 @@ static long hc_forked(struct iv_call *c)
 	struct iv_cvm *f = c->cvm;
 	if (!f->cfg->resume || f->announced)
 		return -EPERM;
+	if (f->leader == f) /* restored from an image: nothing to take over */
+		return iv_image_announced(c);
 	f->announce_id = c->id;
 	f->announced = 1;
 	iv_run_wake(f->run);
@@ -151,36 +153,18 @@ static int poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	return process_vm_writev(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
-/* THREAD_FRAME(i, &fsbase): a signal frame for the template's i-th other
- * thread on that thread's stack in this fork; returns the stack pointer
- * its rt_sigreturn needs. */
-static long hc_thread_frame(struct iv_call *c)
+uint8_t *iv_frame_build(const struct user_regs_struct *rp, const struct iv_thread_state *st,
+			uint64_t *at, size_t *len_out)
 {
-	struct iv_cvm *f = c->cvm;
-	if (!f->cfg->resume)
-		return -EPERM;
-	struct iv_cvm *t = template_of(f);
-	uint64_t i = c->a[0];
-	if (i >= (uint64_t)t->nthreads - 1)
-		return -EINVAL;
-	const struct iv_thread_state *st = &t->threads[i < (uint64_t)t->saver ? i : i + 1];
-	struct user_regs_struct r = st->regs;
-
-	/* A thread stopped inside a system call gets it again, as the kernel's
-	 * own restart would (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
-	 * ERESTART_RESTARTBLOCK). */
-	long ax = (long)r.rax;
-	if (ax == -512 || ax == -513 || ax == -514 || ax == -516) {
-		r.rax = r.orig_rax;
-		r.rip -= 2;
-	}
-
+	const struct user_regs_struct r = *rp;
 	uint32_t xstate_size = 0, magic1 = 0;
 	if (st->xsize >= 512 + 64) {
 		memcpy(&magic1, st->xstate + 464, 4);
 		memcpy(&xstate_size, st->xstate + 464 + 16, 4);
 	}
 	int xsave = magic1 == FP_XSTATE_MAGIC1 && xstate_size <= st->xsize;
+	if (!xsave && st->xsize < 512)
+		return NULL;
 	size_t fp_len = xsave ? xstate_size + 4 : 512;
 	uint64_t top = r.rsp - RED_ZONE;
 	uint64_t fp = (top - fp_len) & ~63ULL;
@@ -188,7 +172,7 @@ static long hc_thread_frame(struct iv_call *c)
 	size_t len = (size_t)(fp + fp_len - frame);
 	uint8_t *buf = calloc(1, len);
 	if (!buf)
-		return -ENOMEM;
+		return NULL;
 	struct k_rt_sigframe *k = (struct k_rt_sigframe *)buf;
 	k->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | (xsave ? UC_FP_XSTATE : 0);
 	k->uc.uc_stack.ss_flags = SS_DISABLE;
@@ -208,6 +192,40 @@ static long hc_thread_frame(struct iv_call *c)
 	} else {
 		memset(buf + (fp - frame) + 464, 0, 48); /* no software-reserved magic */
 	}
+	*at = frame;
+	*len_out = len;
+	return buf;
+}
+
+/* THREAD_FRAME(i, &fsbase): a signal frame for the template's i-th other
+ * thread on that thread's stack in this fork; returns the stack pointer
+ * its rt_sigreturn needs. */
+static long hc_thread_frame(struct iv_call *c)
+{
+	struct iv_cvm *f = c->cvm;
+	if (!f->cfg->resume)
+		return -EPERM;
+	struct iv_cvm *t = f->leader == f ? f : template_of(f); /* restored: its own */
+	uint64_t i = c->a[0];
+	if (i >= (uint64_t)t->nthreads - 1)
+		return -EINVAL;
+	const struct iv_thread_state *st = &t->threads[i < (uint64_t)t->saver ? i : i + 1];
+	struct user_regs_struct r = st->regs;
+
+	/* A thread stopped inside a system call gets it again, as the kernel's
+	 * own restart would (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
+	 * ERESTART_RESTARTBLOCK). */
+	long ax = (long)r.rax;
+	if (ax == -512 || ax == -513 || ax == -514 || ax == -516) {
+		r.rax = r.orig_rax;
+		r.rip -= 2;
+	}
+
+	uint64_t frame;
+	size_t len;
+	uint8_t *buf = iv_frame_build(&r, st, &frame, &len);
+	if (!buf)
+		return -ENOMEM;
 	int rc = poke(f->pid, frame, buf, len);
 	free(buf);
 	if (rc)
@@ -342,6 +360,12 @@ static void freeze(struct iv_cvm *t)
 		return;
 	}
 	capture_fds(t);
+	struct iv_err err;
+	if (t->cfg->snapshot_path && iv_image_write(t, &err)) {
+		snprintf(t->fail, sizeof(t->fail), "%s", err.msg);
+		iv_cvm_kill(t);
+		return;
+	}
 	t->t_saved_ns = iv_now_ns();
 	pthread_mutex_lock(&t->lock);
 	t->tstate = IV_TPL_FROZEN;
@@ -476,8 +500,12 @@ void iv_tfork_free(struct iv_cvm *cvm)
 {
 	for (int i = 0; i < cvm->nthreads; i++)
 		free(cvm->threads[i].xstate);
+	for (int i = 0; cvm->fd_paths && i < cvm->nfds; i++)
+		free(cvm->fd_paths[i]);
+	free(cvm->fd_paths);
 	free(cvm->threads);
 	free(cvm->fds);
+	cvm->fd_paths = NULL;
 	cvm->threads = NULL;
 	cvm->fds = NULL;
 	cvm->nthreads = cvm->nfds = 0;
