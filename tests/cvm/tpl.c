@@ -19,6 +19,7 @@ static volatile int lock, stop;
 static volatile long count[2], done[2], bad[2], seen_inspect[2];
 static char stacks[2][65536] __attribute__((aligned(16)));
 static long file_fd = -1;
+static char *cap;
 static unsigned char heap[64 << 20];
 
 static void say(const char *a, const char *b)
@@ -122,6 +123,10 @@ long cvm_main(void)
 			sayn("tpl: cannot read /data.txt: ", file_fd);
 			return 1;
 		}
+	} else if (starts(arg, "cap")) {
+		long size;
+		if (host_cap_file_prb("test1", (void **)&cap, &size) < 0)
+			return 1;
 	} else if (starts(arg, "crash")) {
 		*(volatile int *)(uintptr_t)(file_fd + 0x11) = 1; /* 0x10 */
 	} else if (starts(arg, "heap ")) {
@@ -156,6 +161,12 @@ long cvm_main(void)
 		long r = iv_syscall6(SYS_read, file_fd, (long)b, 3, 0, 0, 0);
 		sayn("tpl: read bytes: ", r);
 		say("tpl: read: ", b);
+	} else if (starts(arg, "cap")) {
+		char b[13] = {0};
+		memcpy(b, cap, 11);
+		say("tpl: cap says: ", b);
+	} else if (starts(arg, "sleep ")) {
+		sleep_ms(num(arg + 6));
 	} else if (starts(arg, "forkself")) {
 		/* the monitor lets a clone through only when it asked for it */
 		sayn("tpl: clone(SIGCHLD) in a fork: ", iv_syscall6(SYS_clone, 17, 0, 0, 0, 0, 0));
