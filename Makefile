@@ -120,7 +120,7 @@ clean:
 # runs build/bench/hostcall $(BENCH_ARGS) (see bench/hostcall.c for options).
 BENCH_B      := $(B)/bench
 BENCH_CFLAGS := -O2 -g
-BENCH_CVMS   := $(patsubst bench/cvm/%.c,$(BENCH_B)/cvm/%.so,$(wildcard bench/cvm/*.c))
+BENCH_CVMS   := $(BENCH_B)/cvm/bench_hc.so $(BENCH_B)/cvm/bench_start.so
 BENCH_ARGS   ?=
 
 # The monitor finds its cell stub next to its own executable.
