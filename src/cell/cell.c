@@ -44,6 +44,7 @@
 #define CELL_NPROC_TEMPLATE 4096
 #define HANDSHAKE_MS 10000
 
+struct child_fds;
 /* Moves fd above the fixed numbers so that dup3 in the child cannot clobber it. */
 static int high_fd(int fd)
 {
@@ -244,7 +245,8 @@ struct child_fds {
 	int nextra;
 };
 
-/* Runs in the new child: only raw system calls, no allocation (the monitor is threaded). */
+/* Runs in the new child, in the monitor's memory while the monitor waits:
+ * only system calls, no allocation (the monitor is threaded). */
 static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds f, uid_t uid,
 					    int mntns)
 {
@@ -322,6 +324,22 @@ static int read_ctl(struct iv_cvm *cvm, int ctl, char *msg, size_t len, struct i
 	return (int)n;
 }
 
+struct child_args {
+	struct iv_cvm *cvm;
+	struct child_fds f;
+	uid_t uid;
+	int mntns;
+};
+
+/* The cell's first moments run here, on this stack (deploys are one at a time). */
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
+static int child_entry(void *arg)
+{
+	struct child_args *a = arg;
+	child(a->cvm, a->f, a->uid, a->mntns);
+}
+
 int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const int *extra,
 		  int nextra, struct iv_err *err)
 {
@@ -351,19 +369,20 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const in
 	struct child_fds f = {pipefd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
 	uid_t uid = CELL_UID_BASE + (uid_t)((getpid() & 0x3ff) << 8) + (uid_t)cvm->id;
 
+	/* As posix_spawn does: the child borrows the monitor's memory (no copy of
+	 * its page tables, no copy-on-write faults, nothing to tear down at
+	 * exec) on a stack of its own, and this thread waits until the stub is
+	 * executing or the child has failed. */
 	int pidfd = -1;
-	struct clone_args ca = {
-		.flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)&pidfd,
-		.exit_signal = SIGCHLD,
-	};
-	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	struct child_args ca = {cvm, f, uid, mntns};
+	pid_t pid = clone(child_entry, child_stack + sizeof(child_stack),
+			  CLONE_VM | CLONE_VFORK | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+				  CLONE_PIDFD | SIGCHLD,
+			  &ca, &pidfd);
 	if (pid < 0) {
 		iv_fail(err, "cVM '%s': cannot create the cell: %s", cvm->cfg->name, strerror(errno));
 		goto out;
 	}
-	if (pid == 0)
-		child(cvm, f, uid, mntns);
 
 	cvm->pid = pid;
 	cvm->pidfd = pidfd;
