@@ -262,6 +262,9 @@ struct iv_cvm {
 		t_saved_ns, t_restored_ns, t_exit_ns, t_done_ns;
 };
 
+/* Checks a cVM's runtime (ELF and layout) without deploying it; the run
+ * checks every one before it starts any. */
+int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err);
 /* Deploys one cVM: loads its ELF, spawns its cell and starts serving it. */
 int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err);
 /* Writes cVM console output, labelled with its name, line by line. */

@@ -55,14 +55,24 @@ static int plan_image(struct iv_plan *p, const struct iv_elf *elf)
 	return rc;
 }
 
-static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_err *err)
+static uint64_t stack_size(const struct iv_cvm_cfg *cfg)
 {
-	struct iv_cvm_cfg *cfg = cvm->cfg;
+	return cfg->size / 4 < STACK_MAX ? IV_ALIGN_DOWN(cfg->size / 4) : STACK_MAX;
+}
+
+/* Opens and validates cfg's runtime and lays it out: the ELF must parse and
+ * leave room for the stack below end.  On success *fd is open. */
+static int read_runtime(const struct iv_cvm_cfg *cfg, struct iv_elf *elf, int *fd_out,
+			struct iv_err *err)
+{
 	int fd = open(cfg->runtime, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st))
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
 		return iv_fail(err, "cVM '%s': runtime '%s': %s", cfg->name, cfg->runtime,
 			       strerror(errno));
+	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0 || (uint64_t)st.st_size > ELF_MAX) {
 		close(fd);
 		return iv_fail(err, "cVM '%s': runtime '%s': not a regular file of 1 byte to 1 GiB",
@@ -74,29 +84,51 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 		return iv_fail(err, "cVM '%s': runtime '%s': %s", cfg->name, cfg->runtime,
 			       strerror(errno));
 	}
-	struct iv_elf elf;
 	struct iv_err e2;
-	int rc = iv_elf_parse(buf, (size_t)st.st_size, cfg->begin, cfg->end, &elf, &e2);
+	int rc = iv_elf_parse(buf, (size_t)st.st_size, cfg->begin, cfg->end, elf, &e2);
 	munmap(buf, (size_t)st.st_size);
 	if (rc) {
 		close(fd);
 		return iv_fail(err, "cVM '%s': runtime '%s': %s", cfg->name, cfg->runtime, e2.msg);
 	}
+	uint64_t stack = stack_size(cfg);
+	if (elf->hi + IV_PAGE > cfg->end - stack) {
+		iv_fail(err, "cVM '%s': runtime '%s': image [0x%llx, 0x%llx) leaves no room for the 0x%llx-byte stack below end 0x%llx",
+			cfg->name, cfg->runtime, (unsigned long long)elf->lo,
+			(unsigned long long)elf->hi, (unsigned long long)stack,
+			(unsigned long long)cfg->end);
+		iv_elf_free(elf);
+		close(fd);
+		return -1;
+	}
+	*fd_out = fd;
+	return 0;
+}
 
-	uint64_t stack = cfg->size / 4 < STACK_MAX ? IV_ALIGN_DOWN(cfg->size / 4) : STACK_MAX;
+int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
+{
+	struct iv_elf elf;
+	int fd;
+	if (cfg->resume || read_runtime(cfg, &elf, &fd, err))
+		return cfg->resume ? 0 : -1;
+	iv_elf_free(&elf);
+	close(fd);
+	return 0;
+}
+
+static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_err *err)
+{
+	struct iv_cvm_cfg *cfg = cvm->cfg;
+	struct iv_elf elf;
+	int fd, rc;
+	if (read_runtime(cfg, &elf, &fd, err))
+		return -1;
+	uint64_t stack = stack_size(cfg);
 	cvm->stack_hi = cfg->end;
 	cvm->stack_lo = cfg->end - stack;
 	cvm->image_lo = elf.lo;
 	cvm->image_hi = elf.hi;
 	cvm->cap_next = cvm->stack_lo - IV_PAGE;
-	if (elf.hi + IV_PAGE > cvm->stack_lo) {
-		iv_elf_free(&elf);
-		close(fd);
-		return iv_fail(err, "cVM '%s': runtime '%s': image [0x%llx, 0x%llx) leaves no room for the 0x%llx-byte stack below end 0x%llx",
-			       cfg->name, cfg->runtime, (unsigned long long)elf.lo,
-			       (unsigned long long)elf.hi, (unsigned long long)stack,
-			       (unsigned long long)cfg->end);
-	}
 	iv_vlog("ELF BASE = 0x%llx, MAP SIZE = 0x%llx, ENTRY = 0x%llx, %s entry",
 		(unsigned long long)elf.lo, (unsigned long long)(elf.hi - elf.lo),
 		(unsigned long long)elf.entry, elf.kind == IV_ENTRY_PROCESS ? "program" : "function");

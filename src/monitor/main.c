@@ -59,6 +59,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	iv_vlog("Using yaml.cfg = %s", yaml);
+	/* A bad image anywhere in the config: nothing is started. */
+	for (size_t i = 0; i < cfg.ncvms; i++)
+		if (iv_cvm_check(&cfg.cvms[i], &err)) {
+			fprintf(stderr, "intravisor: %s: %s\n", yaml, err.msg);
+			iv_config_free(&cfg);
+			return 2;
+		}
 	struct iv_run run;
 	int status;
 	if (iv_run_init(&run, &cfg, &err)) {

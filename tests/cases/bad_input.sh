@@ -1,6 +1,6 @@
 # Bad input through the real monitor: every config error is reported as one
 # line on stderr naming the file (and line and key) with exit status 2, every
-# bad runtime ELF as one "cVM 'NAME' failed: ..." line with exit status 1;
+# bad runtime ELF as one "intravisor: CONFIG: cVM 'NAME': runtime ...: ..." line, also 2;
 # and in both cases nothing runs: no cVM output, no "exited with status".
 
 BAD_HELLO=$B/runtime/hello_world/libhello.so
@@ -137,15 +137,15 @@ test_bad_empty_config_has_no_cvms() {
 	bad_nothing_started
 }
 
-# ---- runtime images the loader rejects: exit status 1 ----
+# ---- runtime images the loader rejects before anything starts: exit status 2 ----
 
 test_bad_runtime_that_is_a_text_file() {
 	local y
 	printf 'This is a text file, not an ELF image: it is long enough to hold a header.\n' >"$T/notes.txt"
 	y=$(bad_config text "$T/notes.txt" | yaml text.yaml)
 	run_iv -y "$y"
-	expect_rc 1 &&
-	expect_err "MON: cVM 'text' failed: cVM 'text': runtime '$T/notes.txt': not an ELF file (bad magic)" &&
+	expect_rc 2 &&
+	expect_err "cVM 'text': runtime '$T/notes.txt': not an ELF file (bad magic)" &&
 	bad_nothing_started
 }
 
@@ -154,8 +154,8 @@ test_bad_runtime_shorter_than_a_header() {
 	echo "hello" >"$T/short.txt"
 	y=$(bad_config short "$T/short.txt" | yaml short.yaml)
 	run_iv -y "$y"
-	expect_rc 1 &&
-	expect_err "cVM 'short' failed: cVM 'short': runtime '$T/short.txt': truncated: 6 bytes is shorter than an ELF header" &&
+	expect_rc 2 &&
+	expect_err "cVM 'short': runtime '$T/short.txt': truncated: 6 bytes is shorter than an ELF header" &&
 	bad_nothing_started
 }
 
@@ -164,8 +164,8 @@ test_bad_empty_runtime_file() {
 	: >"$T/empty.so"
 	y=$(bad_config empty "$T/empty.so" | yaml emptyrt.yaml)
 	run_iv -y "$y"
-	expect_rc 1 &&
-	expect_err "cVM 'empty' failed: cVM 'empty': runtime '$T/empty.so': not a regular file of 1 byte to 1 GiB" &&
+	expect_rc 2 &&
+	expect_err "cVM 'empty': runtime '$T/empty.so': not a regular file of 1 byte to 1 GiB" &&
 	bad_nothing_started
 }
 
@@ -174,8 +174,8 @@ test_bad_truncated_elf() {
 	head -c 100 "$BAD_HELLO" >"$T/trunc.so"
 	y=$(bad_config trunc "$T/trunc.so" | yaml trunc.yaml)
 	run_iv -y "$y"
-	expect_rc 1 &&
-	expect_err "cVM 'trunc' failed: cVM 'trunc': runtime '$T/trunc.so': truncated: program headers lie outside the file" &&
+	expect_rc 2 &&
+	expect_err "cVM 'trunc': runtime '$T/trunc.so': truncated: program headers lie outside the file" &&
 	bad_nothing_started
 }
 
@@ -184,7 +184,7 @@ test_bad_truncated_elf_under_asan() {
 	head -c 100 "$BAD_HELLO" >"$T/trunc.so"
 	y=$(bad_config trunc "$T/trunc.so" | yaml trunc.yaml)
 	run_iv -a -y "$y"
-	expect_rc 1 &&
+	expect_rc 2 &&
 	expect_err "runtime '$T/trunc.so': truncated: program headers lie outside the file" &&
 	bad_nothing_started
 }
@@ -195,8 +195,8 @@ test_bad_wrong_architecture_elf() {
 	bad_patch "$T/arm.so" 18 b7 00 # e_machine = EM_AARCH64
 	y=$(bad_config arm "$T/arm.so" | yaml arm.yaml)
 	run_iv -y "$y"
-	expect_rc 1 &&
-	expect_err "cVM 'arm' failed: cVM 'arm': runtime '$T/arm.so': wrong architecture: e_machine 183 is not x86-64 (62)" &&
+	expect_rc 2 &&
+	expect_err "cVM 'arm': runtime '$T/arm.so': wrong architecture: e_machine 183 is not x86-64 (62)" &&
 	bad_nothing_started
 }
 
@@ -211,8 +211,8 @@ test_bad_image_too_big_for_its_range() {
 	bad_patch "$T/big.so" "$off" $(bad_u64le 0x20000)
 	y=$(bad_config big "$T/big.so" 0x10000 | yaml big.yaml)
 	run_iv -y "$y"
-	expect_rc 1 &&
-	expect_err "cVM 'big' failed: cVM 'big': runtime '$T/big.so': image of 0x" &&
+	expect_rc 2 &&
+	expect_err "cVM 'big': runtime '$T/big.so': image of 0x" &&
 	expect_err "bytes does not fit the cVM range of 0x10000 bytes" &&
 	bad_nothing_started
 }
@@ -225,8 +225,8 @@ test_bad_image_leaving_no_room_for_the_stack() {
 	bad_patch "$T/fat.so" "$off" $(bad_u64le 0x8000) # the image grows to 0xc000 bytes
 	y=$(bad_config fat "$T/fat.so" 0x10000 | yaml fat.yaml)
 	run_iv -y "$y"
-	expect_rc 1 &&
-	expect_err "cVM 'fat' failed: cVM 'fat': runtime '$T/fat.so': image [0x20000000, 0x2000c000) leaves no room for the 0x4000-byte stack below end 0x20010000" &&
+	expect_rc 2 &&
+	expect_err "cVM 'fat': runtime '$T/fat.so': image [0x20000000, 0x2000c000) leaves no room for the 0x4000-byte stack below end 0x20010000" &&
 	bad_nothing_started
 }
 
@@ -273,4 +273,13 @@ test_bad_help_prints_usage_on_stdout() {
 	expect_out_has "-h, --help" &&
 	expect_out_has "Exit status: 0 when every cVM ended with status 0" &&
 	{ [ -z "$ERR" ] || { show; fail "expected nothing on stderr"; }; }
+}
+
+test_bad_image_in_a_later_cvm_starts_not_even_the_first() {
+	printf 'not an ELF\n' >"$T/bad.so"
+	{ echo "cVMs:"
+	  cvm_entry good "$BAD_HELLO" 0x20000000
+	  cvm_entry bad "$T/bad.so" 0x21000000; } | yaml two.yaml >/dev/null
+	run_iv -y "$T/two.yaml"
+	expect_rc 2 && expect_err "cVM 'bad': runtime '$T/bad.so': " && bad_nothing_started
 }
