@@ -19,7 +19,8 @@ CVM_CFLAGS := -O2 -g -ffreestanding -fno-stack-protector -fno-builtin -fPIC -Isd
 CVM_LDFLAGS := -nostdlib -shared -Wl,-z,noexecstack -Wl,--no-undefined
 
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
-	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so
+	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
+	    $(B)/runtime/mt_template/libmt.so
 TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c))
 
 .PHONY: all deps demo test test-unit fuzz bench clean format
@@ -70,6 +71,10 @@ $(B)/runtime/hc_test/libhc_test.so: runtime/baremetal/hc_test/hc_test.c $(B)/lib
 $(B)/runtime/heap_template/libheap.so: runtime/baremetal/heap_template/heap.c $(B)/libivrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,heap_main -o $@ $< $(B)/libivrt.a
+
+$(B)/runtime/mt_template/libmt.so: runtime/baremetal/mt_template/mt.c $(B)/libivrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,mt_main -o $@ $< $(B)/libivrt.a
 
 # Test cVMs: each tests/cvm/NAME.c has entry cvm_main.
 $(B)/tests/%.so: tests/cvm/%.c $(B)/libivrt.a
