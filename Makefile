@@ -165,3 +165,7 @@ $(BENCH_B)/cvm/tfork_heap.so: bench/cvm/tfork.h
 .PHONY: bench-tfork
 bench-tfork: deps $(BENCH_B)/tfork $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_B)/cvm/tfork_heap.so
 	$(BENCH_B)/tfork $(BENCH_TFORK_ARGS)
+
+# Applies .clang-format to every C source and header.
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
