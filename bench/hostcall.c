@@ -71,12 +71,12 @@
 #endif
 
 /* The raw peer notifies the very number a cVM's host_inspect() uses. */
-#define RAW_NR (IV_HC_BASE + HC_INSPECT)
-#define RAW_ANSWER 1      /* what host_inspect() answers in a fresh cVM */
+#define RAW_NR	    (IV_HC_BASE + HC_INSPECT)
+#define RAW_ANSWER  1 /* what host_inspect() answers in a fresh cVM */
 #define MAX_SAMPLES 4096
-#define TIMEOUT_S 20      /* per cVM run / peer process */
-#define CVM_BASE 0x20000000UL
-#define CVM_SIZE 0x10000000UL
+#define TIMEOUT_S   20 /* per cVM run / peer process */
+#define CVM_BASE    0x20000000UL
+#define CVM_SIZE    0x10000000UL
 
 static const char usage[] =
 	"usage: hostcall [-c CPU] [-r ROUNDS] [-b BATCHES] [-n CALLS] [-s RUNS] [-w WARMUP] [-v]\n"
@@ -95,7 +95,7 @@ static struct {
 } opt = {-1, 7, 3, 2000, 31, 3, 0};
 
 static char here[PATH_MAX]; /* the directory of this executable */
-static int err_fd = 2;      /* the real stderr, also while the monitor's is captured */
+static int err_fd = 2;	    /* the real stderr, also while the monitor's is captured */
 static volatile sig_atomic_t timed_out, in_iv_run;
 
 static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
@@ -212,7 +212,8 @@ static void on_fatal(int sig)
 		off_t off = 0;
 		if (write(saved, head, sizeof(head) - 1) < 0)
 			_exit(128 + sig);
-		while ((n = pread(log, buf, sizeof(buf), off)) > 0 && write(saved, buf, (size_t)n) == n)
+		while ((n = pread(log, buf, sizeof(buf), off)) > 0 &&
+		       write(saved, buf, (size_t)n) == n)
 			off += n;
 	}
 	signal(sig, SIG_DFL);
@@ -421,8 +422,8 @@ static struct sock_filter min_filter[] = {
 static struct sock_filter *cell_filter;
 static size_t cell_filter_len;
 
-static __attribute__((noreturn)) void raw_child(int ctl, int cellf, struct raw_shm *shm,
-						 int nb, int nc, int cpu)
+static __attribute__((noreturn)) void raw_child(int ctl, int cellf, struct raw_shm *shm, int nb,
+						int nc, int cpu)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigset_t none;
@@ -658,8 +659,8 @@ static int parse_int(const char *s, int lo, int hi, const char *what)
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (!*s || *end || errno || v < lo || v > hi) {
-		fprintf(stderr, "hostcall: %s must be a number from %d to %d, got '%s'\n%s", what, lo,
-			hi, s, usage);
+		fprintf(stderr, "hostcall: %s must be a number from %d to %d, got '%s'\n%s", what,
+			lo, hi, s, usage);
 		exit(2);
 	}
 	return (int)v;
@@ -680,8 +681,8 @@ static int cpu_busy(int cpu, uint64_t *busy, uint64_t *total)
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, want, strlen(want))) {
 			unsigned long long v[8] = {0};
-			if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-				   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+			if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu",
+				   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
 				*total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
 				*busy = *total - v[3] - v[4];
 				rc = 0;
@@ -726,10 +727,12 @@ static void pin(void)
 		    mt1 > mt0) {
 			double own = 100.0 * (double)(b1 - b0) / (double)(t1 - t0);
 			double all = 100.0 * (double)(mb1 - mb0) / (double)(mt1 - mt0);
-			printf("  before starting, CPU %d was %.0f%% busy with other work (all CPUs: %.0f%%)\n",
+			printf("  before starting, CPU %d was %.0f%% busy with other work (all "
+			       "CPUs: %.0f%%)\n",
 			       opt.cpu, own, all);
 			if (own > 5 || all > 25)
-				printf("  warning: other work on this machine makes these numbers noisy\n");
+				printf("  warning: other work on this machine makes these numbers "
+				       "noisy\n");
 		}
 	}
 }
@@ -745,7 +748,8 @@ static void find_here(void)
 	char stub[PATH_MAX + 16];
 	snprintf(stub, sizeof(stub), "%s/iv-cell", here);
 	if (access(stub, R_OK))
-		die("the cell stub '%s' is missing (the monitor looks for it next to its executable; run `make bench`)",
+		die("the cell stub '%s' is missing (the monitor looks for it next to its "
+		    "executable; run `make bench`)",
 		    stub);
 }
 
@@ -794,9 +798,10 @@ static const char *check_hc(const uint8_t *cap, size_t ncvms)
 		return why;
 	}
 	if (s->nbatches != (uint64_t)opt.batches || s->ncalls != (uint64_t)opt.calls) {
-		snprintf(why, sizeof(why), "cVM 'bench-hc' ran %llu x %llu calls instead of %d x %d",
-			 (unsigned long long)s->nbatches, (unsigned long long)s->ncalls, opt.batches,
-			 opt.calls);
+		snprintf(why, sizeof(why),
+			 "cVM 'bench-hc' ran %llu x %llu calls instead of %d x %d",
+			 (unsigned long long)s->nbatches, (unsigned long long)s->ncalls,
+			 opt.batches, opt.calls);
 		return why;
 	}
 	if (s->affinity != (opt.cpu < 64 ? 1ULL << opt.cpu : 0)) {
@@ -813,7 +818,8 @@ static const char *check_start(const uint8_t *cap, size_t ncvms)
 	const struct bench_start_slot *b = (const struct bench_start_slot *)cap;
 	for (size_t i = 0; i < ncvms; i++)
 		if (b[i].magic != BENCH_MAGIC) {
-			snprintf(why, sizeof(why), "start-up cVM %zu left nothing in its cap slot", i);
+			snprintf(why, sizeof(why), "start-up cVM %zu left nothing in its cap slot",
+				 i);
 			return why;
 		}
 	return NULL;
@@ -847,17 +853,20 @@ static void hostcall_section(void)
 	iv_config_free(&cfg);
 
 	double h = median(&hc), rd = median(&raw_def), n = median(&native);
-	printf("\n== (a) hostcall round trip: %d rounds x %d batches of %d calls, per-call median ==\n",
+	printf("\n== (a) hostcall round trip: %d rounds x %d batches of %d calls, per-call median "
+	       "==\n",
 	       opt.rounds, opt.batches, opt.calls);
 	printf("  %-40s median %7.3f us   %s\n", "hostcall round trip (inspect)", h, spread(&hc));
 	printf("  %-40s median %7.3f us   ratio hostcall/raw = %.2fx (target <= 1.25x: %s)   %s\n",
 	       "raw seccomp notify (default)", rd, h / rd, verdict(h / rd, 1.25), spread(&raw_def));
 	if (sync_rc == 0) {
 		double rs = median(&raw_sync), rc = median(&raw_cellf);
-		printf("  %-40s median %7.3f us   ratio hostcall/raw = %.2fx (target <= 1.25x: %s)   %s\n",
+		printf("  %-40s median %7.3f us   ratio hostcall/raw = %.2fx (target <= 1.25x: %s) "
+		       "  %s\n",
 		       "raw seccomp notify (sync wake-up)", rs, h / rs, verdict(h / rs, 1.25),
 		       spread(&raw_sync));
-		printf("  %-40s median %7.3f us   ratio hostcall/raw = %.2fx (info: the cell's %zu-insn filter)   %s\n",
+		printf("  %-40s median %7.3f us   ratio hostcall/raw = %.2fx (info: the cell's "
+		       "%zu-insn filter)   %s\n",
 		       "raw notify (sync wake-up, cell filter)", rc, h / rc, cell_filter_len,
 		       spread(&raw_cellf));
 	} else {
@@ -875,7 +884,8 @@ static void add_startup(struct startup *v, const struct cvm_times *t,
 			const struct bench_start_slot *b)
 {
 	if (b->t_first < t->t_running || b->t_exit < b->t_first || t->t_done < b->t_exit)
-		die("start-up cVM: inconsistent timestamps (deploy %llu, go %llu, first %llu, exit %llu, reaped %llu)",
+		die("start-up cVM: inconsistent timestamps (deploy %llu, go %llu, first %llu, exit "
+		    "%llu, reaped %llu)",
 		    (unsigned long long)t->t_deploy, (unsigned long long)t->t_running,
 		    (unsigned long long)b->t_first, (unsigned long long)b->t_exit,
 		    (unsigned long long)t->t_done);
@@ -892,9 +902,11 @@ static void print_startup(const char *title, const struct startup *v)
 	double cf = median(&v->first), sf = median(&sp_first);
 	double ce = median(&v->exit), se = median(&sp_exit);
 	printf("  %s:\n", title);
-	printf("    cVM deploy -> first instruction median %.1f us; posix_spawn -> first instruction median %.1f us; ratio %.2f x (target <= 2x: %s)\n",
+	printf("    cVM deploy -> first instruction median %.1f us; posix_spawn -> first "
+	       "instruction median %.1f us; ratio %.2f x (target <= 2x: %s)\n",
 	       cf, sf, cf / sf, verdict(cf / sf, 2.0));
-	printf("    cVM deploy -> exit median %.1f us; posix_spawn -> exit median %.1f us; ratio %.2f x (target <= 2x: %s)\n",
+	printf("    cVM deploy -> exit median %.1f us; posix_spawn -> exit median %.1f us; ratio "
+	       "%.2f x (target <= 2x: %s)\n",
 	       ce, se, ce / se, verdict(ce / se, 2.0));
 	printf("    cVM phases (median us): deploy -> go sent %.1f; go -> first instruction %.1f; "
 	       "first -> cap probed %.1f; host_exit -> reaped %.1f\n",
@@ -945,7 +957,8 @@ static void startup_section(void)
 	printf("\n== (b) fresh start-up: %d runs each (after %d warm-up), median ==\n", opt.runs,
 	       opt.warmup);
 	print_startup("one cVM per monitor run (iv_run_init .. iv_run_free each time)", &cold);
-	print_startup("in a running monitor (cVMs deployed one after another by one iv_run)", &warm);
+	print_startup("in a running monitor (cVMs deployed one after another by one iv_run)",
+		      &warm);
 	printf("  spread (us):\n");
 	printf("    %-44s %s\n", "cVM deploy -> first instruction (per run)", spread(&cold.first));
 	printf("    %-44s %s\n", "cVM deploy -> exit (per run)", spread(&cold.exit));

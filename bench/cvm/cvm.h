@@ -5,10 +5,10 @@
 #include "../bench.h"
 #include "intravisor.h"
 
-#define SYS_getppid 110
+#define SYS_getppid	      110
 #define SYS_sched_getaffinity 204
-#define SYS_clock_gettime 228
-#define CLOCK_MONOTONIC 1
+#define SYS_clock_gettime     228
+#define CLOCK_MONOTONIC	      1
 
 /* A raw clock_gettime: natively allowed in a cell, and a cVM has no vDSO. */
 static inline __attribute__((always_inline)) uint64_t bench_now(void)

@@ -2,8 +2,8 @@
 #include "intravisor.h"
 
 #define SYS_rt_sigaction 13
-#define SYS_clone 56
-#define SIGCHLD 17
+#define SYS_clone	 56
+#define SIGCHLD		 17
 
 /*
  * A new thread that becomes thread i of the template: the monitor has
@@ -20,7 +20,7 @@ static long restore_thread(long sp, long fsbase)
 	__asm__ volatile("syscall\n\t"
 			 "test %%rax, %%rax\n\t"
 			 "jnz 1f\n\t"
-			 "mov $158, %%eax\n\t"   /* arch_prctl */
+			 "mov $158, %%eax\n\t"	  /* arch_prctl */
 			 "mov $0x1002, %%edi\n\t" /* ARCH_SET_FS */
 			 "mov %%r12, %%rsi\n\t"
 			 "syscall\n\t"

@@ -86,9 +86,9 @@ static inline long host_gettimeofday(struct iv_timeval *tv, void *tz)
 	return iv_hostcall(HC_GETTIMEOFDAY, (long)tv, (long)tz, 0);
 }
 
-#define IV_PROT_RW 3
+#define IV_PROT_RW		      3
 #define IV_MAP_SHARED_FIXED_NOREPLACE (0x01 | 0x100000)
-#define IV_MAP_SHARED_FIXED (0x01 | 0x10)
+#define IV_MAP_SHARED_FIXED	      (0x01 | 0x10)
 
 /*
  * Probes cap file key: the monitor grants it and reserves an address, and

@@ -9,33 +9,33 @@
 
 #define IV_HC_BASE 0x2000
 
-#define HC_WRITE 1           /* (buf, len) -> len: the cVM's console */
-#define HC_EXIT 13           /* (code): ends the cVM */
-#define HC_INSPECT 114       /* () -> 1 from scratch, 0 in a fork */
-#define HC_SAVE 115          /* (forked pid) -> 0, or IV_SAVE_FORK/IV_SAVE_RESTORED: see host_save */
-#define HC_GET_ARG 116       /* (buf, size) -> strlen(args); copies args, NUL-terminated */
-#define HC_FORKED 117        /* () -> threads to recreate: a fork announces itself */
-#define HC_THREAD_FRAME 118  /* (i, &fsbase) -> stack pointer of a signal frame for thread i */
-#define HC_NANOSLEEP 200     /* (const struct timespec *req, struct timespec *rem) */
-#define HC_MAKE_CALL 403
-#define HC_CF_ADV 405        /* (ptr, size, key) -> fd; ptr page-aligned */
-#define HC_CF_PRB 406        /* (key, void **location, long *size) -> fd */
-#define HC_CAP_WAIT 407
-#define HC_CAP_WAKE 408
-#define HC_CS_ADV 409
-#define HC_CS_PRB 410
-#define HC_MAKE_CAP_CALL 411
-#define HC_FIN_CAP_CALL 412
+#define HC_WRITE	  1   /* (buf, len) -> len: the cVM's console */
+#define HC_EXIT		  13  /* (code): ends the cVM */
+#define HC_INSPECT	  114 /* () -> 1 from scratch, 0 in a fork */
+#define HC_SAVE		  115 /* (forked pid) -> 0, or IV_SAVE_FORK/IV_SAVE_RESTORED: see host_save */
+#define HC_GET_ARG	  116 /* (buf, size) -> strlen(args); copies args, NUL-terminated */
+#define HC_FORKED	  117 /* () -> threads to recreate: a fork announces itself */
+#define HC_THREAD_FRAME	  118 /* (i, &fsbase) -> stack pointer of a signal frame for thread i */
+#define HC_NANOSLEEP	  200 /* (const struct timespec *req, struct timespec *rem) */
+#define HC_MAKE_CALL	  403
+#define HC_CF_ADV	  405 /* (ptr, size, key) -> fd; ptr page-aligned */
+#define HC_CF_PRB	  406 /* (key, void **location, long *size) -> fd */
+#define HC_CAP_WAIT	  407
+#define HC_CAP_WAKE	  408
+#define HC_CS_ADV	  409
+#define HC_CS_PRB	  410
+#define HC_MAKE_CAP_CALL  411
+#define HC_FIN_CAP_CALL	  412
 #define HC_FETCH_CAP_CALL 413
-#define HC_GETTIMEOFDAY 800  /* (struct timeval *, struct timezone *) */
-#define HC_OPEN 802          /* ("/cap/KEY", flags) -> handle */
-#define HC_READ 803          /* (handle, buf, len) -> bytes */
-#define HC_WRITE_FILE 804    /* (handle, buf, len) -> bytes */
-#define HC_LSEEK 805         /* (handle, offset, whence) -> offset */
-#define HC_CLOSE 806         /* (handle) */
+#define HC_GETTIMEOFDAY	  800 /* (struct timeval *, struct timezone *) */
+#define HC_OPEN		  802 /* ("/cap/KEY", flags) -> handle */
+#define HC_READ		  803 /* (handle, buf, len) -> bytes */
+#define HC_WRITE_FILE	  804 /* (handle, buf, len) -> bytes */
+#define HC_LSEEK	  805 /* (handle, offset, whence) -> offset */
+#define HC_CLOSE	  806 /* (handle) */
 
 /* What HC_SAVE answers a template (host_save runs the protocol). */
-#define IV_SAVE_FORK 2     /* fork now with clone(SIGCHLD); the monitor allows that one */
+#define IV_SAVE_FORK	 2 /* fork now with clone(SIGCHLD); the monitor allows that one */
 #define IV_SAVE_RESTORED 3 /* this cell was restored from an image: go on as a fork */
 
 #endif

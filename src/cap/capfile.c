@@ -19,7 +19,7 @@
 #include "iv_hostcalls.h"
 
 #define MAX_CAPS 4096
-#define KEY_MAX 64
+#define KEY_MAX	 64
 
 static pthread_mutex_t caps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct iv_cap *caps[MAX_CAPS];
@@ -97,7 +97,8 @@ struct iv_cap *iv_cap_create(const char *name, uint64_t size, const void *data, 
 		return NULL;
 	int r = cap_register(c);
 	if (r) {
-		iv_fail(err, "cap file '%s': %s", name, r == -EEXIST ? "exists" : "too many cap files");
+		iv_fail(err, "cap file '%s': %s", name,
+			r == -EEXIST ? "exists" : "too many cap files");
 		cap_free(c);
 		return NULL;
 	}
@@ -108,7 +109,8 @@ int iv_cap_init(struct iv_config *cfg, struct iv_err *err)
 {
 	for (size_t i = 0; i < cfg->ncapfiles; i++) {
 		struct iv_capfile_cfg *cf = &cfg->capfiles[i];
-		struct iv_cap *c = iv_cap_create(cf->name, cf->size, cf->data, cf->data_len, -1, err);
+		struct iv_cap *c =
+			iv_cap_create(cf->name, cf->size, cf->data, cf->data_len, -1, err);
 		if (!c)
 			return -1;
 		iv_vlog("CAP[%zu] %s %llu bytes", i, c->name, (unsigned long long)c->size);
@@ -186,7 +188,8 @@ static long hc_cf_prb(struct iv_call *c)
 	if (!addr)
 		return -ENOMEM;
 	uint64_t size = cap->size;
-	if ((r = iv_cvm_write(c->cvm, c->a[1], &addr, 8)) || (r = iv_cvm_write(c->cvm, c->a[2], &size, 8)))
+	if ((r = iv_cvm_write(c->cvm, c->a[1], &addr, 8)) ||
+	    (r = iv_cvm_write(c->cvm, c->a[2], &size, 8)))
 		return r;
 	iv_vlog("cVM '%s': probe '%s' -> %llu bytes at 0x%llx", c->cvm->cfg->name, key,
 		(unsigned long long)size, (unsigned long long)addr);
@@ -336,7 +339,7 @@ static long hc_lseek(struct iv_call *c)
 	if (!h) {
 		r = -EBADF;
 	} else {
-		int64_t base = c->a[2] == SEEK_SET ? 0
+		int64_t base = c->a[2] == SEEK_SET   ? 0
 			       : c->a[2] == SEEK_CUR ? (int64_t)h->offset
 			       : c->a[2] == SEEK_END ? (int64_t)h->cap->size
 						     : -1;

@@ -37,12 +37,12 @@
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
-#define CELL_UID_BASE 200000
-#define AS_SLACK (64UL << 20) /* the stub, its stack, the plan while it is read */
-#define CELL_NOFILE 64
-#define CELL_NPROC 64
+#define CELL_UID_BASE	    200000
+#define AS_SLACK	    (64UL << 20) /* the stub, its stack, the plan while it is read */
+#define CELL_NOFILE	    64
+#define CELL_NPROC	    64
 #define CELL_NPROC_TEMPLATE 4096
-#define HANDSHAKE_MS 10000
+#define HANDSHAKE_MS	    10000
 
 struct child_fds;
 /* Moves fd above the fixed numbers so that dup3 in the child cannot clobber it. */
@@ -63,12 +63,18 @@ static int devnull = -1;
 static const char *step_name(int step)
 {
 	static const char *names[] = {
-		[IV_STEP_FDS] = "arranging descriptors", [IV_STEP_MOUNT] = "mounting the root",
-		[IV_STEP_ROOT] = "entering the root", [IV_STEP_RLIMIT] = "setting rlimits",
-		[IV_STEP_UID] = "dropping to the cell uid", [IV_STEP_NNP] = "setting no_new_privs",
-		[IV_STEP_EXEC] = "executing the cell stub", [IV_STEP_PLAN] = "reading the plan",
-		[IV_STEP_OP] = "mapping the image", [IV_STEP_FILTER] = "installing the seccomp filter",
-		[IV_STEP_HANDSHAKE] = "handing over the listener", [IV_STEP_NETNS] = "joining the null network",
+		[IV_STEP_FDS] = "arranging descriptors",
+		[IV_STEP_MOUNT] = "mounting the root",
+		[IV_STEP_ROOT] = "entering the root",
+		[IV_STEP_RLIMIT] = "setting rlimits",
+		[IV_STEP_UID] = "dropping to the cell uid",
+		[IV_STEP_NNP] = "setting no_new_privs",
+		[IV_STEP_EXEC] = "executing the cell stub",
+		[IV_STEP_PLAN] = "reading the plan",
+		[IV_STEP_OP] = "mapping the image",
+		[IV_STEP_FILTER] = "installing the seccomp filter",
+		[IV_STEP_HANDSHAKE] = "handing over the listener",
+		[IV_STEP_NETNS] = "joining the null network",
 	};
 	return step > 0 && step <= IV_STEP_NETNS ? names[step] : "an unknown step";
 }
@@ -122,7 +128,8 @@ static int ns_child_mount(const char *root)
 	    mount(root, root, NULL, MS_BIND | MS_REC, NULL) ||
 	    mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro, NULL))
 		return IV_STEP_MOUNT;
-	if (chdir(root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) || chdir("/"))
+	if (chdir(root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) ||
+	    chdir("/"))
 		return IV_STEP_ROOT;
 	return 0;
 }
@@ -154,7 +161,8 @@ static int make_ns(unsigned long flag, const char *root, struct iv_err *err)
 	int fd = -1;
 	if (n == sizeof(msg) && msg[0] == 0) {
 		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, flag == CLONE_NEWNS ? "mnt" : "net");
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid,
+			 flag == CLONE_NEWNS ? "mnt" : "net");
 		fd = high_fd(open(path, O_RDONLY | O_CLOEXEC));
 		msg[1] = errno;
 	}
@@ -309,8 +317,8 @@ static int read_ctl(struct iv_cvm *cvm, int ctl, char *msg, size_t len, struct i
 	struct pollfd pfd = {ctl, POLLIN, 0};
 	int r = poll(&pfd, 1, HANDSHAKE_MS);
 	if (r == 0)
-		return iv_fail(err, "cVM '%s': the cell did not report within %d ms", cvm->cfg->name,
-			       HANDSHAKE_MS);
+		return iv_fail(err, "cVM '%s': the cell did not report within %d ms",
+			       cvm->cfg->name, HANDSHAKE_MS);
 	ssize_t n = r > 0 ? read(ctl, msg, len) : -1;
 	if (n <= 0)
 		return iv_fail(err, "cVM '%s': the cell died while starting", cvm->cfg->name);
@@ -380,7 +388,8 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const in
 				  CLONE_PIDFD | SIGCHLD,
 			  &ca, &pidfd);
 	if (pid < 0) {
-		iv_fail(err, "cVM '%s': cannot create the cell: %s", cvm->cfg->name, strerror(errno));
+		iv_fail(err, "cVM '%s': cannot create the cell: %s", cvm->cfg->name,
+			strerror(errno));
 		goto out;
 	}
 

@@ -67,8 +67,8 @@ int iv_plan_finish(struct iv_plan *p, struct iv_err *err)
 	if (ftruncate(fd, (off_t)h->total) ||
 	    (m = mmap(NULL, h->total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		close(fd);
-		return iv_fail(err, "plan: cannot size %llu bytes: %s", (unsigned long long)h->total,
-			       strerror(errno));
+		return iv_fail(err, "plan: cannot size %llu bytes: %s",
+			       (unsigned long long)h->total, strerror(errno));
 	}
 	memcpy(m, h, sizeof(*h));
 	memcpy(m + h->ops_off, p->ops, ops_bytes);

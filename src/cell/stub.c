@@ -11,23 +11,23 @@
 
 #include "plan.h"
 
-#define SYS_read 0
-#define SYS_write 1
-#define SYS_close 3
-#define SYS_mmap 9
-#define SYS_mprotect 10
-#define SYS_munmap 11
-#define SYS_pread64 17
+#define SYS_read       0
+#define SYS_write      1
+#define SYS_close      3
+#define SYS_mmap       9
+#define SYS_mprotect   10
+#define SYS_munmap     11
+#define SYS_pread64    17
 #define SYS_exit_group 231
-#define SYS_seccomp 317
+#define SYS_seccomp    317
 
-#define PROT_READ 1
-#define PROT_WRITE 2
-#define MAP_SHARED 1
-#define MAP_PRIVATE 2
-#define MAP_FIXED 0x10
-#define MAP_ANONYMOUS 0x20
-#define SECCOMP_SET_MODE_FILTER 1
+#define PROT_READ			 1
+#define PROT_WRITE			 2
+#define MAP_SHARED			 1
+#define MAP_PRIVATE			 2
+#define MAP_FIXED			 0x10
+#define MAP_ANONYMOUS			 0x20
+#define SECCOMP_SET_MODE_FILTER		 1
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 
 struct sock_fprog {
@@ -154,7 +154,8 @@ __attribute__((noreturn)) void iv_stub_main(void)
 	sc3(SYS_close, IV_FD_ELF, 0, 0);
 
 	struct sock_fprog prog = {(unsigned short)h.filter_len, filter_copy};
-	long lfd = sc3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	long lfd =
+		sc3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (bad(lfd))
 		fail(IV_STEP_FILTER, lfd);
 

@@ -63,8 +63,8 @@ int iv_cvm_read_str(struct iv_cvm *cvm, uint64_t addr, char *dst, size_t max)
 
 int iv_call_install_fd(struct iv_call *c, int fd)
 {
-	struct seccomp_notif_addfd a = {.id = c->id, .flags = 0, .srcfd = (uint32_t)fd,
-					.newfd = 0, .newfd_flags = 0};
+	struct seccomp_notif_addfd a = {
+		.id = c->id, .flags = 0, .srcfd = (uint32_t)fd, .newfd = 0, .newfd_flags = 0};
 	int r = ioctl(c->cvm->leader->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
 	return r < 0 ? -errno : r;
 }

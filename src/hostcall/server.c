@@ -95,7 +95,8 @@ static void *serve(void *arg)
 		if (!who) {
 			r = -EPERM;
 		} else if (req.data.arch == AUDIT_ARCH_X86_64) {
-			struct iv_call c = {.cvm = who, .tid = (pid_t)req.pid, .id = req.id, .nr = nr};
+			struct iv_call c = {
+				.cvm = who, .tid = (pid_t)req.pid, .id = req.id, .nr = nr};
 			memcpy(c.a, req.data.args, sizeof(c.a));
 			if (!who->t_first_hc_ns)
 				who->t_first_hc_ns = iv_now_ns();
@@ -118,8 +119,8 @@ int iv_server_start(struct iv_cvm *cvm, struct iv_err *err)
 	int rc = pthread_create(&cvm->server, NULL, serve, cvm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
-		return iv_fail(err, "cVM '%s': cannot start its hostcall server: %s", cvm->cfg->name,
-			       strerror(rc));
+		return iv_fail(err, "cVM '%s': cannot start its hostcall server: %s",
+			       cvm->cfg->name, strerror(rc));
 	cvm->server_running = 1;
 	return 0;
 }

@@ -23,9 +23,9 @@
 #include "iv_hostcalls.h"
 #include "plan.h"
 
-#define IV_PAGE 4096UL
+#define IV_PAGE		 4096UL
 #define IV_ALIGN_DOWN(x) ((x) & ~(IV_PAGE - 1))
-#define IV_ALIGN_UP(x) (((x) + IV_PAGE - 1) & ~(IV_PAGE - 1))
+#define IV_ALIGN_UP(x)	 (((x) + IV_PAGE - 1) & ~(IV_PAGE - 1))
 
 /* ---- errors (monitor/error.c) ---- */
 
@@ -58,12 +58,12 @@ struct iv_cvm_cfg {
 	char *disk;    /* directory, resolved like runtime; NULL: empty root */
 	uint64_t base, size, begin, end;
 	char *callback_out;
-	long wait; /* -1: wait for exit (a template: for its save); N >= 0: sleep N s */
-	int template_; /* becomes a template at host_save() */
-	int fork;      /* honour host_save() (default 1) */
-	int resume;    /* start as a fork of the template with the same runtime */
+	long wait;	     /* -1: wait for exit (a template: for its save); N >= 0: sleep N s */
+	int template_;	     /* becomes a template at host_save() */
+	int fork;	     /* honour host_save() (default 1) */
+	int resume;	     /* start as a fork of the template with the same runtime */
 	char *snapshot_path; /* template: write its image here; resume: restore from it */
-	int tmpl;      /* resume: index of that template in the cVM list */
+	int tmpl;	     /* resume: index of that template in the cVM list */
 	int has_isolation;
 	int line;
 };
@@ -104,10 +104,10 @@ struct iv_reloc {
 
 struct iv_elf {
 	enum iv_entry_kind kind;
-	uint64_t bias;   /* added to every vaddr */
+	uint64_t bias;	 /* added to every vaddr */
 	uint64_t lo, hi; /* page-aligned range the image occupies */
 	uint64_t entry;
-	uint64_t phdr;   /* address of the program headers in memory (AT_PHDR), 0 if unmapped */
+	uint64_t phdr; /* address of the program headers in memory (AT_PHDR), 0 if unmapped */
 	uint16_t phnum, phentsize;
 	struct iv_segment seg[IV_ELF_MAX_SEGMENTS];
 	size_t nseg;
@@ -156,7 +156,7 @@ int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, co
 enum iv_cvm_state { IV_CVM_LOADING, IV_CVM_RUNNING, IV_CVM_DONE };
 
 #define IV_MAX_HANDLES 16
-#define IV_MAX_GRANTS 32
+#define IV_MAX_GRANTS  32
 
 struct iv_cap;
 struct iv_run;
@@ -198,7 +198,7 @@ struct iv_cvm {
 	 * fork its template (forks inherit the template's seccomp filter). */
 	struct iv_cvm *leader;
 	enum iv_cvm_state state;
-	pid_t pid;    /* the cell, in the monitor's pid namespace */
+	pid_t pid; /* the cell, in the monitor's pid namespace */
 	int pidfd;
 	int listener; /* seccomp user-notification fd */
 	int console;  /* read end of the cell's stdout/stderr pipe */
@@ -240,10 +240,10 @@ struct iv_cvm {
 
 	/* TFORK, as a template */
 	enum iv_tpl_state tstate;
-	pid_t save_tid;	      /* the thread in host_save */
-	uint64_t save_id;     /* its pending notification */
+	pid_t save_tid;	  /* the thread in host_save */
+	uint64_t save_id; /* its pending notification */
 	struct iv_thread_state *threads;
-	int nthreads, saver;  /* captured threads; which one saved */
+	int nthreads, saver; /* captured threads; which one saved */
 	struct iv_saved_fd *fds;
 	char **fd_paths; /* restored from an image: where each one was, in the root */
 	int nfds;
@@ -349,13 +349,13 @@ struct iv_call {
 	struct iv_cvm *cvm;
 	pid_t tid;
 	uint64_t id; /* notification id */
-	int nr;      /* the seed's number (syscall - IV_HC_BASE) */
+	int nr;	     /* the seed's number (syscall - IV_HC_BASE) */
 	uint64_t a[6];
 };
 
 /* A handler returns the value for rax: >= 0 on success, -errno on failure,
  * or one of these: */
-#define IV_HC_DEFER (-0x7fffffffffffffffL)	  /* answered later (iv_answer) */
+#define IV_HC_DEFER    (-0x7fffffffffffffffL)	  /* answered later (iv_answer) */
 #define IV_HC_CONTINUE (-0x7fffffffffffffffL + 1) /* let the system call run */
 typedef long (*iv_hostcall_fn)(struct iv_call *c);
 

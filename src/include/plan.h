@@ -11,31 +11,31 @@
 
 #include <stdint.h>
 
-#define IV_PLAN_MAGIC 0x314e414c50564955ULL /* "UIVPLAN1" */
+#define IV_PLAN_MAGIC	0x314e414c50564955ULL /* "UIVPLAN1" */
 #define IV_PLAN_VERSION 1
 
 /* Fixed descriptors in a fresh cell. */
-#define IV_FD_CONSOLE_IN 0
+#define IV_FD_CONSOLE_IN  0
 #define IV_FD_CONSOLE_OUT 1
 #define IV_FD_CONSOLE_ERR 2
-#define IV_FD_PLAN 3
-#define IV_FD_CTL 4
-#define IV_FD_ELF 5
-#define IV_FD_STUB 6 /* only until execveat */
-#define IV_FD_EXTRA 7 /* first of the descriptors OP_MAP_SHARED maps (then closed) */
-#define IV_MAX_EXTRA 32
+#define IV_FD_PLAN	  3
+#define IV_FD_CTL	  4
+#define IV_FD_ELF	  5
+#define IV_FD_STUB	  6 /* only until execveat */
+#define IV_FD_EXTRA	  7 /* first of the descriptors OP_MAP_SHARED maps (then closed) */
+#define IV_MAX_EXTRA	  32
 
 /* Where the stub is linked; every cVM range must end below it. */
 #define IV_STUB_BASE 0x600000000000ULL
-#define IV_USER_MIN 0x10000ULL
+#define IV_USER_MIN  0x10000ULL
 
 enum iv_op_kind {
-	IV_OP_MAP_FILE = 1, /* mmap(addr, len, RW, MAP_PRIVATE|MAP_FIXED, elf fd, arg) */
-	IV_OP_MAP_ANON = 2, /* mmap(addr, len, RW, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED) */
-	IV_OP_COPY = 3,     /* copy len bytes from plan offset arg to addr */
-	IV_OP_ZERO = 4,     /* zero [addr, addr+len) */
-	IV_OP_PROTECT = 5,  /* mprotect(addr, len, prot) */
-	IV_OP_STORE64 = 6,  /* *(uint64_t *)addr = arg (relocations) */
+	IV_OP_MAP_FILE = 1,   /* mmap(addr, len, RW, MAP_PRIVATE|MAP_FIXED, elf fd, arg) */
+	IV_OP_MAP_ANON = 2,   /* mmap(addr, len, RW, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED) */
+	IV_OP_COPY = 3,	      /* copy len bytes from plan offset arg to addr */
+	IV_OP_ZERO = 4,	      /* zero [addr, addr+len) */
+	IV_OP_PROTECT = 5,    /* mprotect(addr, len, prot) */
+	IV_OP_STORE64 = 6,    /* *(uint64_t *)addr = arg (relocations) */
 	IV_OP_MAP_SHARED = 7, /* mmap(addr, len, RW, MAP_SHARED|MAP_FIXED, fd arg, 0): a cap file */
 	IV_OP_CLOSE = 8,      /* close(arg) */
 };
@@ -58,8 +58,8 @@ struct iv_plan_hdr {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t entry_kind;
-	uint64_t total;      /* bytes in the whole plan */
-	uint64_t ops_off;    /* offset of the op array */
+	uint64_t total;	  /* bytes in the whole plan */
+	uint64_t ops_off; /* offset of the op array */
 	uint64_t nops;
 	uint64_t filter_off; /* offset of struct sock_filter[] */
 	uint64_t filter_len; /* number of instructions */
@@ -71,8 +71,8 @@ struct iv_plan_hdr {
 
 /* Messages on the control socket (each one byte tag + payload). */
 #define IV_CTL_LISTENER 'L' /* stub -> monitor: int32 listener fd number */
-#define IV_CTL_FAIL 'F'     /* child or stub -> monitor: int32 step, int32 errno */
-#define IV_CTL_GO 'G'       /* monitor -> stub */
+#define IV_CTL_FAIL	'F' /* child or stub -> monitor: int32 step, int32 errno */
+#define IV_CTL_GO	'G' /* monitor -> stub */
 
 enum iv_fail_step {
 	IV_STEP_FDS = 1,

@@ -12,7 +12,7 @@
 
 #include "iv.h"
 
-#define MAX_PHNUM 64
+#define MAX_PHNUM  64
 #define MAX_RELOCS (1u << 20)
 
 struct img {
@@ -93,28 +93,58 @@ static int read_dynamic(struct img *im, const Elf64_Phdr *dp, struct dyn *d)
 	for (size_t i = 0; i < n && dyn[i].d_tag != DT_NULL; i++) {
 		uint64_t v = dyn[i].d_un.d_val;
 		switch (dyn[i].d_tag) {
-		case DT_RELA: d->rela = v; break;
-		case DT_RELASZ: d->relasz = v; break;
-		case DT_RELAENT: d->relaent = v; break;
-		case DT_JMPREL: d->jmprel = v; break;
-		case DT_PLTRELSZ: d->pltrelsz = v; break;
-		case DT_PLTREL: d->pltrel = v; break;
-		case DT_SYMTAB: d->symtab = v; break;
-		case DT_SYMENT: d->syment = v; break;
-		case DT_RELR: d->relr = v; break;
-		case DT_RELRSZ: d->relrsz = v; break;
-		case DT_RELRENT: d->relrent = v; break;
-		case DT_FLAGS_1: d->flags1 = v; break;
+		case DT_RELA:
+			d->rela = v;
+			break;
+		case DT_RELASZ:
+			d->relasz = v;
+			break;
+		case DT_RELAENT:
+			d->relaent = v;
+			break;
+		case DT_JMPREL:
+			d->jmprel = v;
+			break;
+		case DT_PLTRELSZ:
+			d->pltrelsz = v;
+			break;
+		case DT_PLTREL:
+			d->pltrel = v;
+			break;
+		case DT_SYMTAB:
+			d->symtab = v;
+			break;
+		case DT_SYMENT:
+			d->syment = v;
+			break;
+		case DT_RELR:
+			d->relr = v;
+			break;
+		case DT_RELRSZ:
+			d->relrsz = v;
+			break;
+		case DT_RELRENT:
+			d->relrent = v;
+			break;
+		case DT_FLAGS_1:
+			d->flags1 = v;
+			break;
 		case DT_REL:
-		case DT_RELSZ: d->has_rel = 1; break;
-		case DT_NEEDED: d->has_needed = 1; break;
-		default: break;
+		case DT_RELSZ:
+			d->has_rel = 1;
+			break;
+		case DT_NEEDED:
+			d->has_needed = 1;
+			break;
+		default:
+			break;
 		}
 	}
 	if (d->has_needed)
 		return iv_fail(im->err, "needs shared libraries (DT_NEEDED); link it statically");
 	if (d->has_rel)
-		return iv_fail(im->err, "REL relocations are not used on x86-64; the image is malformed");
+		return iv_fail(im->err,
+			       "REL relocations are not used on x86-64; the image is malformed");
 	if (d->syment && d->syment != sizeof(Elf64_Sym))
 		return iv_fail(im->err, "DT_SYMENT %llu is not %zu", (unsigned long long)d->syment,
 			       sizeof(Elf64_Sym));
@@ -136,14 +166,15 @@ static int sym_value(struct img *im, const struct dyn *d, uint32_t idx, uint64_t
 			*val = 0;
 			return 0;
 		}
-		return iv_fail(im->err, "undefined symbol %u: cVM images must be self-contained", idx);
+		return iv_fail(im->err, "undefined symbol %u: cVM images must be self-contained",
+			       idx);
 	}
 	*val = s->st_shndx == SHN_ABS ? s->st_value : s->st_value + bias;
 	return 0;
 }
 
-static int apply_rela(struct img *im, const struct dyn *d, uint64_t va, uint64_t sz,
-		      uint64_t bias, struct iv_elf *out)
+static int apply_rela(struct img *im, const struct dyn *d, uint64_t va, uint64_t sz, uint64_t bias,
+		      struct iv_elf *out)
 {
 	uint64_t off;
 	if (sz == 0)
@@ -173,7 +204,9 @@ static int apply_rela(struct img *im, const struct dyn *d, uint64_t va, uint64_t
 			value = s + (type == R_X86_64_64 ? (uint64_t)r[i].r_addend : 0);
 			break;
 		default:
-			return iv_fail(im->err, "relocation type %u is not supported (only RELATIVE, 64, GLOB_DAT, JUMP_SLOT)",
+			return iv_fail(im->err,
+				       "relocation type %u is not supported (only RELATIVE, 64, "
+				       "GLOB_DAT, JUMP_SLOT)",
 				       type);
 		}
 		if (add_reloc(out, where + bias, value, im->err))
@@ -188,7 +221,8 @@ static int apply_relr(struct img *im, const struct dyn *d, uint64_t bias, struct
 	uint64_t off;
 	if (d->relrsz == 0)
 		return 0;
-	if ((d->relrent && d->relrent != 8) || d->relrsz % 8 || vaddr_to_off(im, d->relr, d->relrsz, &off))
+	if ((d->relrent && d->relrent != 8) || d->relrsz % 8 ||
+	    vaddr_to_off(im, d->relr, d->relrsz, &off))
 		return iv_fail(im->err, "DT_RELR table lies outside the file");
 	if (off % 8)
 		return iv_fail(im->err, "DT_RELR table is misaligned");
@@ -213,7 +247,8 @@ static int apply_relr(struct img *im, const struct dyn *d, uint64_t bias, struct
 					continue;
 				uint64_t a = where + (uint64_t)(b - 1) * 8, ioff, cur = 0;
 				if (!in_memory(im, a, 8))
-					return iv_fail(im->err, "RELR writes 0x%llx, outside the image",
+					return iv_fail(im->err,
+						       "RELR writes 0x%llx, outside the image",
 						       (unsigned long long)a);
 				if (vaddr_to_off(im, a, 8, &ioff) == 0)
 					memcpy(&cur, im->buf + ioff, 8);
@@ -253,7 +288,8 @@ int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, s
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 || eh->e_phnum > MAX_PHNUM)
 		return iv_fail(err, "bad program header table (entry size %u, count %u)",
 			       eh->e_phentsize, eh->e_phnum);
-	if (eh->e_phoff % 8 || !in_file(&im, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
+	if (eh->e_phoff % 8 ||
+	    !in_file(&im, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
 		return iv_fail(err, "truncated: program headers lie outside the file");
 	im.ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
 	im.phnum = eh->e_phnum;
@@ -277,8 +313,12 @@ int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, s
 		if (!in_file(&im, p->p_offset, p->p_filesz))
 			return iv_fail(err, "truncated: segment %d lies outside the file", i);
 		if ((p->p_vaddr - p->p_offset) % IV_PAGE)
-			return iv_fail(err, "segment %d: address and file offset are not congruent modulo the page size", i);
-		if (p->p_memsz > UINT64_MAX - IV_PAGE || p->p_vaddr > UINT64_MAX - p->p_memsz - IV_PAGE)
+			return iv_fail(err,
+				       "segment %d: address and file offset are not congruent "
+				       "modulo the page size",
+				       i);
+		if (p->p_memsz > UINT64_MAX - IV_PAGE ||
+		    p->p_vaddr > UINT64_MAX - p->p_memsz - IV_PAGE)
 			return iv_fail(err, "segment %d: address overflows", i);
 		if (p->p_vaddr < prev_end)
 			return iv_fail(err, "segment %d: segments overlap or are out of order", i);
@@ -301,18 +341,22 @@ int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, s
 	if (eh->e_type == ET_DYN) {
 		bias = begin - lo;
 	} else if (lo < begin || hi > end) {
-		return iv_fail(err, "static executable at [0x%llx, 0x%llx) does not lie in the cVM range [0x%llx, 0x%llx)",
+		return iv_fail(err,
+			       "static executable at [0x%llx, 0x%llx) does not lie in the cVM "
+			       "range [0x%llx, 0x%llx)",
 			       (unsigned long long)lo, (unsigned long long)hi,
 			       (unsigned long long)begin, (unsigned long long)end);
 	}
 	if (hi - lo > end - begin)
-		return iv_fail(err, "image of 0x%llx bytes does not fit the cVM range of 0x%llx bytes",
+		return iv_fail(err,
+			       "image of 0x%llx bytes does not fit the cVM range of 0x%llx bytes",
 			       (unsigned long long)(hi - lo), (unsigned long long)(end - begin));
 
 	int entry_ok = 0;
 	for (size_t i = 0; i < out->nseg; i++) {
 		struct iv_segment *s = &out->seg[i];
-		if ((s->prot & PROT_EXEC) && eh->e_entry >= s->vaddr && eh->e_entry < s->vaddr + s->memsz)
+		if ((s->prot & PROT_EXEC) && eh->e_entry >= s->vaddr &&
+		    eh->e_entry < s->vaddr + s->memsz)
 			entry_ok = 1;
 		s->vaddr += bias;
 	}
@@ -327,10 +371,12 @@ int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, s
 		if (apply_rela(&im, &d, d.rela, d.relasz, bias, out))
 			goto fail;
 		if (d.pltrel && d.pltrel != DT_RELA) {
-			iv_fail(err, "PLT relocations of type %llu are not RELA", (unsigned long long)d.pltrel);
+			iv_fail(err, "PLT relocations of type %llu are not RELA",
+				(unsigned long long)d.pltrel);
 			goto fail;
 		}
-		if (apply_rela(&im, &d, d.jmprel, d.pltrelsz, bias, out) || apply_relr(&im, &d, bias, out))
+		if (apply_rela(&im, &d, d.jmprel, d.pltrelsz, bias, out) ||
+		    apply_relr(&im, &d, bias, out))
 			goto fail;
 	}
 

@@ -9,7 +9,7 @@
 
 #include "iv.h"
 
-#define MAX_ARGS 64
+#define MAX_ARGS    64
 #define MAX_STRINGS 4096
 
 int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, const char *name,
@@ -29,7 +29,8 @@ int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, co
 			break;
 		size_t n = strcspn(s, " ");
 		if (argc == MAX_ARGS || slen + n + 1 > MAX_STRINGS)
-			return iv_fail(err, "args: more than %d words or %d bytes", MAX_ARGS, MAX_STRINGS);
+			return iv_fail(err, "args: more than %d words or %d bytes", MAX_ARGS,
+				       MAX_STRINGS);
 		argoff[argc++] = slen;
 		memcpy(strings + slen, s, n);
 		strings[slen + n] = 0;
@@ -48,11 +49,12 @@ int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, co
 	uint64_t rnd_at = str_at - 16;
 
 	uint64_t auxv[][2] = {
-		{AT_PHDR, elf->phdr},	    {AT_PHENT, elf->phentsize}, {AT_PHNUM, elf->phnum},
-		{AT_PAGESZ, IV_PAGE},	    {AT_BASE, 0},		{AT_FLAGS, 0},
-		{AT_ENTRY, elf->entry},	    {AT_SECURE, 0},
-		{AT_RANDOM, rnd_at},	    {AT_HWCAP, getauxval(AT_HWCAP)},
-		{AT_CLKTCK, 100},	    {AT_EXECFN, str_at + argoff[0]},
+		{AT_PHDR, elf->phdr},	{AT_PHENT, elf->phentsize},
+		{AT_PHNUM, elf->phnum}, {AT_PAGESZ, IV_PAGE},
+		{AT_BASE, 0},		{AT_FLAGS, 0},
+		{AT_ENTRY, elf->entry}, {AT_SECURE, 0},
+		{AT_RANDOM, rnd_at},	{AT_HWCAP, getauxval(AT_HWCAP)},
+		{AT_CLKTCK, 100},	{AT_EXECFN, str_at + argoff[0]},
 		{AT_NULL, 0},
 	};
 	size_t nwords = 1 + (size_t)argc + 1 + 1 + sizeof(auxv) / 8;

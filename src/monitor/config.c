@@ -118,8 +118,8 @@ static int check_name(struct ctx *c, yaml_node_t *v, const char *key, const char
 		return fail_at(c, v, key, "must be 1 to 63 characters");
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
-			return fail_at(c, v, key, "'%s' may hold only letters, digits, '_', '.', '-'",
-				       s);
+			return fail_at(c, v, key,
+				       "'%s' may hold only letters, digits, '_', '.', '-'", s);
 	return 0;
 }
 
@@ -128,8 +128,8 @@ static int not_yet(struct ctx *c, yaml_node_t *v, const char *key, const char *w
 	return fail_at(c, v, key, "not supported yet (%s)", why);
 }
 
-#define FOR_PAIRS(doc, map, pair)                                                          \
-	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;                     \
+#define FOR_PAIRS(doc, map, pair)                                                                  \
+	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;                             \
 	     pair < (map)->data.mapping.pairs.top; pair++)
 
 static int parse_capfile(struct ctx *c, yaml_node_t *m, struct iv_capfile_cfg *cf)
@@ -174,7 +174,8 @@ static int parse_capfile(struct ctx *c, yaml_node_t *m, struct iv_capfile_cfg *c
 
 static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 {
-	if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top - v->data.sequence.items.start != 1)
+	if (v->type != YAML_SEQUENCE_NODE ||
+	    v->data.sequence.items.top - v->data.sequence.items.start != 1)
 		return fail_at(c, v, "isolation", "expected a list with exactly one range");
 	yaml_node_t *m = yaml_document_get_node(c->doc, *v->data.sequence.items.start);
 	if (m->type != YAML_MAPPING_NODE)
@@ -209,7 +210,8 @@ static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 			       (unsigned long long)vm->size,
 			       (unsigned long long)(vm->end - vm->begin));
 	if (vm->begin < IV_USER_MIN || vm->end > IV_STUB_BASE)
-		return fail_at(c, m, "isolation", "[0x%llx, 0x%llx) must lie within [0x%llx, 0x%llx)",
+		return fail_at(c, m, "isolation",
+			       "[0x%llx, 0x%llx) must lie within [0x%llx, 0x%llx)",
 			       (unsigned long long)vm->begin, (unsigned long long)vm->end,
 			       IV_USER_MIN, IV_STUB_BASE);
 	if (vm->base > IV_STUB_BASE || vm->size > IV_STUB_BASE - vm->base)
@@ -257,13 +259,15 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			if (get_str(c, v, key, &vm->callback_out))
 				return -1;
 			if (strcmp(vm->callback_out, "monitor"))
-				return not_yet(c, v, key, "nested cVMs: only 'monitor' serves hostcalls");
+				return not_yet(c, v, key,
+					       "nested cVMs: only 'monitor' serves hostcalls");
 		} else if (!strcmp(key, "wait")) {
 			long long w;
 			if (get_num(c, v, key, 1, &w))
 				return -1;
 			if (w < -1 || w > 86400)
-				return fail_at(c, v, key, "expected -1 or 0..86400 seconds, got %lld", w);
+				return fail_at(c, v, key,
+					       "expected -1 or 0..86400 seconds, got %lld", w);
 			vm->wait = (long)w;
 		} else if (!strcmp(key, "fork")) {
 			if (get_flag(c, v, key, &vm->fork))
@@ -278,7 +282,8 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			if (get_str(c, v, key, &vm->snapshot_path))
 				return -1;
 		} else if (!strcmp(key, "net")) {
-			return not_yet(c, v, key, "cVMs get no network; every cell has an empty one");
+			return not_yet(c, v, key,
+				       "cVMs get no network; every cell has an empty one");
 		} else if (!strcmp(key, "callback_in")) {
 			return not_yet(c, v, key, "nested cVMs");
 		} else {
@@ -292,7 +297,8 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 	if (!have_iso && (!vm->resume || vm->snapshot_path))
 		return fail_at(c, m, "isolation", "missing in cVM '%s'", vm->name);
 	if (vm->snapshot_path && !vm->template_ && !vm->resume)
-		return fail_at(c, m, "snapshot_path", "only a template (to write) or a resume cVM (to restore) has one");
+		return fail_at(c, m, "snapshot_path",
+			       "only a template (to write) or a resume cVM (to restore) has one");
 	if (vm->template_ && vm->resume)
 		return fail_at(c, m, "resume", "cVM '%s' cannot be a template and a fork at once",
 			       vm->name);
@@ -319,7 +325,8 @@ static int parse_list(struct ctx *c, yaml_node_t *seq, const char *key, struct i
 			return fail_at(c, seq, key, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = yaml_document_get_node(c->doc, seq->data.sequence.items.start[i]);
+		yaml_node_t *item =
+			yaml_document_get_node(c->doc, seq->data.sequence.items.start[i]);
 		if (is_cap) {
 			cfg->ncapfiles = i + 1;
 			if (parse_capfile(c, item, &cfg->capfiles[i]))
@@ -339,7 +346,8 @@ static int parse_document(struct ctx *c, struct iv_config *cfg)
 	if (!root)
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return fail_at(c, root, NULL, "a document must be a mapping with 'capfiles' or 'cVMs'");
+		return fail_at(c, root, NULL,
+			       "a document must be a mapping with 'capfiles' or 'cVMs'");
 	FOR_PAIRS(c->doc, root, p)
 	{
 		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
@@ -360,9 +368,11 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 	for (size_t i = 0; i < cfg->ncapfiles; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->capfiles[i].name, cfg->capfiles[j].name))
-				return iv_fail(c->err, "%s:%d: key 'name': capfile '%s' already defined at line %d",
-					       c->path, cfg->capfiles[i].line, cfg->capfiles[i].name,
-					       cfg->capfiles[j].line);
+				return iv_fail(c->err,
+					       "%s:%d: key 'name': capfile '%s' already defined at "
+					       "line %d",
+					       c->path, cfg->capfiles[i].line,
+					       cfg->capfiles[i].name, cfg->capfiles[j].line);
 	for (size_t i = 0; i < cfg->ncvms; i++) {
 		struct iv_cvm_cfg *a = &cfg->cvms[i];
 		/* A fork starts from the latest template before it with its runtime
@@ -374,13 +384,18 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 			}
 		if (a->resume && !a->snapshot_path) {
 			if (a->tmpl < 0)
-				return iv_fail(c->err, "%s:%d: key 'resume': no template with runtime '%s' comes before cVM '%s'",
+				return iv_fail(c->err,
+					       "%s:%d: key 'resume': no template with runtime '%s' "
+					       "comes before cVM '%s'",
 					       c->path, a->line, a->runtime, a->name);
 			struct iv_cvm_cfg *t = &cfg->cvms[a->tmpl];
 			if (a->has_isolation && (a->begin != t->begin || a->end != t->end))
-				return iv_fail(c->err, "%s:%d: key 'isolation': fork '%s' must keep its template '%s''s range [0x%llx, 0x%llx)",
+				return iv_fail(c->err,
+					       "%s:%d: key 'isolation': fork '%s' must keep its "
+					       "template '%s''s range [0x%llx, 0x%llx)",
 					       c->path, a->line, a->name, t->name,
-					       (unsigned long long)t->begin, (unsigned long long)t->end);
+					       (unsigned long long)t->begin,
+					       (unsigned long long)t->end);
 			a->base = t->base;
 			a->size = t->size;
 			a->begin = t->begin;
@@ -389,20 +404,26 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 		for (size_t j = 0; j < i; j++) {
 			struct iv_cvm_cfg *b = &cfg->cvms[j];
 			if (!strcmp(a->name, b->name))
-				return iv_fail(c->err, "%s:%d: key 'name': cVM '%s' already defined at line %d",
-					       c->path, a->line, a->name, b->line);
-			int family = (a->resume && (a->tmpl == (int)j || (a->tmpl >= 0 && a->tmpl == b->tmpl))) ||
-				     (a->snapshot_path && b->snapshot_path && a->resume && b->resume &&
-				      !strcmp(a->snapshot_path, b->snapshot_path));
+				return iv_fail(
+					c->err,
+					"%s:%d: key 'name': cVM '%s' already defined at line %d",
+					c->path, a->line, a->name, b->line);
+			int family = (a->resume && (a->tmpl == (int)j ||
+						    (a->tmpl >= 0 && a->tmpl == b->tmpl))) ||
+				     (a->snapshot_path && b->snapshot_path && a->resume &&
+				      b->resume && !strcmp(a->snapshot_path, b->snapshot_path));
 			if (!family && a->base < b->base + b->size && b->base < a->base + a->size)
-				return iv_fail(c->err,
-					       "%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) overlaps cVM '%s' (line %d)",
-					       c->path, a->line, a->name, (unsigned long long)a->base,
-					       (unsigned long long)(a->base + a->size), b->name, b->line);
+				return iv_fail(
+					c->err,
+					"%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) "
+					"overlaps cVM '%s' (line %d)",
+					c->path, a->line, a->name, (unsigned long long)a->base,
+					(unsigned long long)(a->base + a->size), b->name, b->line);
 		}
 	}
 	if (cfg->ncvms == 0)
-		return iv_fail(c->err, "%s: no cVMs to deploy (a 'cVMs' list is required)", c->path);
+		return iv_fail(c->err, "%s: no cVMs to deploy (a 'cVMs' list is required)",
+			       c->path);
 	return 0;
 }
 

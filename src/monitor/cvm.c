@@ -15,7 +15,7 @@
 #include "iv.h"
 
 #define STACK_MAX (8UL << 20)
-#define ELF_MAX (1UL << 30)
+#define ELF_MAX	  (1UL << 30)
 
 static const char *prot_str(int prot)
 {
@@ -33,13 +33,16 @@ static int plan_image(struct iv_plan *p, const struct iv_elf *elf)
 		uint64_t mem_end = s->vaddr + s->memsz, anon_lo = lo;
 		if (s->filesz) {
 			anon_lo = IV_ALIGN_UP(file_end);
-			rc |= iv_plan_op(p, IV_OP_MAP_FILE, lo, anon_lo - lo, IV_ALIGN_DOWN(s->offset), 0);
+			rc |= iv_plan_op(p, IV_OP_MAP_FILE, lo, anon_lo - lo,
+					 IV_ALIGN_DOWN(s->offset), 0);
 			uint64_t tail_end = mem_end < anon_lo ? mem_end : anon_lo;
 			if (s->memsz > s->filesz && tail_end > file_end)
-				rc |= iv_plan_op(p, IV_OP_ZERO, file_end, tail_end - file_end, 0, 0);
+				rc |= iv_plan_op(p, IV_OP_ZERO, file_end, tail_end - file_end, 0,
+						 0);
 		}
 		if (IV_ALIGN_UP(mem_end) > anon_lo)
-			rc |= iv_plan_op(p, IV_OP_MAP_ANON, anon_lo, IV_ALIGN_UP(mem_end) - anon_lo, 0, 0);
+			rc |= iv_plan_op(p, IV_OP_MAP_ANON, anon_lo, IV_ALIGN_UP(mem_end) - anon_lo,
+					 0, 0);
 		iv_vlog("Mapped 0x%llx, segment = 0x%llx, len = 0x%llx, %s",
 			(unsigned long long)s->offset, (unsigned long long)s->vaddr,
 			(unsigned long long)s->memsz, prot_str(s->prot));
@@ -93,7 +96,9 @@ static int read_runtime(const struct iv_cvm_cfg *cfg, struct iv_elf *elf, int *f
 	}
 	uint64_t stack = stack_size(cfg);
 	if (elf->hi + IV_PAGE > cfg->end - stack) {
-		iv_fail(err, "cVM '%s': runtime '%s': image [0x%llx, 0x%llx) leaves no room for the 0x%llx-byte stack below end 0x%llx",
+		iv_fail(err,
+			"cVM '%s': runtime '%s': image [0x%llx, 0x%llx) leaves no room for the "
+			"0x%llx-byte stack below end 0x%llx",
 			cfg->name, cfg->runtime, (unsigned long long)elf->lo,
 			(unsigned long long)elf->hi, (unsigned long long)stack,
 			(unsigned long long)cfg->end);
@@ -131,7 +136,8 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 	cvm->cap_next = cvm->stack_lo - IV_PAGE;
 	iv_vlog("ELF BASE = 0x%llx, MAP SIZE = 0x%llx, ENTRY = 0x%llx, %s entry",
 		(unsigned long long)elf.lo, (unsigned long long)(elf.hi - elf.lo),
-		(unsigned long long)elf.entry, elf.kind == IV_ENTRY_PROCESS ? "program" : "function");
+		(unsigned long long)elf.entry,
+		elf.kind == IV_ENTRY_PROCESS ? "program" : "function");
 
 	uint64_t sp;
 	rc = plan_image(p, &elf);
@@ -146,7 +152,8 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 	rc = iv_stack_build(p, &elf, cvm->stack_hi, cfg->name, cfg->args, &sp, err);
 	p->hdr.entry = elf.entry;
 	p->hdr.sp = sp;
-	p->hdr.entry_kind = elf.kind == IV_ENTRY_PROCESS ? IV_PLAN_ENTRY_PROCESS : IV_PLAN_ENTRY_FUNCTION;
+	p->hdr.entry_kind =
+		elf.kind == IV_ENTRY_PROCESS ? IV_PLAN_ENTRY_PROCESS : IV_PLAN_ENTRY_FUNCTION;
 	iv_elf_free(&elf);
 	if (rc) {
 		close(fd);
@@ -165,7 +172,8 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	int elf_fd = -1;
 	cvm->t_deploy_ns = iv_now_ns();
 	iv_vlog("***************** Deploy '%s' ***************", cfg->name);
-	iv_vlog("BUILDING cvm: name=%s, disk=%s, runtime=%s, args='%s', base=0x%llx, size=0x%llx, begin=0x%llx, end=0x%llx, cb_out='%s', wait=%lds",
+	iv_vlog("BUILDING cvm: name=%s, disk=%s, runtime=%s, args='%s', base=0x%llx, size=0x%llx, "
+		"begin=0x%llx, end=0x%llx, cb_out='%s', wait=%lds",
 		cfg->name, cfg->disk ? cfg->disk : "(none)", cfg->runtime,
 		cfg->args ? cfg->args : "", (unsigned long long)cfg->base,
 		(unsigned long long)cfg->size, (unsigned long long)cfg->begin,

@@ -12,7 +12,8 @@ static const char usage[] =
 	"  -v, --verbose        show the deployment steps: segments, stacks, capabilities\n"
 	"  -m, --metrics FILE   also write each cVM's phases (as printed at exit) as JSON\n"
 	"  -h, --help           show this help\n"
-	"cVM console lines are printed as '[name] text'; the monitor's own lines start with 'MON:'.\n"
+	"cVM console lines are printed as '[name] text'; the monitor's own lines start with "
+	"'MON:'.\n"
 	"Exit status: 0 when every cVM ended with status 0, 1 otherwise, 2 for a bad command line\n"
 	"or configuration, 128+N when ended by signal N.\n";
 

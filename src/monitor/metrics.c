@@ -15,7 +15,8 @@
 enum { LOAD, SANDBOX, PREPARE, SNAPSHOT, FORK, EXECUTE, TOTAL, NPHASES };
 
 static const char *names[NPHASES] = {
-	"load_ms", "sandbox_init_ms", "workload_prepare_ms", "snapshot_ms", "fork_ms", "execute_ms", "total_ms",
+	"load_ms",    "sandbox_init_ms", "workload_prepare_ms", "snapshot_ms", "fork_ms",
+	"execute_ms", "total_ms",
 };
 
 static double span(uint64_t a, uint64_t b)
@@ -65,7 +66,8 @@ void iv_metrics_print(const struct iv_run *run, uint64_t t0)
 			char name[32];
 			snprintf(name, sizeof(name), "%.*s", (int)(strlen(names[k]) - 3), names[k]);
 			if (p[k] >= 0)
-				n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %.3f", name, p[k]);
+				n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %.3f", name,
+						      p[k]);
 		}
 		iv_log("metrics '%s' (%s, ms):%s", c->cfg->name, kind(c), n ? line : " none");
 	}
@@ -92,14 +94,16 @@ int iv_metrics_write(const struct iv_run *run, uint64_t t0, const char *path, st
 	FILE *f = fopen(path, "we");
 	if (!f)
 		return iv_fail(err, "--metrics %s: %s", path, strerror(errno));
-	fprintf(f, "{\n  \"end_to_end_ms\": %.3f,\n  \"cvms\": [", (double)(iv_now_ns() - t0) / 1e6);
+	fprintf(f, "{\n  \"end_to_end_ms\": %.3f,\n  \"cvms\": [",
+		(double)(iv_now_ns() - t0) / 1e6);
 	for (size_t i = 0; i < run->ncvms; i++) {
 		const struct iv_cvm *c = &run->cvms[i];
 		double p[NPHASES];
 		phases(c, p);
 		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
 		json_str(f, c->cfg->name);
-		fprintf(f, ", \"kind\": \"%s\", \"ok\": %s", kind(c), iv_cvm_ok(c) ? "true" : "false");
+		fprintf(f, ", \"kind\": \"%s\", \"ok\": %s", kind(c),
+			iv_cvm_ok(c) ? "true" : "false");
 		for (int k = 0; k < NPHASES; k++) {
 			if (p[k] >= 0)
 				fprintf(f, ", \"%s\": %.3f", names[k], p[k]);

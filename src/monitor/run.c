@@ -240,7 +240,8 @@ static void reap(struct iv_run *run)
 	for (;;) {
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
-		if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) || si.si_pid == 0)
+		if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) ||
+		    si.si_pid == 0)
 			return;
 		struct iv_cvm *cvm = by_pid(run, si.si_pid);
 		if (!cvm) {
@@ -341,12 +342,14 @@ int iv_run(struct iv_run *run)
 			if (deploying->state == IV_CVM_RUNNING && deploying->cfg->wait < 0)
 				waiting = deploying;
 			else if (deploying->state == IV_CVM_RUNNING && deploying->cfg->wait > 0)
-				not_before = iv_now_ns() + (uint64_t)deploying->cfg->wait * 1000000000ULL;
+				not_before = iv_now_ns() +
+					     (uint64_t)deploying->cfg->wait * 1000000000ULL;
 			deploying = NULL;
 		}
 		if (waiting && wait_over(waiting))
 			waiting = NULL;
-		while (!stop && !deploying && next < run->ncvms && !waiting && iv_now_ns() >= not_before) {
+		while (!stop && !deploying && next < run->ncvms && !waiting &&
+		       iv_now_ns() >= not_before) {
 			struct iv_cvm *cvm = &run->cvms[next++];
 			if (deploy(run, cvm, &failed)) {
 				deploying = cvm;
@@ -375,7 +378,8 @@ int iv_run(struct iv_run *run)
 				kill_all(run);
 			}
 		}
-		if (!deploying && !waiting && next < run->ncvms && !stop && iv_now_ns() >= not_before)
+		if (!deploying && !waiting && next < run->ncvms && !stop &&
+		    iv_now_ns() >= not_before)
 			continue;
 
 		int64_t tns = fire_timers(run);
@@ -384,7 +388,8 @@ int iv_run(struct iv_run *run)
 			if (tns < 0 || d < tns)
 				tns = d < 0 ? 0 : d;
 		}
-		struct timespec ts = {tns / 1000000000, tns % 1000000000}, *tsp = tns >= 0 ? &ts : NULL;
+		struct timespec ts = {tns / 1000000000, tns % 1000000000},
+				*tsp = tns >= 0 ? &ts : NULL;
 		struct epoll_event evs[16];
 		int ne = epoll_pwait2(epfd, evs, 16, tsp, NULL);
 		for (int i = 0; i < ne; i++) {

@@ -26,13 +26,13 @@
 
 #include "iv.h"
 
-#define IMG_MAGIC 0x31504e5356495655ULL /* "UVIVSNP1" */
+#define IMG_MAGIC   0x31504e5356495655ULL /* "UVIVSNP1" */
 #define IMG_VERSION 1
-#define MAX_MAPS 4096
+#define MAX_MAPS    4096
 #define MAX_EXTENTS (1u << 20)
 #define MAX_THREADS 256
-#define MAX_FDS 64
-#define XSTATE_MAX (64 * 1024)
+#define MAX_FDS	    64
+#define XSTATE_MAX  (64 * 1024)
 
 struct img_hdr {
 	uint64_t magic;
@@ -208,13 +208,15 @@ int iv_image_write(struct iv_cvm *t, struct iv_err *err)
 			for (int i = 0; i < t->ngrants; i++)
 				known |= t->grants[i].addr == start;
 			if (!known) {
-				iv_fail(err, "snapshot: shared mapping at 0x%llx is not a cap file", start);
+				iv_fail(err, "snapshot: shared mapping at 0x%llx is not a cap file",
+					start);
 				goto out;
 			}
 			continue; /* a cap file: recorded as a grant */
 		}
 		struct img_map m = {start, end, 0, 0};
-		m.prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) | (perms[2] == 'x' ? 4 : 0);
+		m.prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) |
+			 (perms[2] == 'x' ? 4 : 0);
 		put(&maps, &m, sizeof(m));
 		h.nmaps++;
 		if (!(m.prot & 1))
@@ -225,7 +227,8 @@ int iv_image_write(struct iv_cvm *t, struct iv_err *err)
 			size_t n = end - a < (1 << 20) ? (size_t)(end - a) : (1 << 20);
 			struct iovec l = {chunk, n}, r = {(void *)(uintptr_t)a, n};
 			if (process_vm_readv(t->pid, &l, 1, &r, 1, 0) != (ssize_t)n) {
-				iv_fail(err, "snapshot: cannot read the template's memory at 0x%llx: %s",
+				iv_fail(err,
+					"snapshot: cannot read the template's memory at 0x%llx: %s",
 					(unsigned long long)a, strerror(errno));
 				goto out;
 			}
@@ -242,7 +245,8 @@ int iv_image_write(struct iv_cvm *t, struct iv_err *err)
 						run = (struct img_extent){a + p, IV_PAGE, off};
 					}
 					if (write_all(pages, chunk + p, IV_PAGE)) {
-						iv_fail(err, "snapshot: cannot write pages.img: %s", strerror(errno));
+						iv_fail(err, "snapshot: cannot write pages.img: %s",
+							strerror(errno));
 						goto out;
 					}
 					ph = hash_more(ph, chunk + p, IV_PAGE);
@@ -387,7 +391,8 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 		goto out;
 	}
 	if (h.version != IMG_VERSION || h.hdr_size != sizeof(h)) {
-		iv_fail(err, "cVM '%s': image in '%s' has version %u; this monitor reads version %u",
+		iv_fail(err,
+			"cVM '%s': image in '%s' has version %u; this monitor reads version %u",
 			cfg->name, cfg->snapshot_path, h.version, IMG_VERSION);
 		goto out;
 	}
@@ -398,8 +403,9 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 		goto out;
 	}
 	if ((uint64_t)st.st_size != sizeof(h) + h.meta_len) {
-		bad(cvm, err, (uint64_t)st.st_size < sizeof(h) + h.meta_len ? "image.img is truncated"
-									      : "image.img has trailing bytes");
+		bad(cvm, err,
+		    (uint64_t)st.st_size < sizeof(h) + h.meta_len ? "image.img is truncated"
+								  : "image.img has trailing bytes");
 		goto out;
 	}
 	if (h.nmaps > MAX_MAPS || h.nextents > MAX_EXTENTS || h.nthreads == 0 ||
@@ -439,7 +445,8 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 		goto out;
 	uint64_t plen, phash;
 	if (hash_file(*pages_fd, &plen, &phash) || plen != h.pages_len) {
-		bad(cvm, err, plen < h.pages_len ? "pages.img is truncated" : "pages.img has the wrong size");
+		bad(cvm, err,
+		    plen < h.pages_len ? "pages.img is truncated" : "pages.img has the wrong size");
 		goto out;
 	}
 	if (phash != h.pages_hash) {
@@ -448,7 +455,8 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 	}
 
 	uint64_t pos = 0;
-	const struct img_map *maps = take(meta, h.meta_len, &pos, (uint64_t)h.nmaps * sizeof(*maps));
+	const struct img_map *maps =
+		take(meta, h.meta_len, &pos, (uint64_t)h.nmaps * sizeof(*maps));
 	const struct img_extent *ext =
 		take(meta, h.meta_len, &pos, (uint64_t)h.nextents * sizeof(*ext));
 	if (!maps || !ext) {
@@ -522,7 +530,9 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 		}
 		struct iv_cap *cap = iv_cap_find(g->name);
 		if (!cap || cap->size != g->size) {
-			iv_fail(err, "cVM '%s': image in '%s' needs cap file '%s' of %llu bytes, which this run %s",
+			iv_fail(err,
+				"cVM '%s': image in '%s' needs cap file '%s' of %llu bytes, which "
+				"this run %s",
 				cfg->name, cfg->snapshot_path, g->name, (unsigned long long)g->size,
 				cap ? "has with another size" : "does not have");
 			goto out;
@@ -574,7 +584,8 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 	cvm->image_lo = h.image_lo, cvm->image_hi = h.image_hi;
 	cvm->stack_lo = h.stack_lo, cvm->stack_hi = h.stack_hi;
 	cvm->cap_next = h.cap_next;
-	iv_vlog("cVM '%s': restoring from %s: %u mappings (%u extents, %llu KiB of pages), %u thread(s)",
+	iv_vlog("cVM '%s': restoring from %s: %u mappings (%u extents, %llu KiB of pages), %u "
+		"thread(s)",
 		cfg->name, cfg->snapshot_path, h.nmaps, h.nextents,
 		(unsigned long long)(h.pages_len >> 10), h.nthreads);
 	rc = 0;
@@ -595,8 +606,10 @@ out:
 /* Installs fd in the restored cell as number at, during its announce. */
 static int give_fd(struct iv_call *c, int fd, int at)
 {
-	struct seccomp_notif_addfd a = {.id = c->id, .flags = SECCOMP_ADDFD_FLAG_SETFD,
-					.srcfd = (uint32_t)fd, .newfd = (uint32_t)at};
+	struct seccomp_notif_addfd a = {.id = c->id,
+					.flags = SECCOMP_ADDFD_FLAG_SETFD,
+					.srcfd = (uint32_t)fd,
+					.newfd = (uint32_t)at};
 	return ioctl(c->cvm->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -errno : 0;
 }
 
@@ -607,11 +620,14 @@ long iv_image_announced(struct iv_call *c)
 	/* The files it had open, from its root, at their offsets.  The paths
 	 * come from the image: they are resolved inside the cVM's root, and a
 	 * file is given only if the cell's uid could open it itself. */
-	int root = open(cvm->cfg->disk ? cvm->cfg->disk : "/nonexistent", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int root = open(cvm->cfg->disk ? cvm->cfg->disk : "/nonexistent",
+			O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (int i = 0; root >= 0 && i < cvm->nfds; i++) {
-		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME | O_DIRECTORY;
-		struct open_how how = {.flags = (uint64_t)((cvm->fds[i].flags & keep) | O_CLOEXEC | O_NOFOLLOW),
-				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME |
+			   O_DIRECTORY;
+		struct open_how how = {
+			.flags = (uint64_t)((cvm->fds[i].flags & keep) | O_CLOEXEC | O_NOFOLLOW),
+			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 		int fd = (int)syscall(SYS_openat2, root, cvm->fd_paths[i], &how, sizeof(how));
 		struct stat st;
 		int acc = cvm->fds[i].flags & O_ACCMODE;
@@ -619,8 +635,9 @@ long iv_image_announced(struct iv_call *c)
 			      (acc == O_WRONLY || (st.st_mode & S_IROTH)) &&
 			      (acc == O_RDONLY || (st.st_mode & S_IWOTH));
 		if (!allowed) {
-			iv_log("cVM '%s': file '%s' of its image cannot be reopened: %s", cvm->cfg->name,
-			       cvm->fd_paths[i], fd < 0 ? strerror(errno) : "not accessible to the cell");
+			iv_log("cVM '%s': file '%s' of its image cannot be reopened: %s",
+			       cvm->cfg->name, cvm->fd_paths[i],
+			       fd < 0 ? strerror(errno) : "not accessible to the cell");
 			if (fd >= 0)
 				close(fd);
 			continue;

@@ -34,18 +34,18 @@
 
 #include "iv.h"
 
-#define XSTATE_MAX (64 * 1024)
-#define FP_XSTATE_MAGIC1 0x46505853U
-#define FP_XSTATE_MAGIC2 0x46505845U
-#define UC_FP_XSTATE 0x1
-#define UC_SIGCONTEXT_SS 0x2
+#define XSTATE_MAX	     (64 * 1024)
+#define FP_XSTATE_MAGIC1     0x46505853U
+#define FP_XSTATE_MAGIC2     0x46505845U
+#define UC_FP_XSTATE	     0x1
+#define UC_SIGCONTEXT_SS     0x2
 #define UC_STRICT_RESTORE_SS 0x4
-#define RED_ZONE 128
+#define RED_ZONE	     128
 
 /* The kernel's x86-64 signal frame (arch/x86/include/asm/sigframe.h). */
 struct k_sigcontext {
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp,
-		rip, eflags;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
+		eflags;
 	uint16_t cs, gs, fs, ss;
 	uint64_t err, trapno, oldmask, cr2, fpstate, reserved1[8];
 };
@@ -333,7 +333,8 @@ static void freeze(struct iv_cvm *t)
 		pid_t tid = atoi(e->d_name);
 		if (tid <= 0)
 			continue;
-		struct iv_thread_state *nt = realloc(t->threads, (size_t)(t->nthreads + 1) * sizeof(*nt));
+		struct iv_thread_state *nt =
+			realloc(t->threads, (size_t)(t->nthreads + 1) * sizeof(*nt));
 		if (!nt) {
 			ok = 0;
 			break;
@@ -379,8 +380,10 @@ static void freeze(struct iv_cvm *t)
 /* Installs fd in the fork as number at (dup2 semantics), during its announce. */
 static int give_fd(struct iv_cvm *f, int fd, int at)
 {
-	struct seccomp_notif_addfd a = {.id = f->announce_id, .flags = SECCOMP_ADDFD_FLAG_SETFD,
-					.srcfd = (uint32_t)fd, .newfd = (uint32_t)at};
+	struct seccomp_notif_addfd a = {.id = f->announce_id,
+					.flags = SECCOMP_ADDFD_FLAG_SETFD,
+					.srcfd = (uint32_t)fd,
+					.newfd = (uint32_t)at};
 	return ioctl(f->leader->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -errno : 0;
 }
 
@@ -415,7 +418,8 @@ static void complete(struct iv_cvm *t, struct iv_cvm *f)
 	for (int i = 0; i < t->nfds; i++) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, t->fds[i].fd);
-		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME | O_DIRECTORY;
+		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME |
+			   O_DIRECTORY;
 		int fd = open(path, (t->fds[i].flags & keep) | O_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -451,7 +455,8 @@ int iv_tfork_request(struct iv_cvm *f)
 	if (f->leader == t && t->state != IV_CVM_DONE)
 		return 1; /* on its way */
 	if (!t->cfg->fork) {
-		snprintf(f->fail, sizeof(f->fail), "template '%s' has fork: 0, so host_save makes no checkpoint",
+		snprintf(f->fail, sizeof(f->fail),
+			 "template '%s' has fork: 0, so host_save makes no checkpoint",
 			 t->cfg->name);
 		return -1;
 	}
@@ -488,7 +493,8 @@ void iv_tfork_step(struct iv_run *run)
 		if (f && f->announced && f->state != IV_CVM_RUNNING && f->state != IV_CVM_DONE)
 			complete(t, f);
 		pthread_mutex_lock(&t->lock);
-		if (t->forked_back && f && (f->state == IV_CVM_RUNNING || f->state == IV_CVM_DONE)) {
+		if (t->forked_back && f &&
+		    (f->state == IV_CVM_RUNNING || f->state == IV_CVM_DONE)) {
 			t->fork_child = NULL;
 			t->tstate = IV_TPL_READY;
 		}

@@ -42,81 +42,81 @@
 #include "intravisor.h"
 
 /* x86-64 system call numbers */
-#define NR_read 0
-#define NR_write 1
-#define NR_close 3
-#define NR_mmap 9
-#define NR_mprotect 10
-#define NR_munmap 11
-#define NR_brk 12
-#define NR_ioctl 16
-#define NR_nanosleep 35
-#define NR_getpid 39
-#define NR_socket 41
-#define NR_socketpair 53
-#define NR_clone 56
-#define NR_fork 57
-#define NR_vfork 58
-#define NR_execve 59
-#define NR_exit 60
-#define NR_kill 62
-#define NR_uname 63
-#define NR_fcntl 72
-#define NR_getrlimit 97
-#define NR_ptrace 101
-#define NR_getuid 102
-#define NR_geteuid 107
-#define NR_getppid 110
-#define NR_setrlimit 160
-#define NR_tkill 200
-#define NR_getdents64 217
-#define NR_tgkill 234
-#define NR_openat 257
-#define NR_newfstatat 262
-#define NR_prlimit64 302
-#define NR_process_vm_readv 310
+#define NR_read		     0
+#define NR_write	     1
+#define NR_close	     3
+#define NR_mmap		     9
+#define NR_mprotect	     10
+#define NR_munmap	     11
+#define NR_brk		     12
+#define NR_ioctl	     16
+#define NR_nanosleep	     35
+#define NR_getpid	     39
+#define NR_socket	     41
+#define NR_socketpair	     53
+#define NR_clone	     56
+#define NR_fork		     57
+#define NR_vfork	     58
+#define NR_execve	     59
+#define NR_exit		     60
+#define NR_kill		     62
+#define NR_uname	     63
+#define NR_fcntl	     72
+#define NR_getrlimit	     97
+#define NR_ptrace	     101
+#define NR_getuid	     102
+#define NR_geteuid	     107
+#define NR_getppid	     110
+#define NR_setrlimit	     160
+#define NR_tkill	     200
+#define NR_getdents64	     217
+#define NR_tgkill	     234
+#define NR_openat	     257
+#define NR_newfstatat	     262
+#define NR_prlimit64	     302
+#define NR_process_vm_readv  310
 #define NR_process_vm_writev 311
-#define NR_execveat 322
+#define NR_execveat	     322
 #define NR_pidfd_send_signal 424
-#define NR_pidfd_open 434
-#define NR_clone3 435
+#define NR_pidfd_open	     434
+#define NR_clone3	     435
 
-#define AT_FDCWD -100
-#define O_RDONLY 0
-#define O_WRONLY 1
-#define O_RDWR 2
-#define O_CREAT 0100
-#define O_DIRECTORY 0200000
-#define PROT_NONE 0
-#define PROT_READ 1
-#define PROT_WRITE 2
-#define PROT_EXEC 4
-#define MAP_PRIVATE 2
+#define AT_FDCWD      -100
+#define O_RDONLY      0
+#define O_WRONLY      1
+#define O_RDWR	      2
+#define O_CREAT	      0100
+#define O_DIRECTORY   0200000
+#define PROT_NONE     0
+#define PROT_READ     1
+#define PROT_WRITE    2
+#define PROT_EXEC     4
+#define MAP_PRIVATE   2
 #define MAP_ANONYMOUS 0x20
 #define MAP_NORESERVE 0x4000
-#define F_GETFD 1
-#define SIGKILL 9
-#define SIGCHLD 17
-#define RLIMIT_NPROC 6
-#define RLIMIT_AS 9
+#define F_GETFD	      1
+#define SIGKILL	      9
+#define SIGCHLD	      17
+#define RLIMIT_NPROC  6
+#define RLIMIT_AS     9
 #define RLIMIT_NOFILE 7
 
-#define CLONE_VM 0x100
-#define CLONE_FS 0x200
-#define CLONE_FILES 0x400
+#define CLONE_VM      0x100
+#define CLONE_FS      0x200
+#define CLONE_FILES   0x400
 #define CLONE_SIGHAND 0x800
-#define CLONE_THREAD 0x10000
+#define CLONE_THREAD  0x10000
 #define CLONE_SYSVSEM 0x40000
 #define CLONE_NEWUSER 0x10000000
 
 #define MiB (1UL << 20)
 
-#define sc0(n) iv_syscall6((n), 0, 0, 0, 0, 0, 0)
-#define sc1(n, a) iv_syscall6((n), (long)(a), 0, 0, 0, 0, 0)
-#define sc2(n, a, b) iv_syscall6((n), (long)(a), (long)(b), 0, 0, 0, 0)
-#define sc3(n, a, b, c) iv_syscall6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sc0(n)		   iv_syscall6((n), 0, 0, 0, 0, 0, 0)
+#define sc1(n, a)	   iv_syscall6((n), (long)(a), 0, 0, 0, 0, 0)
+#define sc2(n, a, b)	   iv_syscall6((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define sc3(n, a, b, c)	   iv_syscall6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define sc4(n, a, b, c, d) iv_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
-#define sc5(n, a, b, c, d, e) \
+#define sc5(n, a, b, c, d, e)                                                                      \
 	iv_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
 long cvm_main(void);
@@ -247,7 +247,7 @@ static unsigned long num(const char *s)
 		return 0;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		for (s += 2; *s; s++) {
-			int d = *s >= '0' && *s <= '9'   ? *s - '0'
+			int d = *s >= '0' && *s <= '9'	 ? *s - '0'
 				: *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
 				: *s >= 'A' && *s <= 'F' ? *s - 'A' + 10
 							 : -1;
@@ -342,7 +342,8 @@ static long thread_spawn(long flags, void *stack_top)
 			 "jmp 1b\n"
 			 "2:"
 			 : "=a"(ret)
-			 : "a"((long)NR_clone), "D"(flags), "S"(stack_top), "d"(0L), "r"(r10), "r"(r8)
+			 : "a"((long)NR_clone), "D"(flags), "S"(stack_top), "d"(0L), "r"(r10),
+			   "r"(r8)
 			 : "rcx", "r11", "r9", "memory");
 	return ret;
 }
@@ -379,8 +380,14 @@ static void list_root(int print, long *count)
 }
 
 static const char *host_files[] = {
-	"/etc/passwd",	     "/proc/self/maps", "../../etc/passwd", "/proc/1/mem",
-	"/proc/self/environ", "/sys/kernel",	 "/dev/null",	     "/bin/sh",
+	"/etc/passwd",
+	"/proc/self/maps",
+	"../../etc/passwd",
+	"/proc/1/mem",
+	"/proc/self/environ",
+	"/sys/kernel",
+	"/dev/null",
+	"/bin/sh",
 	"/../../../../etc/shadow",
 };
 
@@ -640,7 +647,9 @@ static const struct sys syscalls[] = {
 	{"userfaultfd", 323, {0}},
 	{"perf_event_open", 298, {(long)sys_args_dummy, 0, -1, -1, 0}},
 	{"open_by_handle_at", 304, {AT_FDCWD, (long)sys_args_dummy, 0}},
-	{"name_to_handle_at", 303, {AT_FDCWD, (long)"/", (long)sys_args_dummy, (long)sys_args_dummy, 0}},
+	{"name_to_handle_at",
+	 303,
+	 {AT_FDCWD, (long)"/", (long)sys_args_dummy, (long)sys_args_dummy, 0}},
 	{"setuid", 105, {0}},
 	{"setresuid", 117, {0, 0, 0}},
 	{"capset", 126, {(long)sys_args_dummy, (long)sys_args_dummy}},
@@ -820,8 +829,8 @@ static __attribute__((noreturn)) void a_mmap_bomb(void)
 	long err = 0;
 	print_as_limit();
 	step("mmap 1 GiB PROT_NONE MAP_NORESERVE",
-	     iv_syscall6(NR_mmap, 0, 1L << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			 -1, 0));
+	     iv_syscall6(NR_mmap, 0, 1L << 30, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
 	for (int i = 0; i < 64; i++) { /* 1 GiB */
 		long m = iv_syscall6(NR_mmap, 0, (long)chunk, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -891,7 +900,8 @@ static __attribute__((noreturn)) void a_mprotect_code(void)
 	}
 	o_head();
 	if (r == 0)
-		o_s("allowed: mprotect of its own code to RWX and a store into it (own memory, not an escape)");
+		o_s("allowed: mprotect of its own code to RWX and a store into it (own memory, not "
+		    "an escape)");
 	else {
 		o_s("mprotect of its own code refused: errno ");
 		o_d(-r);
@@ -987,7 +997,9 @@ static __attribute__((noreturn)) void a_hostcall_ptr(unsigned long b, unsigned l
 		{-1, -1, 2},
 	};
 	for (unsigned i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
-		unsigned long a = (unsigned long)w[i].da + (w[i].base == 1 ? b : w[i].base == 2 ? e : 0);
+		unsigned long a = (unsigned long)w[i].da + (w[i].base == 1   ? b
+							    : w[i].base == 2 ? e
+									     : 0);
 		hp("write", a, (unsigned long)w[i].len, host_write((const char *)a, w[i].len));
 	}
 	/* inside [begin, end) but in the hole between image and stack: unmapped */
@@ -1011,7 +1023,8 @@ static __attribute__((noreturn)) void a_hostcall_ptr(unsigned long b, unsigned l
 	hp("cap_file_prb key", 0xffffffffffffffff, 0,
 	   iv_hostcall(HC_CF_PRB, -1, (long)&loc, (long)&size));
 	hp("cap_file_adv", e, 4096, iv_hostcall(HC_CF_ADV, (long)e, 4096, (long)"adv1"));
-	hp("cap_file_adv", b - 4096, 8192, iv_hostcall(HC_CF_ADV, (long)(b - 4096), 8192, (long)"adv2"));
+	hp("cap_file_adv", b - 4096, 8192,
+	   iv_hostcall(HC_CF_ADV, (long)(b - 4096), 8192, (long)"adv2"));
 	hp("cap_file_adv", e - 4096, 1UL << 32,
 	   iv_hostcall(HC_CF_ADV, (long)(e - 4096), 1L << 32, (long)"adv3"));
 	hp("cap_file_adv", 0xfffffffffffff000, 0x2000,
@@ -1024,7 +1037,8 @@ static __attribute__((noreturn)) void a_hostcall_ptr(unsigned long b, unsigned l
 	if (h >= 0) {
 		hp("read into", e - 8, 16, host_read(h, (void *)(e - 8), 16));
 		host_lseek(h, 0, 0);
-		hp("read into", 0xffffffffffff0000, 0x20, host_read(h, (void *)0xffffffffffff0000, 0x20));
+		hp("read into", 0xffffffffffff0000, 0x20,
+		   host_read(h, (void *)0xffffffffffff0000, 0x20));
 		host_lseek(h, 0, 0);
 		hp("write_file from", b - 16, 0x20, host_write_file(h, (void *)(b - 16), 0x20));
 		hp("write_file from", 0xfffffffffffffff0, 0x20,
@@ -1049,7 +1063,8 @@ static __attribute__((noreturn)) void a_cap_adv_bomb(unsigned long begin)
 	const unsigned long len = MiB;
 	unsigned long at = begin + 4 * MiB;
 	long m = iv_syscall6(NR_mmap, (long)at, (long)len, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | 0x100000 /* MAP_FIXED_NOREPLACE */, -1, 0);
+			     MAP_PRIVATE | MAP_ANONYMOUS | 0x100000 /* MAP_FIXED_NOREPLACE */, -1,
+			     0);
 	if (m != (long)at) {
 		o_head();
 		o_s("cannot map the region: ");
@@ -1132,11 +1147,10 @@ static __attribute__((noreturn)) void a_fd_bomb(void)
 
 static __attribute__((noreturn)) void a_console_forge(void)
 {
-	static const char forged[] =
-		"\r[victim] escape victim: alive after 1500 ms\n"
-		"\n[victim] escape victim: started\n"
-		"\033[2K\033[1G[victim] forged by escape sequences\n"
-		"MON: cVM 'victim' exited with status 0\n";
+	static const char forged[] = "\r[victim] escape victim: alive after 1500 ms\n"
+				     "\n[victim] escape victim: started\n"
+				     "\033[2K\033[1G[victim] forged by escape sequences\n"
+				     "MON: cVM 'victim' exited with status 0\n";
 	host_write(forged, sizeof(forged) - 1);
 	/* natively, on fd 1, the same pipe the monitor reads */
 	sc3(NR_write, 1, forged, sizeof(forged) - 1);

@@ -10,9 +10,9 @@
 #include "intravisor.h"
 
 #define SYS_openat 257
-#define SYS_read 0
-#define SYS_clone 56
-#define SYS_exit 60
+#define SYS_read   0
+#define SYS_clone  56
+#define SYS_exit   60
 
 static long global = 42;
 static volatile int lock, stop;
@@ -87,8 +87,8 @@ static long spawn(long i)
 			 "hlt\n"
 			 "1:"
 			 : "=a"(ret)
-			 : "a"(SYS_clone), "D"(flags), "S"(top), "d"(0), "r"(r10), "r"(r8),
-			   [fn] "r"(thread_main)
+			 : "a"(SYS_clone), "D"(flags), "S"(top), "d"(0), "r"(r10),
+			   "r"(r8), [fn] "r"(thread_main)
 			 : "rcx", "r11", "memory");
 	return ret;
 }
@@ -151,7 +151,8 @@ long cvm_main(void)
 		sleep_ms(30);
 		say("tpl: threads ", count[0] > c0 && count[1] > c1 ? "running" : "STOPPED");
 		say("tpl: thread state ", bad[0] || bad[1] ? "CORRUPT" : "intact");
-		say("tpl: threads see inspect ", seen_inspect[0] == 0 && seen_inspect[1] == 0 ? "0" : "1");
+		say("tpl: threads see inspect ",
+		    seen_inspect[0] == 0 && seen_inspect[1] == 0 ? "0" : "1");
 		stop = 1;
 		for (int k = 0; k < 1000 && !(done[0] && done[1]); k++)
 			sleep_ms(1);

@@ -9,7 +9,7 @@
 #include "iv.h"
 
 #define BEGIN 0x20000000ULL
-#define END 0x30000000ULL
+#define END   0x30000000ULL
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

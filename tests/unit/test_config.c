@@ -33,50 +33,50 @@ static int parse(const char *text)
  * The check fails unless text is rejected with an error naming t.yaml at
  * line (0: no line expected), key 'key' (NULL: no key) and containing phrase.
  */
-#define EXPECT_BAD(text, line, key, phrase)                                                \
-	do {                                                                               \
-		int rc_ = parse(text);                                                     \
-		if (rc_ == 0)                                                              \
-			iv_config_free(&cfg);                                              \
-		EXPECT(rc_ == -1, "expected rejection with \"%s\", got success", (phrase)); \
-		char where_[64];                                                           \
-		if ((line) > 0)                                                            \
-			snprintf(where_, sizeof(where_), "t.yaml:%d: ", (int)(line));      \
-		else                                                                       \
-			snprintf(where_, sizeof(where_), "t.yaml: ");                      \
-		EXPECT(!strncmp(err.msg, where_, strlen(where_)),                          \
-		       "expected the error to start with \"%s\", got \"%s\"", where_, err.msg); \
-		if (key) {                                                                 \
-			char k_[80];                                                       \
-			snprintf(k_, sizeof(k_), "key '%s': ", (const char *)(key));       \
-			EXPECT_HAS(err.msg, k_);                                           \
-		}                                                                          \
-		EXPECT_HAS(err.msg, (phrase));                                             \
-		EXPECT(cfg.ncvms == 0 && cfg.cvms == NULL && cfg.path == NULL,             \
-		       "expected the config to be emptied after an error");               \
+#define EXPECT_BAD(text, line, key, phrase)                                                        \
+	do {                                                                                       \
+		int rc_ = parse(text);                                                             \
+		if (rc_ == 0)                                                                      \
+			iv_config_free(&cfg);                                                      \
+		EXPECT(rc_ == -1, "expected rejection with \"%s\", got success", (phrase));        \
+		char where_[64];                                                                   \
+		if ((line) > 0)                                                                    \
+			snprintf(where_, sizeof(where_), "t.yaml:%d: ", (int)(line));              \
+		else                                                                               \
+			snprintf(where_, sizeof(where_), "t.yaml: ");                              \
+		EXPECT(!strncmp(err.msg, where_, strlen(where_)),                                  \
+		       "expected the error to start with \"%s\", got \"%s\"", where_, err.msg);    \
+		if (key) {                                                                         \
+			char k_[80];                                                               \
+			snprintf(k_, sizeof(k_), "key '%s': ", (const char *)(key));               \
+			EXPECT_HAS(err.msg, k_);                                                   \
+		}                                                                                  \
+		EXPECT_HAS(err.msg, (phrase));                                                     \
+		EXPECT(cfg.ncvms == 0 && cfg.cvms == NULL && cfg.path == NULL,                     \
+		       "expected the config to be emptied after an error");                        \
 	} while (0)
 
-#define EXPECT_GOOD(text)                                                                  \
-	do {                                                                               \
-		int rc_ = parse(text);                                                     \
-		EXPECT(rc_ == 0, "expected success, got \"%s\"", err.msg);                 \
+#define EXPECT_GOOD(text)                                                                          \
+	do {                                                                                       \
+		int rc_ = parse(text);                                                             \
+		EXPECT(rc_ == 0, "expected success, got \"%s\"", err.msg);                         \
 	} while (0)
 
 /* A valid cVM occupying lines 2..8 of a document whose line 1 is "cVMs:". */
 #define CVMS "cVMs:\n"
-#define VM_A                                                                               \
-	"- name: a\n"                                                                      \
-	"  runtime: a.so\n"                                                                \
-	"  isolation:\n"                                                                   \
-	"  - base: 0x20000000\n"                                                           \
-	"    size: 0x1000000\n"                                                            \
-	"    begin: 0x20000000\n"                                                          \
+#define VM_A                                                                                       \
+	"- name: a\n"                                                                              \
+	"  runtime: a.so\n"                                                                        \
+	"  isolation:\n"                                                                           \
+	"  - base: 0x20000000\n"                                                                   \
+	"    size: 0x1000000\n"                                                                    \
+	"    begin: 0x20000000\n"                                                                  \
 	"    end: 0x21000000\n"
 /* The same cVM with its isolation range given as one flow mapping (lines 2..5). */
-#define VM_ISO(name, range)                                                                \
-	"- name: " name "\n"                                                               \
-	"  runtime: a.so\n"                                                                \
-	"  isolation:\n"                                                                   \
+#define VM_ISO(name, range)                                                                        \
+	"- name: " name "\n"                                                                       \
+	"  runtime: a.so\n"                                                                        \
+	"  isolation:\n"                                                                           \
 	"  - {" range "}\n"
 #define RANGE_A "base: 0x20000000, size: 0x1000000, begin: 0x20000000, end: 0x21000000"
 /* A capfile document, lines 1..5, followed by the cVM document from line 6. */
@@ -84,39 +84,38 @@ static int parse(const char *text)
 
 /* ---- the valid config ---- */
 
-static const char full[] =
-	"---\n"                       /* 1 */
-	"capfiles:\n"                 /* 2 */
-	"- name: test1\n"             /* 3 */
-	"  size: 0x20\n"              /* 4 */
-	"  data: \"Hello world\\n\"\n" /* 5 */
-	"- name: big.buf-2\n"         /* 6 */
-	"  size: 4096\n"              /* 7 */
-	"\n"                          /* 8 */
-	"---\n"                       /* 9 */
-	"cVMs:\n"                     /* 10 */
-	"- name: hello\n"             /* 11 */
-	"  runtime: ../lib/libhello.so\n"
-	"  args: \"-x 1 two\"\n"
-	"  disk: rootfs\n"
-	"  isolation:\n"
-	"  - base: 0x20000000\n"
-	"    size: 0x10000000\n"
-	"    begin: 0x20000000\n"
-	"    end: 0x30000000\n"
-	"  callback_out: monitor\n"
-	"  wait: -1\n"
-	"  fork: 0\n"
-	"  template: 0\n"
-	"  resume: 0\n"
-	"- name: second\n" /* 25 */
-	"  runtime: /abs/path/libhc.so\n"
-	"  isolation:\n"
-	"  - base: 0x40000000\n"
-	"    size: 1048576\n"
-	"    begin: 0x40000000\n"
-	"    end: 0x40100000\n"
-	"  wait: 3\n";
+static const char full[] = "---\n"			  /* 1 */
+			   "capfiles:\n"		  /* 2 */
+			   "- name: test1\n"		  /* 3 */
+			   "  size: 0x20\n"		  /* 4 */
+			   "  data: \"Hello world\\n\"\n" /* 5 */
+			   "- name: big.buf-2\n"	  /* 6 */
+			   "  size: 4096\n"		  /* 7 */
+			   "\n"				  /* 8 */
+			   "---\n"			  /* 9 */
+			   "cVMs:\n"			  /* 10 */
+			   "- name: hello\n"		  /* 11 */
+			   "  runtime: ../lib/libhello.so\n"
+			   "  args: \"-x 1 two\"\n"
+			   "  disk: rootfs\n"
+			   "  isolation:\n"
+			   "  - base: 0x20000000\n"
+			   "    size: 0x10000000\n"
+			   "    begin: 0x20000000\n"
+			   "    end: 0x30000000\n"
+			   "  callback_out: monitor\n"
+			   "  wait: -1\n"
+			   "  fork: 0\n"
+			   "  template: 0\n"
+			   "  resume: 0\n"
+			   "- name: second\n" /* 25 */
+			   "  runtime: /abs/path/libhc.so\n"
+			   "  isolation:\n"
+			   "  - base: 0x40000000\n"
+			   "    size: 1048576\n"
+			   "    begin: 0x40000000\n"
+			   "    end: 0x40100000\n"
+			   "  wait: 3\n";
 
 /* The values of the parsed `full`; a separate function so that EXPECT can
  * return while the caller still frees the config. */
@@ -219,7 +218,9 @@ static int data_as_long_as_size_is_accepted(void)
 
 static int wait_0_and_86400_are_accepted(void)
 {
-	EXPECT_GOOD(CVMS VM_A "  wait: 86400\n" VM_ISO("b", "base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000") "  wait: 0\n");
+	EXPECT_GOOD(CVMS VM_A
+		    "  wait: 86400\n" VM_ISO("b", "base: 0x30000000, size: 0x10000, begin: "
+						  "0x30000000, end: 0x30010000") "  wait: 0\n");
 	long a = cfg.cvms[0].wait, b = cfg.cvms[1].wait;
 	iv_config_free(&cfg);
 	EXPECT_EQ(a, 86400);
@@ -229,7 +230,8 @@ static int wait_0_and_86400_are_accepted(void)
 
 static int adjacent_ranges_do_not_overlap(void)
 {
-	EXPECT_GOOD(CVMS VM_A VM_ISO("b", "base: 0x21000000, size: 0x1000000, begin: 0x21000000, end: 0x22000000"));
+	EXPECT_GOOD(CVMS VM_A VM_ISO(
+		"b", "base: 0x21000000, size: 0x1000000, begin: 0x21000000, end: 0x22000000"));
 	iv_config_free(&cfg);
 	return 1;
 }
@@ -272,8 +274,9 @@ static int mapping_as_string_is_rejected(void)
 static int abc_as_size_is_rejected(void)
 {
 	EXPECT_BAD(CAPS("- name: c\n  size: abc\n"), 4, "size", "expected a number, got 'abc'");
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: abc, begin: 0x20000000, end: 0x21000000"),
-		   5, "size", "expected a number, got 'abc'");
+	EXPECT_BAD(
+		CVMS VM_ISO("a", "base: 0x20000000, size: abc, begin: 0x20000000, end: 0x21000000"),
+		5, "size", "expected a number, got 'abc'");
 	return 1;
 }
 
@@ -282,7 +285,8 @@ static int malformed_numbers_are_rejected(void)
 	EXPECT_BAD(CAPS("- name: c\n  size: 0x\n"), 4, "size", "expected a number");
 	EXPECT_BAD(CAPS("- name: c\n  size: 12k\n"), 4, "size", "expected a number, got '12k'");
 	EXPECT_BAD(CAPS("- name: c\n  size: \"\"\n"), 4, "size", "expected a number");
-	EXPECT_BAD(CAPS("- name: c\n  size: 99999999999999999999\n"), 4, "size", "expected a number");
+	EXPECT_BAD(CAPS("- name: c\n  size: 99999999999999999999\n"), 4, "size",
+		   "expected a number");
 	EXPECT_BAD(CAPS("- name: c\n  size: [1]\n"), 4, "size", "expected a number");
 	EXPECT_BAD(CVMS VM_A "  wait: 1.5\n", 9, "wait", "expected a number, got '1.5'");
 	return 1;
@@ -291,15 +295,19 @@ static int malformed_numbers_are_rejected(void)
 static int negative_size_is_rejected(void)
 {
 	EXPECT_BAD(CAPS("- name: c\n  size: -5\n"), 4, "size", "must not be negative, got '-5'");
-	EXPECT_BAD(CVMS VM_ISO("a", "base: -0x20000000, size: 0x1000000, begin: 0x20000000, end: 0x21000000"),
-		   5, "base", "must not be negative");
+	EXPECT_BAD(
+		CVMS VM_ISO(
+			"a",
+			"base: -0x20000000, size: 0x1000000, begin: 0x20000000, end: 0x21000000"),
+		5, "base", "must not be negative");
 	return 1;
 }
 
 static int size_0_is_rejected(void)
 {
 	EXPECT_BAD(CAPS("- name: c\n  size: 0\n"), 4, "size", "must be between 1 and 4 GiB");
-	EXPECT_BAD(CAPS("- name: c\n  size: 0x100000001\n"), 4, "size", "must be between 1 and 4 GiB");
+	EXPECT_BAD(CAPS("- name: c\n  size: 0x100000001\n"), 4, "size",
+		   "must be between 1 and 4 GiB");
 	return 1;
 }
 
@@ -335,25 +343,33 @@ static int duplicate_capfile_name_is_rejected(void)
 
 static int duplicate_cvm_name_is_rejected(void)
 {
-	EXPECT_BAD(CVMS VM_A VM_ISO("a", "base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000"),
-		   9, "name", "cVM 'a' already defined at line 2");
+	EXPECT_BAD(
+		CVMS VM_A VM_ISO(
+			"a", "base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000"),
+		9, "name", "cVM 'a' already defined at line 2");
 	return 1;
 }
 
 static int overlapping_ranges_are_rejected(void)
 {
-	EXPECT_BAD(CVMS VM_A VM_ISO("b", "base: 0x20ff0000, size: 0x20000, begin: 0x20ff0000, end: 0x21010000"),
-		   9, "isolation", "cVM 'b' range [0x20ff0000, 0x21010000) overlaps cVM 'a' (line 2)");
+	EXPECT_BAD(
+		CVMS VM_A VM_ISO(
+			"b", "base: 0x20ff0000, size: 0x20000, begin: 0x20ff0000, end: 0x21010000"),
+		9, "isolation", "cVM 'b' range [0x20ff0000, 0x21010000) overlaps cVM 'a' (line 2)");
 	/* one inside the other */
-	EXPECT_BAD(CVMS VM_A VM_ISO("b", "base: 0x20100000, size: 0x10000, begin: 0x20100000, end: 0x20110000"),
-		   9, "isolation", "overlaps cVM 'a'");
+	EXPECT_BAD(
+		CVMS VM_A VM_ISO(
+			"b", "base: 0x20100000, size: 0x10000, begin: 0x20100000, end: 0x20110000"),
+		9, "isolation", "overlaps cVM 'a'");
 	return 1;
 }
 
 static int lists_given_twice_are_rejected(void)
 {
-	EXPECT_BAD("capfiles:\n- name: c\n  size: 1\n---\ncapfiles:\n- name: d\n  size: 1\n---\n" CVMS VM_A,
-		   6, "capfiles", "given twice");
+	EXPECT_BAD(
+		"capfiles:\n- name: c\n  size: 1\n---\ncapfiles:\n- name: d\n  size: 1\n---\n" CVMS
+			VM_A,
+		6, "capfiles", "given twice");
 	EXPECT_BAD(CVMS VM_A "---\n" CVMS VM_A, 11, "cVMs", "given twice");
 	return 1;
 }
@@ -362,37 +378,49 @@ static int lists_given_twice_are_rejected(void)
 
 static int unaligned_begin_is_rejected(void)
 {
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x1000000, begin: 0x20000010, end: 0x21000010"),
+	EXPECT_BAD(CVMS VM_ISO(
+			   "a",
+			   "base: 0x20000000, size: 0x1000000, begin: 0x20000010, end: 0x21000010"),
 		   5, "isolation", "must be page-aligned");
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x1000800, begin: 0x20000000, end: 0x21000800"),
+	EXPECT_BAD(CVMS VM_ISO(
+			   "a",
+			   "base: 0x20000000, size: 0x1000800, begin: 0x20000000, end: 0x21000800"),
 		   5, "isolation", "must be page-aligned");
 	return 1;
 }
 
 static int end_not_above_begin_is_rejected(void)
 {
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x1000000, begin: 0x21000000, end: 0x20000000"),
+	EXPECT_BAD(CVMS VM_ISO(
+			   "a",
+			   "base: 0x20000000, size: 0x1000000, begin: 0x21000000, end: 0x20000000"),
 		   5, "isolation", "end 0x20000000 is not above begin 0x21000000");
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0, begin: 0x20000000, end: 0x20000000"),
-		   5, "isolation", "is not above begin");
+	EXPECT_BAD(
+		CVMS VM_ISO("a", "base: 0x20000000, size: 0, begin: 0x20000000, end: 0x20000000"),
+		5, "isolation", "is not above begin");
 	return 1;
 }
 
 static int size_not_end_minus_begin_is_rejected(void)
 {
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x2000000, begin: 0x20000000, end: 0x21000000"),
+	EXPECT_BAD(CVMS VM_ISO(
+			   "a",
+			   "base: 0x20000000, size: 0x2000000, begin: 0x20000000, end: 0x21000000"),
 		   5, "isolation", "size 0x2000000 differs from end - begin = 0x1000000");
 	return 1;
 }
 
 static int range_above_stub_base_is_rejected(void)
 {
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x600000000000, size: 0x10000, begin: 0x600000000000, end: 0x600000010000"),
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x600000000000, size: 0x10000, begin: 0x600000000000, "
+				    "end: 0x600000010000"),
 		   5, "isolation", "must lie within [0x10000, 0x600000000000)");
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x5fffffff0000, size: 0x20000, begin: 0x5fffffff0000, end: 0x600000010000"),
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x5fffffff0000, size: 0x20000, begin: 0x5fffffff0000, "
+				    "end: 0x600000010000"),
 		   5, "isolation", "must lie within");
 	/* begin/end fine but base + size beyond the stub */
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x5ffffff00000, size: 0x1000000, begin: 0x20000000, end: 0x21000000"),
+	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x5ffffff00000, size: 0x1000000, begin: 0x20000000, "
+				    "end: 0x21000000"),
 		   5, "base", "out of range");
 	return 1;
 }
@@ -406,8 +434,10 @@ static int range_below_user_min_is_rejected(void)
 
 static int range_smaller_than_64k_is_rejected(void)
 {
-	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x20000000, size: 0x8000, begin: 0x20000000, end: 0x20008000"),
-		   5, "size", "smaller than the 64 KiB minimum");
+	EXPECT_BAD(
+		CVMS VM_ISO("a",
+			    "base: 0x20000000, size: 0x8000, begin: 0x20000000, end: 0x20008000"),
+		5, "size", "smaller than the 64 KiB minimum");
 	return 1;
 }
 
@@ -482,7 +512,9 @@ static int resume_without_an_earlier_template_is_rejected(void)
 	EXPECT_BAD(CVMS VM_A "  resume: 1\n", 2, "resume",
 		   "no template with runtime 'a.so' comes before cVM 'a'");
 	/* a template after the fork does not count */
-	EXPECT_BAD(CVMS VM_A "  resume: 1\n" VM_ISO("t", "base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000") "  template: 1\n",
+	EXPECT_BAD(CVMS VM_A
+		   "  resume: 1\n" VM_ISO("t", "base: 0x30000000, size: 0x10000, begin: "
+					       "0x30000000, end: 0x30010000") "  template: 1\n",
 		   2, "resume", "no template with runtime 'a.so'");
 	return 1;
 }
@@ -512,7 +544,8 @@ static int callback_out_other_than_monitor_is_not_supported_yet(void)
 
 static int yaml_syntax_error_names_its_line(void)
 {
-	EXPECT_BAD(CVMS "- name: a\n  runtime: [unclosed\n  wait: 1\n", 4, NULL, "YAML syntax error");
+	EXPECT_BAD(CVMS "- name: a\n  runtime: [unclosed\n  wait: 1\n", 4, NULL,
+		   "YAML syntax error");
 	EXPECT_BAD(CVMS "- name: a\n\truntime: a.so\n", 3, NULL, "YAML syntax error");
 	return 1;
 }
@@ -546,7 +579,8 @@ static int bad_cvm_name_is_rejected(void)
 {
 	EXPECT_BAD(CVMS VM_ISO("a/b", RANGE_A), 2, "name", "'a/b' may hold only letters, digits");
 	EXPECT_BAD(CVMS VM_ISO("\"\"", RANGE_A), 2, "name", "must be 1 to 63 characters");
-	EXPECT_BAD(CVMS VM_ISO("a234567890123456789012345678901234567890123456789012345678901234", RANGE_A),
+	EXPECT_BAD(CVMS VM_ISO("a234567890123456789012345678901234567890123456789012345678901234",
+			       RANGE_A),
 		   2, "name", "must be 1 to 63 characters");
 	EXPECT_BAD(CAPS("- name: 'x y'\n  size: 1\n"), 3, "name", "may hold only");
 	return 1;
@@ -596,23 +630,29 @@ static int load_rejects_missing_runtime(void)
 {
 	/* the first cVM's runtime exists, the second's (line 6) does not */
 	EXPECT(write_file("a.so", "x") == 0 &&
-		       write_file("nort.yaml", CVMS VM_ISO("a", RANGE_A)
-				       "- name: b\n  runtime: missing.so\n  isolation:\n  - {base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000}\n") == 0,
+		       write_file(
+			       "nort.yaml",
+			       CVMS VM_ISO(
+				       "a",
+				       RANGE_A) "- name: b\n  runtime: missing.so\n  isolation:\n  "
+						"- {base: 0x30000000, size: 0x10000, begin: "
+						"0x30000000, end: 0x30010000}\n") == 0,
 	       "expected to write into %s", dir);
 	int rc = load("nort.yaml");
 	if (rc == 0)
 		iv_config_free(&cfg);
 	EXPECT(rc == -1, "expected a missing runtime to be rejected");
 	char want[200];
-	snprintf(want, sizeof(want), "%s/nort.yaml:6: key 'runtime': '%s/missing.so' is not a readable file",
-		 dir, dir);
+	snprintf(want, sizeof(want),
+		 "%s/nort.yaml:6: key 'runtime': '%s/missing.so' is not a readable file", dir, dir);
 	EXPECT_STR(err.msg, want);
 	return 1;
 }
 
 static int load_rejects_runtime_that_is_a_directory(void)
 {
-	EXPECT(write_file("dirrt.yaml", "cVMs:\n- name: a\n  runtime: .\n  isolation:\n  - {" RANGE_A "}\n") == 0,
+	EXPECT(write_file("dirrt.yaml",
+			  "cVMs:\n- name: a\n  runtime: .\n  isolation:\n  - {" RANGE_A "}\n") == 0,
 	       "expected to write into %s", dir);
 	int rc = load("dirrt.yaml");
 	if (rc == 0)
@@ -662,8 +702,8 @@ static int load_reports_parse_errors_with_the_given_path(void)
 
 static void rm_dir(void)
 {
-	static const char *files[] = {"a.so",       "ok.yaml",   "nort.yaml", "dirrt.yaml",
-				      "disk.yaml",  "bad.yaml"};
+	static const char *files[] = {"a.so",	    "ok.yaml",	 "nort.yaml",
+				      "dirrt.yaml", "disk.yaml", "bad.yaml"};
 	char p[128];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);

@@ -22,19 +22,19 @@
 #include "iv.h"
 
 #define BEGIN 0x20000000ULL
-#define END 0x30000000ULL
+#define END   0x30000000ULL
 
-#define IMG_LEN 0x3000
-#define DYN_OFF 0x2000
+#define IMG_LEN	 0x3000
+#define DYN_OFF	 0x2000
 #define RELA_OFF 0x2200
-#define SYM_OFF 0x2600
+#define SYM_OFF	 0x2600
 #define RELR_OFF 0x2800
 #define DATA_OFF 0x2a00
-#define IMG_HI 0x4000 /* end of the standard image's memory */
+#define IMG_HI	 0x4000 /* end of the standard image's memory */
 
 #ifndef DT_RELR
-#define DT_RELRSZ 35
-#define DT_RELR 36
+#define DT_RELRSZ  35
+#define DT_RELR	   36
 #define DT_RELRENT 37
 #endif
 
@@ -198,26 +198,26 @@ static int parse_model(struct model *m, uint64_t begin, uint64_t end)
 }
 
 /* The check fails unless parsing img[0, len) fails with phrase in the message. */
-#define EXPECT_REJECT_BUF(len, begin, end, phrase)                                         \
-	do {                                                                               \
-		int rc_ = parse_img((len), (begin), (end));                                \
-		if (rc_ == 0)                                                              \
-			iv_elf_free(&elf);                                                 \
-		EXPECT(rc_ == -1, "expected rejection with \"%s\", got success", (phrase)); \
-		EXPECT_HAS(err.msg, (phrase));                                             \
-		EXPECT(elf.relocs == NULL, "expected no relocations left after failure");  \
+#define EXPECT_REJECT_BUF(len, begin, end, phrase)                                                 \
+	do {                                                                                       \
+		int rc_ = parse_img((len), (begin), (end));                                        \
+		if (rc_ == 0)                                                                      \
+			iv_elf_free(&elf);                                                         \
+		EXPECT(rc_ == -1, "expected rejection with \"%s\", got success", (phrase));        \
+		EXPECT_HAS(err.msg, (phrase));                                                     \
+		EXPECT(elf.relocs == NULL, "expected no relocations left after failure");          \
 	} while (0)
 
-#define EXPECT_REJECT(m, phrase)                                                           \
-	do {                                                                               \
-		size_t l_ = render(m);                                                     \
-		EXPECT_REJECT_BUF(l_, BEGIN, END, (phrase));                               \
+#define EXPECT_REJECT(m, phrase)                                                                   \
+	do {                                                                                       \
+		size_t l_ = render(m);                                                             \
+		EXPECT_REJECT_BUF(l_, BEGIN, END, (phrase));                                       \
 	} while (0)
 
-#define EXPECT_ACCEPT(m, begin, end)                                                       \
-	do {                                                                               \
-		int rc_ = parse_model((m), (begin), (end));                                \
-		EXPECT(rc_ == 0, "expected success, got \"%s\"", err.msg);                 \
+#define EXPECT_ACCEPT(m, begin, end)                                                               \
+	do {                                                                                       \
+		int rc_ = parse_model((m), (begin), (end));                                        \
+		EXPECT(rc_ == 0, "expected success, got \"%s\"", err.msg);                         \
 	} while (0)
 
 static Elf64_Ehdr *ehdr(void)
@@ -287,7 +287,7 @@ static int relative_relocs_become_biased_records(void)
 	rela_add(&m, DATA_OFF, R_X86_64_RELATIVE, 0, 0x1234);
 	rela_add(&m, DATA_OFF + 8, R_X86_64_RELATIVE, 0, 0x3000);
 	rela_add(&m, DATA_OFF + 16, R_X86_64_NONE, 0, 0); /* skipped */
-	rela_add(&m, 0x3ff8, R_X86_64_RELATIVE, 0, 8);     /* last word of the bss */
+	rela_add(&m, 0x3ff8, R_X86_64_RELATIVE, 0, 8);	  /* last word of the bss */
 	EXPECT_ACCEPT(&m, BEGIN, END);
 	EXPECT_EQ(elf.nrelocs, 3);
 	EXPECT_EQ(elf.relocs[0].addr, BEGIN + DATA_OFF);
@@ -311,7 +311,8 @@ static int many_relocs_are_all_recorded(void)
 	size_t n = elf.nrelocs;
 	int bad = -1;
 	for (size_t i = 0; i < n; i++)
-		if (elf.relocs[i].addr != BEGIN + DATA_OFF + 8 * i || elf.relocs[i].value != BEGIN + i)
+		if (elf.relocs[i].addr != BEGIN + DATA_OFF + 8 * i ||
+		    elf.relocs[i].value != BEGIN + i)
 			bad = (int)i;
 	iv_elf_free(&elf);
 	EXPECT_EQ(n, 64);
@@ -949,10 +950,10 @@ static int relr_bitmaps_give_the_expected_addresses(void)
 	/* words at DATA_OFF + 8*i hold 0x1000 + 0x100*i */
 	for (int i = 0; i < 16; i++)
 		m.data[i] = 0x1000 + 0x100 * (uint64_t)i;
-	m.relr[0] = DATA_OFF;                 /* DATA_OFF, then where = DATA_OFF + 8 */
-	m.relr[1] = 1 | (1 << 1) | (1 << 3);  /* DATA_OFF + 8, DATA_OFF + 24 */
-	m.relr[2] = 1 | (1ULL << 1);          /* where advanced by 63 words: DATA_OFF + 8 + 504 */
-	m.relr[3] = 0x3800;                   /* in the bss: the word is 0 */
+	m.relr[0] = DATA_OFF;		     /* DATA_OFF, then where = DATA_OFF + 8 */
+	m.relr[1] = 1 | (1 << 1) | (1 << 3); /* DATA_OFF + 8, DATA_OFF + 24 */
+	m.relr[2] = 1 | (1ULL << 1);	     /* where advanced by 63 words: DATA_OFF + 8 + 504 */
+	m.relr[3] = 0x3800;		     /* in the bss: the word is 0 */
 	m.nrelr = 4;
 	EXPECT_ACCEPT(&m, BEGIN, END);
 	size_t n = elf.nrelocs;
@@ -1035,9 +1036,11 @@ static int random_corruptions_keep_invariants(void)
 		if (parse_img(len, BEGIN, END))
 			continue;
 		accepted++;
-		int bad = elf.lo < BEGIN || elf.hi > END || elf.entry < elf.lo || elf.entry >= elf.hi;
+		int bad =
+			elf.lo < BEGIN || elf.hi > END || elf.entry < elf.lo || elf.entry >= elf.hi;
 		for (size_t i = 0; i < elf.nseg; i++)
-			bad |= elf.seg[i].vaddr < elf.lo || elf.seg[i].memsz > elf.hi - elf.seg[i].vaddr;
+			bad |= elf.seg[i].vaddr < elf.lo ||
+			       elf.seg[i].memsz > elf.hi - elf.seg[i].vaddr;
 		for (size_t i = 0; i < elf.nrelocs; i++)
 			bad |= elf.relocs[i].addr < elf.lo || elf.relocs[i].addr > elf.hi - 8;
 		iv_elf_free(&elf);

@@ -24,7 +24,7 @@ static void check(const char *name, int ok, long got)
 #define EFAULT 14
 #define ENOENT 2
 #define EEXIST 17
-#define EBADF 9
+#define EBADF  9
 #define EINVAL 22
 #define ENOSYS 38
 

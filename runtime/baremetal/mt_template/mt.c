@@ -7,8 +7,8 @@
  */
 #include "intravisor.h"
 
-#define SYS_clone 56
-#define SYS_exit 60
+#define SYS_clone    56
+#define SYS_exit     60
 #define THREAD_FLAGS (0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
 
 static volatile int lock, stop;
@@ -46,8 +46,8 @@ static void start_worker(long me)
 			 "hlt\n"
 			 "1:"
 			 : "=a"(ret)
-			 : "a"(SYS_clone), "D"(THREAD_FLAGS), "S"(top), "d"(0), "r"(r10), "r"(r8),
-			   [fn] "r"(worker)
+			 : "a"(SYS_clone), "D"(THREAD_FLAGS), "S"(top), "d"(0), "r"(r10),
+			   "r"(r8), [fn] "r"(worker)
 			 : "rcx", "r11", "memory");
 }
 
