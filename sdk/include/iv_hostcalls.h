@@ -15,7 +15,7 @@
 #define HC_SAVE		  115 /* (forked pid) -> 0, or IV_SAVE_FORK/IV_SAVE_RESTORED: see host_save */
 #define HC_GET_ARG	  116 /* (buf, size) -> strlen(args); copies args, NUL-terminated */
 #define HC_FORKED	  117 /* () -> threads to recreate: a fork announces itself */
-#define HC_THREAD_FRAME	  118 /* (i, &fsbase) -> stack pointer of a signal frame for thread i */
+#define HC_THREAD_FRAME	  118 /* (i, long bases[2]) -> stack pointer of thread i's signal frame; FS, GS base */
 #define HC_NANOSLEEP	  200 /* (const struct timespec *req, struct timespec *rem) */
 #define HC_MAKE_CALL	  403
 #define HC_CF_ADV	  405 /* (ptr, size, key) -> fd; ptr page-aligned */

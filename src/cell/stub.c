@@ -91,7 +91,7 @@ static uint64_t filter_copy[4096];
 /* Defined in stub_start.S: set the registers and jump; never return. */
 __attribute__((noreturn)) void iv_stub_enter(uint64_t entry, uint64_t sp, uint64_t kind,
 					     uint64_t argc, uint64_t argv, uint64_t envp);
-__attribute__((noreturn)) void iv_stub_sigreturn(uint64_t sp, uint64_t fsbase);
+__attribute__((noreturn)) void iv_stub_sigreturn(uint64_t sp, uint64_t fsbase, uint64_t gsbase);
 
 __attribute__((noreturn)) void iv_stub_main(void)
 {
@@ -173,6 +173,6 @@ __attribute__((noreturn)) void iv_stub_main(void)
 	sc3(SYS_close, IV_FD_CTL, 0, 0);
 
 	if (h.entry_kind == IV_PLAN_ENTRY_SIGRETURN)
-		iv_stub_sigreturn(h.sp, h.fsbase);
+		iv_stub_sigreturn(h.sp, h.fsbase, h.gsbase);
 	iv_stub_enter(h.entry, h.sp, h.entry_kind, h.argc, h.argv, h.envp);
 }

@@ -44,15 +44,20 @@ iv_stub_enter:
 	jmp *%r11
 
 /*
- * iv_stub_sigreturn(sp, fsbase): a thread restored from an image.  The
- * monitor wrote a signal frame at sp - 8 with all its registers and FPU
- * state; rt_sigreturn loads them (FS base is not in the frame).
+ * iv_stub_sigreturn(sp, fsbase, gsbase): a thread restored from an image.
+ * The monitor wrote a signal frame at sp - 8 with all its registers and FPU
+ * state; rt_sigreturn loads them (FS and GS base are not in the frame).
  */
 	.globl iv_stub_sigreturn
 iv_stub_sigreturn:
 	mov %rdi, %r12
+	mov %rdx, %r13
 	mov $158, %eax		/* arch_prctl(ARCH_SET_FS, fsbase) */
 	mov $0x1002, %edi
+	syscall
+	mov $158, %eax		/* arch_prctl(ARCH_SET_GS, gsbase) */
+	mov $0x1001, %edi
+	mov %r13, %rsi
 	syscall
 	mov %r12, %rsp
 	mov $15, %eax		/* rt_sigreturn */

@@ -66,7 +66,7 @@ struct iv_plan_hdr {
 	uint64_t entry;
 	uint64_t sp;
 	uint64_t argc, argv, envp; /* for IV_PLAN_ENTRY_FUNCTION */
-	uint64_t fsbase;	   /* for IV_PLAN_ENTRY_SIGRETURN */
+	uint64_t fsbase, gsbase;   /* for IV_PLAN_ENTRY_SIGRETURN */
 };
 
 /* Messages on the control socket (each one byte tag + payload). */

@@ -581,6 +581,7 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 	p->hdr.entry_kind = IV_PLAN_ENTRY_SIGRETURN;
 	p->hdr.sp = at + 8;
 	p->hdr.fsbase = saver->regs.fs_base;
+	p->hdr.gsbase = saver->regs.gs_base;
 	cvm->image_lo = h.image_lo, cvm->image_hi = h.image_hi;
 	cvm->stack_lo = h.stack_lo, cvm->stack_hi = h.stack_hi;
 	cvm->cap_next = h.cap_next;

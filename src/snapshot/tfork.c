@@ -197,7 +197,7 @@ uint8_t *iv_frame_build(const struct user_regs_struct *rp, const struct iv_threa
 	return buf;
 }
 
-/* THREAD_FRAME(i, &fsbase): a signal frame for the template's i-th other
+/* THREAD_FRAME(i, bases): a signal frame for the template's i-th other
  * thread on that thread's stack in this fork; returns the stack pointer
  * its rt_sigreturn needs. */
 static long hc_thread_frame(struct iv_call *c)
@@ -230,8 +230,8 @@ static long hc_thread_frame(struct iv_call *c)
 	free(buf);
 	if (rc)
 		return rc;
-	uint64_t fsbase = r.fs_base;
-	if ((rc = iv_cvm_write(f, c->a[1], &fsbase, 8)))
+	uint64_t bases[2] = {r.fs_base, r.gs_base};
+	if ((rc = iv_cvm_write(f, c->a[1], bases, sizeof(bases))))
 		return rc;
 	return (long)(frame + 8);
 }
