@@ -53,7 +53,7 @@ $(B)/sdk/%.o: sdk/crt/%.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CVM_CFLAGS) -c -o $@ $<
 
-$(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o
+$(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o $(B)/sdk/thread.o
 	ar rcs $@ $^
 
 $(B)/runtime/hello_world/libhello.so: runtime/baremetal/hello_world/hello.c $(B)/libivrt.a

@@ -159,6 +159,10 @@ static inline long host_close(long h)
 	return iv_hostcall(HC_CLOSE, h, 0, 0);
 }
 
+/* Runs fn(arg) in a new thread of this cVM on [stack, stack+size), which the
+ * cVM owns; returns its tid or -errno.  When fn returns the thread exits. */
+long iv_thread_spawn(void (*fn)(long), long arg, void *stack, unsigned long size);
+
 /* Freestanding helpers (sdk/crt/rt.c). */
 void *memcpy(void *d, const void *s, iv_size_t n);
 void *memset(void *d, int c, iv_size_t n);

@@ -52,18 +52,22 @@ static pid_t tgid_of(pid_t tid)
 static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid, int nr)
 {
 	struct iv_run *run = leader->run;
-	pid_t tgid = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		pid_t want = pass ? tgid : tid;
-		for (size_t i = 0; want && i < run->ncvms; i++) {
-			struct iv_cvm *c = &run->cvms[i];
-			if (c->leader == leader && c->pid == want && c->state != IV_CVM_DONE)
-				return c;
-		}
-		if (pass == 0)
-			tgid = tgid_of(tid);
+	for (size_t i = 0; i < run->ncvms; i++) {
+		struct iv_cvm *c = &run->cvms[i];
+		if (c->leader == leader && c->pid == tid && c->state != IV_CVM_DONE)
+			return c;
 	}
-	return iv_tfork_adopt(leader, tid, nr);
+	/* a fork announcing itself: the one case worth no /proc look-up */
+	struct iv_cvm *f = iv_tfork_adopt(leader, tid, nr);
+	if (f)
+		return f;
+	pid_t tgid = tgid_of(tid);
+	for (size_t i = 0; tgid && i < run->ncvms; i++) {
+		struct iv_cvm *c = &run->cvms[i];
+		if (c->leader == leader && c->pid == tgid && c->state != IV_CVM_DONE)
+			return c;
+	}
+	return NULL;
 }
 
 static void *serve(void *arg)

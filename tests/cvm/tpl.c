@@ -12,7 +12,6 @@
 #define SYS_openat 257
 #define SYS_read   0
 #define SYS_clone  56
-#define SYS_exit   60
 
 static long global = 42;
 static volatile int lock, stop;
@@ -65,32 +64,6 @@ static void thread_main(long i)
 		host_nanosleep(&ts, 0);
 	}
 	done[i] = 1;
-	for (;;)
-		iv_syscall6(SYS_exit, 0, 0, 0, 0, 0, 0);
-}
-
-/* A raw thread on its own stack in the image. */
-static long spawn(long i)
-{
-	long flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
-	long *top = (long *)(stacks[i] + sizeof(stacks[i]));
-	*--top = i;
-	register long r10 __asm__("r10") = 0;
-	register long r8 __asm__("r8") = 0;
-	long ret;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "pop %%rdi\n\t"
-			 "and $-16, %%rsp\n\t"
-			 "call *%[fn]\n\t"
-			 "hlt\n"
-			 "1:"
-			 : "=a"(ret)
-			 : "a"(SYS_clone), "D"(flags), "S"(top), "d"(0), "r"(r10),
-			   "r"(r8), [fn] "r"(thread_main)
-			 : "rcx", "r11", "memory");
-	return ret;
 }
 
 static long num(const char *s)
@@ -112,8 +85,8 @@ long cvm_main(void)
 	char arg[128];
 	host_get_arg(arg, sizeof(arg));
 	if (starts(arg, "mt")) {
-		spawn(0);
-		spawn(1);
+		iv_thread_spawn(thread_main, 0, stacks[0], sizeof(stacks[0]));
+		iv_thread_spawn(thread_main, 1, stacks[1], sizeof(stacks[1]));
 		while (count[0] < 3 || count[1] < 3)
 			sleep_ms(1);
 	} else if (starts(arg, "file")) {

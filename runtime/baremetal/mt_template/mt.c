@@ -7,9 +7,6 @@
  */
 #include "intravisor.h"
 
-#define SYS_clone    56
-#define SYS_exit     60
-#define THREAD_FLAGS (0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
 
 static volatile int lock, stop;
 static volatile long counted[2], finished[2];
@@ -26,29 +23,6 @@ static void worker(long me)
 		host_nanosleep(&nap, 0);
 	}
 	finished[me] = 1;
-	for (;;)
-		iv_syscall6(SYS_exit, 0, 0, 0, 0, 0, 0);
-}
-
-static void start_worker(long me)
-{
-	long *top = (long *)(stacks[me] + sizeof(stacks[me]));
-	*--top = me;
-	register long r10 __asm__("r10") = 0;
-	register long r8 __asm__("r8") = 0;
-	long ret;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "pop %%rdi\n\t"
-			 "and $-16, %%rsp\n\t"
-			 "call *%[fn]\n\t"
-			 "hlt\n"
-			 "1:"
-			 : "=a"(ret)
-			 : "a"(SYS_clone), "D"(THREAD_FLAGS), "S"(top), "d"(0), "r"(r10),
-			   "r"(r8), [fn] "r"(worker)
-			 : "rcx", "r11", "memory");
 }
 
 static void report(const char *what, long n)
@@ -63,8 +37,8 @@ long mt_main(void)
 {
 	struct iv_timespec ms = {0, 1000000};
 	if (host_inspect()) {
-		start_worker(0);
-		start_worker(1);
+		iv_thread_spawn(worker, 0, stacks[0], sizeof(stacks[0]));
+		iv_thread_spawn(worker, 1, stacks[1], sizeof(stacks[1]));
 		while (counted[0] < 5 || counted[1] < 5)
 			host_nanosleep(&ms, 0);
 		iv_puts("mt: template saving with two workers running\n");
