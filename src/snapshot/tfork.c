@@ -96,6 +96,16 @@ static long hc_save(struct iv_call *c)
 		/* the saver, back from the clone it was told to make */
 		t->save_id = c->id;
 		t->forked_back = 1;
+		long pid = (long)c->a[0];
+		if (pid <= 0 && t->fork_child && !t->fork_child->announced) {
+			/* the clone failed (a process limit, memory): that fork fails */
+			snprintf(t->fork_child->fail, sizeof(t->fork_child->fail),
+				 "template '%s' could not fork: %s", t->cfg->name,
+				 strerror(pid < 0 ? (int)-pid : EAGAIN));
+			t->fork_child = NULL;
+			t->clone_allowed = 0;
+			t->tstate = IV_TPL_READY;
+		}
 	} else {
 		r = -EBUSY;
 	}
