@@ -105,9 +105,16 @@ __attribute__((noreturn)) void iv_stub_main(void)
 		fail(IV_STEP_PLAN, pl);
 	const uint8_t *plan = (const uint8_t *)pl;
 	const struct iv_plan_op *ops = (const struct iv_plan_op *)(plan + h.ops_off);
+	if (h.ops_off > h.total || h.nops > (h.total - h.ops_off) / sizeof(*ops) ||
+	    h.filter_off > h.total || h.filter_len > (h.total - h.filter_off) / 8)
+		fail(IV_STEP_PLAN, -22);
 
 	for (uint64_t i = 0; i < h.nops; i++) {
 		const struct iv_plan_op *op = &ops[i];
+		/* Nothing of a plan may touch the stub itself (it has no filter yet). */
+		if (op->kind != IV_OP_CLOSE && (op->addr < IV_USER_MIN || op->addr > IV_STUB_BASE ||
+						op->len > IV_STUB_BASE - op->addr))
+			fail(IV_STEP_OP, -22);
 		switch (op->kind) {
 		case IV_OP_MAP_FILE:
 			r = sc6(SYS_mmap, (long)op->addr, (long)op->len, PROT_READ | PROT_WRITE,
@@ -118,6 +125,8 @@ __attribute__((noreturn)) void iv_stub_main(void)
 				MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
 			break;
 		case IV_OP_COPY:
+			if (op->arg > h.total || op->len > h.total - op->arg)
+				fail(IV_STEP_OP, -22);
 			memcpy((void *)op->addr, plan + op->arg, op->len);
 			r = 0;
 			break;

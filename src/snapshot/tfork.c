@@ -129,12 +129,38 @@ long iv_tfork_gate(struct iv_call *c, int sysno)
 	return r;
 }
 
+/* True when tid leads its own thread group and its parent is pid: a child
+ * process of pid, not a thread of one. */
+static int is_child_of(pid_t tid, pid_t pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	FILE *f = fopen(path, "re");
+	int tgid = 0, ppid = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "Tgid: %d", &tgid);
+		if (sscanf(line, "PPid: %d", &ppid) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return tgid == tid && ppid == pid;
+}
+
 struct iv_cvm *iv_tfork_adopt(struct iv_cvm *leader, pid_t tid, int nr)
 {
 	struct iv_cvm *f = NULL;
 	pthread_mutex_lock(&leader->lock);
-	if (nr == HC_FORKED && leader->tstate == IV_TPL_FORKING && !leader->clone_allowed &&
-	    leader->fork_child && leader->fork_child->pid == 0) {
+	int due = nr == HC_FORKED && leader->tstate == IV_TPL_FORKING && !leader->clone_allowed &&
+		  leader->fork_child && leader->fork_child->pid == 0;
+	pthread_mutex_unlock(&leader->lock);
+	/* Only the template's new child may take the fork's place, not a
+	 * thread of another fork that calls at the same moment. */
+	if (!due || !is_child_of(tid, leader->pid))
+		return NULL;
+	pthread_mutex_lock(&leader->lock);
+	if (leader->tstate == IV_TPL_FORKING && leader->fork_child &&
+	    leader->fork_child->pid == 0) {
 		f = leader->fork_child;
 		f->pid = tid;
 	}
