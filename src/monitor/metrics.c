@@ -2,8 +2,10 @@
  * Metrics: the seed's phases for every cVM.  Plain cVMs and templates:
  * load (ELF to plan), sandbox init (cell, stub, filter, hand-over),
  * workload prepare (start to host_save, templates), snapshot generation
- * (freezing), execute; forks: fork (request to running), execute; and the
- * total.  A phase that does not apply is "-" (null in JSON).
+ * (freezing, and writing the image); forks: fork (request to running);
+ * restores: restore (image read, checked, planned) and sandbox init; then
+ * execute and the total.  A phase that does not apply is left out (null
+ * in JSON).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,11 +14,11 @@
 
 #include "iv.h"
 
-enum { LOAD, SANDBOX, PREPARE, SNAPSHOT, FORK, EXECUTE, TOTAL, NPHASES };
+enum { LOAD, RESTORE, SANDBOX, PREPARE, SNAPSHOT, FORK, EXECUTE, TOTAL, NPHASES };
 
 static const char *names[NPHASES] = {
-	"load_ms",    "sandbox_init_ms", "workload_prepare_ms", "snapshot_ms", "fork_ms",
-	"execute_ms", "total_ms",
+	"load_ms",     "restore_ms", "sandbox_init_ms", "workload_prepare_ms",
+	"snapshot_ms", "fork_ms",    "execute_ms",	"total_ms",
 };
 
 static double span(uint64_t a, uint64_t b)
@@ -26,7 +28,9 @@ static double span(uint64_t a, uint64_t b)
 
 static const char *kind(const struct iv_cvm *c)
 {
-	return c->cfg->resume ? "fork" : c->cfg->template_ ? "template" : "plain";
+	if (c->cfg->resume)
+		return c->cfg->snapshot_path ? "restore" : "fork";
+	return c->cfg->template_ ? "template" : "plain";
 }
 
 static void phases(const struct iv_cvm *c, double *p)
@@ -34,10 +38,11 @@ static void phases(const struct iv_cvm *c, double *p)
 	uint64_t end = c->t_exit_ns ? c->t_exit_ns : c->t_done_ns;
 	for (int i = 0; i < NPHASES; i++)
 		p[i] = -1;
-	if (c->cfg->resume) {
+	if (c->cfg->resume && !c->cfg->snapshot_path) {
 		p[FORK] = span(c->t_deploy_ns, c->t_running_ns);
 	} else {
-		p[LOAD] = span(c->t_deploy_ns, c->t_loaded_ns);
+		/* an image restore reads, checks and plans where others load an ELF */
+		p[c->cfg->resume ? RESTORE : LOAD] = span(c->t_deploy_ns, c->t_loaded_ns);
 		p[SANDBOX] = span(c->t_loaded_ns, c->t_running_ns);
 	}
 	if (c->t_save_ns) {
