@@ -110,12 +110,20 @@ $(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c src/loader/elf.c src/monitor/error.c $
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/monitor/config.c src/monitor/error.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_config.c src/monitor/config.c src/monitor/error.c -lyaml
-fuzz: deps $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(EXAMPLES)
+# The image harness includes image.c itself (for its hash and layout).
+FUZZ_IMAGE_SRC := $(filter-out src/monitor/main.c src/snapshot/image.c,$(MON_SRC))
+$(B)/fuzz/fuzz_image: tests/fuzz/fuzz_image.c $(MON_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_image.c $(FUZZ_IMAGE_SRC) $(LDLIBS)
+fuzz: all $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image
 	@mkdir -p $(B)/fuzz/corpus-elf $(B)/fuzz/corpus-config
 	cp $(EXAMPLES) $(B)/iv-cell $(B)/fuzz/corpus-elf/
 	cp runtime/baremetal/*/*.yaml $(B)/fuzz/corpus-config/
 	$(B)/fuzz/fuzz_elf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-elf
 	$(B)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-config
+	@mkdir -p $(B)/fuzz/corpus-image
+	$(B)/intravisor -y tests/fuzz/image_seed.yaml 2>/dev/null && cp $(B)/fuzz/seed-image/image.img $(B)/fuzz/corpus-image/seed
+	$(B)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-image
 
 clean:
 	rm -rf $(B)
@@ -133,9 +141,9 @@ $(BENCH_B)/iv-cell: $(B)/iv-cell
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(BENCH_B)/hostcall: bench/hostcall.c bench/bench.h $(B)/libintravisor.a $(HDRS)
+$(BENCH_B)/hostcall: bench/hostcall.c bench/common.c bench/common.h bench/bench.h $(B)/libintravisor.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/hostcall.c $(B)/libintravisor.a $(LDLIBS)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/hostcall.c bench/common.c $(B)/libintravisor.a $(LDLIBS)
 
 $(BENCH_B)/cvm/%.so: bench/cvm/%.c bench/cvm/cvm.h bench/bench.h $(B)/libivrt.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -156,9 +164,9 @@ bench: deps $(BENCH_B)/hostcall $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH
 # and runs build/bench/tfork $(BENCH_TFORK_ARGS) (see bench/tfork.c for options).
 BENCH_TFORK_ARGS ?=
 
-$(BENCH_B)/tfork: bench/tfork.c bench/cvm/tfork.h $(B)/libintravisor.a $(HDRS)
+$(BENCH_B)/tfork: bench/tfork.c bench/common.c bench/common.h bench/cvm/tfork.h $(B)/libintravisor.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/tfork.c $(B)/libintravisor.a $(LDLIBS)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/tfork.c bench/common.c $(B)/libintravisor.a $(LDLIBS)
 
 $(BENCH_B)/cvm/tfork_heap.so: bench/cvm/tfork.h
 

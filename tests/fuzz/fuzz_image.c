@@ -1,0 +1,107 @@
+/*
+ * libFuzzer target for snapshot images: the input is an image.img whose
+ * checksums (header, metadata, pages, runtime) this harness sets right, so
+ * that the fuzzer gets past them into the structural checks of
+ * iv_image_plan.  Whatever it builds, the plan must only touch the cVM's
+ * part of the address space, and a failure must leave nothing behind.
+ * The harness includes image.c for its hash and header layout.
+ */
+#include "../../src/snapshot/image.c"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char *__ubsan_default_options(void);
+
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:print_stacktrace=1";
+}
+
+static char dir[64], runtime[96];
+static struct iv_cvm_cfg cfg;
+static uint64_t rt_len, rt_hash, pages_len = 4 * 4096, pg_hash;
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/iv-fuzz-image-%d", getpid());
+	mkdir(dir, 0700);
+	snprintf(runtime, sizeof(runtime), "%s/runtime", dir);
+	int fd = open(runtime, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "an ELF image", 12) != 12)
+		abort();
+	close(fd);
+	fd = open(runtime, O_RDONLY);
+	hash_file(fd, &rt_len, &rt_hash);
+	close(fd);
+	static uint8_t pages[4 * 4096];
+	memset(pages, 0x5a, sizeof(pages));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/pages.img", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, pages, sizeof(pages)) != (ssize_t)sizeof(pages))
+		abort();
+	close(fd);
+	pg_hash = hash_more(HASH_SEED, pages, sizeof(pages));
+	struct iv_err err;
+	iv_cap_create("c", 4096, NULL, 0, -1, &err);
+	cfg.name = "fuzz";
+	cfg.runtime = runtime;
+	cfg.snapshot_path = dir;
+	cfg.resume = 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	if (!ready) {
+		setup();
+		ready = 1;
+	}
+	struct img_hdr h;
+	memset(&h, 0, sizeof(h));
+	memcpy(&h, data, size < sizeof(h) ? size : sizeof(h));
+	const uint8_t *meta = size > sizeof(h) ? data + sizeof(h) : data;
+	size_t meta_len = size > sizeof(h) ? size - sizeof(h) : 0;
+	h.magic = IMG_MAGIC;
+	h.version = IMG_VERSION;
+	h.hdr_size = sizeof(h);
+	h.meta_len = meta_len;
+	h.meta_hash = hash_more(HASH_SEED, meta, meta_len);
+	h.pages_len = pages_len;
+	h.pages_hash = pg_hash;
+	h.runtime_len = rt_len;
+	h.runtime_hash = rt_hash;
+	h.hdr_hash = 0;
+	h.hdr_hash = hash_more(HASH_SEED, &h, sizeof(h));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/image.img", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    (meta_len && write(fd, meta, meta_len) != (ssize_t)meta_len))
+		abort();
+	close(fd);
+
+	struct iv_cvm cvm;
+	memset(&cvm, 0, sizeof(cvm));
+	cvm.cfg = &cfg;
+	struct iv_plan plan;
+	memset(&plan, 0, sizeof(plan));
+	int pages_fd, extra[IV_MAX_EXTRA], nextra;
+	struct iv_err err;
+	if (iv_image_plan(&cvm, &plan, &pages_fd, extra, &nextra, &err) == 0) {
+		for (size_t i = 0; i < plan.nops; i++) {
+			const struct iv_plan_op *op = &plan.ops[i];
+			if (op->kind != IV_OP_CLOSE && op->kind != IV_OP_COPY &&
+			    (op->addr < IV_USER_MIN || op->addr > IV_STUB_BASE ||
+			     op->len > IV_STUB_BASE - op->addr))
+				__builtin_trap();
+		}
+		close(pages_fd);
+		for (int i = 0; i < nextra; i++)
+			close(extra[i]);
+	} else if (pages_fd != -1 || nextra != 0) {
+		__builtin_trap();
+	}
+	iv_plan_free(&plan);
+	iv_tfork_free(&cvm);
+	return 0;
+}
