@@ -28,17 +28,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,14 +41,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "common.h"
 #include "iv.h"
 
 #ifndef SECCOMP_RET_USER_NOTIF
@@ -73,10 +65,8 @@
 /* The raw peer notifies the very number a cVM's host_inspect() uses. */
 #define RAW_NR	    (IV_HC_BASE + HC_INSPECT)
 #define RAW_ANSWER  1 /* what host_inspect() answers in a fresh cVM */
-#define MAX_SAMPLES 4096
+#define MAX_SAMPLES SERIES_MAX
 #define TIMEOUT_S   20 /* per cVM run / peer process */
-#define CVM_BASE    0x20000000UL
-#define CVM_SIZE    0x10000000UL
 
 static const char usage[] =
 	"usage: hostcall [-c CPU] [-r ROUNDS] [-b BATCHES] [-n CALLS] [-s RUNS] [-w WARMUP] [-v]\n"
@@ -94,28 +84,12 @@ static struct {
 	int cpu, rounds, batches, calls, runs, warmup, verbose;
 } opt = {-1, 7, 3, 2000, 31, 3, 0};
 
-static char here[PATH_MAX]; /* the directory of this executable */
-static int err_fd = 2;	    /* the real stderr, also while the monitor's is captured */
-static volatile sig_atomic_t timed_out, in_iv_run;
-
-static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	dprintf(err_fd, "bench: error: %s\n", msg);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+const struct bench_prog bench_prog = {
+	.name = "hostcall",
+	.usage = usage,
+	.make_target = "bench",
+	.timeout_s = TIMEOUT_S,
+};
 
 static inline long raw_syscall1(long nr, long a)
 {
@@ -124,148 +98,7 @@ static inline long raw_syscall1(long nr, long a)
 	return ret;
 }
 
-/* The watchdog: an overdue monitor run is ended the way a user would end it
- * (SIGTERM reaches its signalfd); an overdue peer is killed by its waiter. */
-static void on_alarm(int sig)
-{
-	(void)sig;
-	timed_out = 1;
-	if (in_iv_run)
-		kill(getpid(), SIGTERM);
-}
-
-/* ---- statistics ---- */
-
-struct series {
-	const char *name;
-	double v[MAX_SAMPLES];
-	size_t n;
-};
-
-static void add(struct series *s, double x)
-{
-	if (s->n == MAX_SAMPLES)
-		die("%s: more than %d samples", s->name, MAX_SAMPLES);
-	s->v[s->n++] = x;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double quantile(const struct series *s, double q)
-{
-	static double tmp[MAX_SAMPLES];
-	if (s->n == 0)
-		return 0;
-	memcpy(tmp, s->v, s->n * sizeof(double));
-	qsort(tmp, s->n, sizeof(double), cmp_double);
-	double pos = q * (double)(s->n - 1);
-	size_t i = (size_t)pos;
-	double frac = pos - (double)i;
-	return i + 1 < s->n ? tmp[i] + frac * (tmp[i + 1] - tmp[i]) : tmp[i];
-}
-
-static double median(const struct series *s)
-{
-	return quantile(s, 0.5);
-}
-
-/* "[min A  q1 B  q3 C  max D  n=N]", all in us */
-static const char *spread(const struct series *s)
-{
-	static char buf[8][128];
-	static int k;
-	char *b = buf[k++ % 8];
-	snprintf(b, 128, "[min %.2f  q1 %.2f  q3 %.2f  max %.2f  n=%zu]", quantile(s, 0),
-		 quantile(s, 0.25), quantile(s, 0.75), quantile(s, 1), s->n);
-	return b;
-}
-
-static const char *verdict(double ratio, double target)
-{
-	return ratio <= target ? "met" : "NOT met";
-}
-
 /* ---- the monitor, in process ---- */
-
-struct capture {
-	int saved, log;
-};
-
-/* The capture in force, for the fatal-signal handler. */
-static volatile int live_saved = -1, live_log = -1;
-
-/* Should the process die while the monitor's stderr is captured, say so and
- * show what was captured (glibc's own abort message among it) on the real
- * stderr; then die of the same signal. */
-static void on_fatal(int sig)
-{
-	int saved = live_saved, log = live_log;
-	if (saved >= 0 && log >= 0) {
-		static const char head[] = "bench: died of a fatal signal during a monitor run; "
-					   "the monitor's stderr said:\n";
-		char buf[4096];
-		ssize_t n;
-		off_t off = 0;
-		if (write(saved, head, sizeof(head) - 1) < 0)
-			_exit(128 + sig);
-		while ((n = pread(log, buf, sizeof(buf), off)) > 0 &&
-		       write(saved, buf, (size_t)n) == n)
-			off += n;
-	}
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Sends the monitor's stderr (its MON: lines) to a memfd, kept for errors. */
-static void capture_begin(struct capture *c)
-{
-	c->saved = c->log = -1;
-	if (opt.verbose)
-		return;
-	fflush(stdout);
-	fflush(stderr);
-	c->saved = dup(2);
-	c->log = memfd_create("bench-monitor-log", MFD_CLOEXEC);
-	if (c->saved < 0 || c->log < 0 || dup2(c->log, 2) < 0)
-		die("cannot capture the monitor's stderr: %s", strerror(errno));
-	fcntl(c->saved, F_SETFD, FD_CLOEXEC);
-	err_fd = c->saved;
-	live_log = c->log;
-	live_saved = c->saved;
-}
-
-static void capture_end(struct capture *c, int show)
-{
-	if (c->saved < 0)
-		return;
-	fflush(stderr);
-	live_saved = live_log = -1;
-	dup2(c->saved, 2);
-	close(c->saved);
-	err_fd = 2;
-	if (show && lseek(c->log, 0, SEEK_END) > 0) {
-		char buf[4096];
-		ssize_t n;
-		off_t off = 0;
-		dprintf(2, "bench: --- the monitor said:\n");
-		while ((n = pread(c->log, buf, sizeof(buf), off)) > 0) {
-			if (write(2, buf, (size_t)n) != n)
-				break;
-			off += n;
-		}
-		dprintf(2, "bench: ---\n");
-	}
-	close(c->log);
-	c->saved = c->log = -1;
-}
-
-struct cvm_times {
-	uint64_t t_deploy, t_running, t_done;
-};
 
 /*
  * A config with cap file "bench" and n cVMs of runtime so, deployed one
@@ -277,107 +110,40 @@ static void make_config(struct iv_config *cfg, const char *label, const char *so
 			const char *args)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/cvm/%s", here, so);
-	struct stat st;
-	if (stat(path, &st) || !S_ISREG(st.st_mode))
-		die("cVM runtime '%s' is missing (run `make bench`)", path);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (!f)
-		die("open_memstream: %s", strerror(errno));
-	fprintf(f, "---\ncapfiles:\n- name: %s\n  size: %d\n---\ncVMs:\n", BENCH_CAP,
-		BENCH_CAP_SIZE);
+	bench_cvm_path(path, sizeof(path), so);
+	struct gen g;
+	gen_begin(&g, BENCH_CAP, BENCH_CAP_SIZE, path);
 	for (int i = 0; i < n; i++) {
-		char name[64];
+		char name[64], own[96];
 		if (n == 1)
 			snprintf(name, sizeof(name), "%s", label);
 		else
 			snprintf(name, sizeof(name), "%s-%d", label, i);
-		unsigned long base = CVM_BASE + (unsigned long)i * CVM_SIZE;
-		fprintf(f, "- name: %s\n  runtime: \"%s\"\n", name, path);
-		if (args)
-			fprintf(f, "  args: \"%s\"\n", args);
-		else
-			fprintf(f, "  args: \"%s %d\"\n", name, i);
-		fprintf(f,
-			"  isolation:\n  - base: 0x%lx\n    size: 0x%lx\n    begin: 0x%lx\n"
-			"    end: 0x%lx\n  callback_out: monitor\n  wait: -1\n",
-			base, CVM_SIZE, base, base + CVM_SIZE);
+		snprintf(own, sizeof(own), "%s %d", name, i);
+		gen_cvm(&g, name, args ? args : own, 0, i, -1, NULL);
 	}
-	if (fclose(f))
-		die("cannot generate the config for '%s'", label);
 	struct iv_err err;
-	char cfgname[128];
-	snprintf(cfgname, sizeof(cfgname), "<bench %s config>", label);
-	int rc = iv_config_parse(cfgname, text, len, cfg, &err);
-	free(text);
-	if (rc)
+	if (gen_end(&g, label, cfg, &err))
 		die("%s", err.msg);
 }
 
-/* Checks what the cVMs left in the cap; NULL when it is all there, else why not. */
-typedef const char *(*cap_check_fn)(const uint8_t *cap, size_t ncvms);
-
 /*
- * One monitor run of every cVM of cfg: their times into t[ncvms], and the
- * cap file's contents into cap[BENCH_CAP_SIZE] (read before iv_run_free,
- * which closes the caps).  Dies, showing what the monitor said, unless
- * every cVM ended well and check is happy.
+ * One monitor run of every cVM of cfg: their times into t[nt], and the cap
+ * file's contents into cap[BENCH_CAP_SIZE].  Dies, showing what the monitor
+ * said, unless every cVM ended well and check is happy.
  */
-static void run_monitor(struct iv_config *cfg, struct cvm_times *t, uint8_t *cap,
-			cap_check_fn check)
+static void run_monitor(struct iv_config *cfg, struct cvm_times *t, size_t nt, uint8_t *cap,
+			bench_check_fn check)
 {
-	struct iv_run run;
-	struct iv_err err;
-	struct capture log;
-	memset(cap, 0, BENCH_CAP_SIZE);
-	sigset_t mask;
-	pthread_sigmask(SIG_SETMASK, NULL, &mask); /* iv_run_init blocks SIGCHLD, SIGINT, ... */
-	capture_begin(&log);
-	if (iv_run_init(&run, cfg, &err)) {
-		iv_run_free(&run);
-		pthread_sigmask(SIG_SETMASK, &mask, NULL);
-		capture_end(&log, 1);
-		die("monitor: %s", err.msg);
-	}
-	timed_out = 0;
-	in_iv_run = 1;
-	alarm(TIMEOUT_S);
-	int status = iv_run(&run);
-	alarm(0);
-	in_iv_run = 0;
-
-	char fail[600] = "";
-	for (size_t i = 0; i < run.ncvms; i++) {
-		struct iv_cvm *c = &run.cvms[i];
-		t[i] = (struct cvm_times){c->t_deploy_ns, c->t_running_ns, c->t_done_ns};
-		if (!fail[0] && (c->state != IV_CVM_DONE || !iv_cvm_ok(c)))
-			snprintf(fail, sizeof(fail), "cVM '%s' did not end well%s%s", c->cfg->name,
-				 c->fail[0] ? ": " : "", c->fail);
-		if (!fail[0] && (!c->t_deploy_ns || c->t_running_ns < c->t_deploy_ns ||
-				 c->t_done_ns < c->t_running_ns))
-			snprintf(fail, sizeof(fail), "cVM '%s': inconsistent monitor timestamps",
-				 c->cfg->name);
-	}
-	struct iv_cap *bc = iv_cap_find(BENCH_CAP);
-	ssize_t n = bc ? pread(bc->memfd, cap, BENCH_CAP_SIZE, 0) : -1;
-	if (!fail[0] && n != BENCH_CAP_SIZE)
-		snprintf(fail, sizeof(fail), "cannot read cap file '%s': %s", BENCH_CAP,
-			 bc ? strerror(errno) : "not found");
-	if (!fail[0] && status != 0)
-		snprintf(fail, sizeof(fail), "the monitor ended with status %d", status);
-	const char *why = fail[0] ? NULL : check(cap, run.ncvms);
-	iv_run_free(&run);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL); /* so that ^C works between runs */
-
-	capture_end(&log, timed_out || fail[0] || why);
-	if (timed_out)
-		die("the monitor run did not finish within %d s", TIMEOUT_S);
-	if (fail[0])
-		die("%s", fail);
-	if (why)
-		die("%s", why);
+	struct bench_run r = {
+		.cap_name = BENCH_CAP,
+		.cap = cap,
+		.cap_size = BENCH_CAP_SIZE,
+		.t = t,
+		.max_cvms = nt,
+		.check = check,
+	};
+	bench_run_monitor(cfg, &r, NULL, 0);
 }
 
 /* ---- the raw seccomp-notification peer ---- */
@@ -533,8 +299,7 @@ static int raw_notify(int sync, int cellf, int nb, int nc, struct series *out)
 	if (pidfd < 0)
 		die("raw notify: pidfd_open: %s", strerror(errno));
 
-	timed_out = 0;
-	alarm(TIMEOUT_S);
+	watchdog_arm();
 	int32_t remote = -1;
 	ssize_t n = read(sv[0], &remote, 4);
 	if (n == 4)
@@ -550,10 +315,8 @@ static int raw_notify(int sync, int cellf, int nb, int nc, struct series *out)
 	}
 	if (rc || serve_rc || listener < 0)
 		kill(pid, SIGKILL);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	alarm(0);
+	int st = wait_child(pid);
+	watchdog_disarm();
 	if (listener < 0 && n == 4)
 		die("raw notify: pidfd_getfd: %s", strerror(errno));
 	if (shm->error)
@@ -570,7 +333,7 @@ static int raw_notify(int sync, int cellf, int nb, int nc, struct series *out)
 		die("raw notify: the child is not pinned to CPU %d alone", opt.cpu);
 	if (rc == 0)
 		for (int b = 0; b < nb; b++)
-			add(out, (double)shm->ns[b] / nc / 1000.0);
+			series_add(out, (double)shm->ns[b] / nc / 1000.0);
 	close(listener);
 	close(pidfd);
 	close(sv[0]);
@@ -588,83 +351,11 @@ static void native_batches(int nb, int nc, struct series *out)
 		uint64_t t0 = now_ns();
 		for (int i = 0; i < nc; i++)
 			raw_syscall1(SYS_getppid, 0);
-		add(out, (double)(now_ns() - t0) / nc / 1000.0);
+		series_add(out, (double)(now_ns() - t0) / nc / 1000.0);
 	}
-}
-
-/* ---- posix_spawn peer ---- */
-
-static void spawn_once(const char *path, double *first_us, double *exit_us)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC))
-		die("spawn: pipe: %s", strerror(errno));
-	/* keep the write end off fd 3, where dup2 would leave it close-on-exec */
-	int w = fcntl(p[1], F_DUPFD_CLOEXEC, 10);
-	if (w < 0)
-		die("spawn: fcntl: %s", strerror(errno));
-	close(p[1]);
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none;
-	sigemptyset(&none);
-	if (posix_spawn_file_actions_init(&fa) || posix_spawn_file_actions_adddup2(&fa, w, 3) ||
-	    posix_spawnattr_init(&at) || posix_spawnattr_setsigmask(&at, &none) ||
-	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK))
-		die("spawn: cannot set up posix_spawn attributes");
-	char *argv[] = {"peer_start", NULL}, *envp[] = {NULL};
-	pid_t pid;
-	fflush(stdout);
-	timed_out = 0;
-	alarm(TIMEOUT_S);
-	uint64_t t0 = now_ns();
-	int rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
-	if (rc)
-		die("posix_spawn '%s': %s", path, strerror(rc));
-	close(w);
-	uint64_t got[2] = {0, 0};
-	ssize_t n;
-	while ((n = read(p[0], got, sizeof(got))) < 0 && errno == EINTR && !timed_out)
-		;
-	uint64_t t_first = got[0];
-	if (n != sizeof(got))
-		kill(pid, SIGKILL);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	uint64_t t_exit = now_ns();
-	alarm(0);
-	close(p[0]);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (n != sizeof(got))
-		die("spawn peer sent %zd bytes instead of its timestamp and CPU mask%s", n,
-		    timed_out ? " (timed out)" : "");
-	if (got[1] != (opt.cpu < 64 ? 1ULL << opt.cpu : 0))
-		die("spawn peer's CPU mask is 0x%llx, not CPU %d alone", (unsigned long long)got[1],
-		    opt.cpu);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		die("spawn peer ended with wait status 0x%x", st);
-	if (t_first < t0 || t_first > t_exit)
-		die("spawn peer: inconsistent timestamps");
-	*first_us = (double)(t_first - t0) / 1000.0;
-	*exit_us = (double)(t_exit - t0) / 1000.0;
 }
 
 /* ---- set-up ---- */
-
-static int parse_int(const char *s, int lo, int hi, const char *what)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < lo || v > hi) {
-		fprintf(stderr, "hostcall: %s must be a number from %d to %d, got '%s'\n%s", what,
-			lo, hi, s, usage);
-		exit(2);
-	}
-	return (int)v;
-}
 
 /* Busy and total jiffies of CPU cpu (-1: all) from /proc/stat. */
 static int cpu_busy(int cpu, uint64_t *busy, uint64_t *total)
@@ -695,34 +386,11 @@ static int cpu_busy(int cpu, uint64_t *busy, uint64_t *total)
 
 static void pin(void)
 {
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof(set), &set))
-		die("sched_getaffinity: %s", strerror(errno));
-	int allowed = CPU_COUNT(&set);
-	if (opt.cpu < 0) {
-		for (int c = CPU_SETSIZE - 1; c >= 0 && opt.cpu < 0; c--)
-			if (CPU_ISSET(c, &set))
-				opt.cpu = c;
-	} else if (opt.cpu >= CPU_SETSIZE || !CPU_ISSET(opt.cpu, &set)) {
-		die("CPU %d is not one this process may run on", opt.cpu);
-	}
-	if (opt.cpu < 0)
-		die("no CPU to run on");
-	CPU_ZERO(&set);
-	CPU_SET(opt.cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity(CPU %d): %s", opt.cpu, strerror(errno));
-	struct utsname u;
-	uname(&u);
-	printf("bench/hostcall: pinned to CPU %d (of %d allowed, %ld online); Linux %s\n", opt.cpu,
-	       allowed, sysconf(_SC_NPROCESSORS_ONLN), u.release);
-	printf("  every cVM cell, monitor thread and peer process inherits this affinity\n");
+	opt.cpu = bench_pin(opt.cpu, "");
 	/* How busy other work keeps this CPU (and the machine) while we do nothing. */
 	uint64_t b0, t0, b1, t1, mb0, mt0, mb1, mt1;
 	if (cpu_busy(opt.cpu, &b0, &t0) == 0 && cpu_busy(-1, &mb0, &mt0) == 0) {
-		struct timespec ts = {0, 200 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		sleep_ns(200 * 1000 * 1000);
 		if (cpu_busy(opt.cpu, &b1, &t1) == 0 && cpu_busy(-1, &mb1, &mt1) == 0 && t1 > t0 &&
 		    mt1 > mt0) {
 			double own = 100.0 * (double)(b1 - b0) / (double)(t1 - t0);
@@ -735,22 +403,6 @@ static void pin(void)
 				       "noisy\n");
 		}
 	}
-}
-
-static void find_here(void)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		die("cannot find this program's own path");
-	self[n] = 0;
-	snprintf(here, sizeof(here), "%s", dirname(self));
-	char stub[PATH_MAX + 16];
-	snprintf(stub, sizeof(stub), "%s/iv-cell", here);
-	if (access(stub, R_OK))
-		die("the cell stub '%s' is missing (the monitor looks for it next to its "
-		    "executable; run `make bench`)",
-		    stub);
 }
 
 static void load_cell_filter(void)
@@ -785,44 +437,41 @@ struct startup {
 };
 static struct startup cold, warm;
 
-static const char *check_hc(const uint8_t *cap, size_t ncvms)
+static int check_hc(const struct iv_run *run, const void *cap, const void *ctx, char *why,
+		    size_t len)
 {
-	static char why[256];
-	const struct bench_shm *s = (const struct bench_shm *)cap;
-	(void)ncvms;
+	const struct bench_shm *s = cap;
+	(void)run;
+	(void)ctx;
 	if (s->magic != BENCH_MAGIC)
-		return "cVM 'bench-hc' exited without filling cap file '" BENCH_CAP "'";
-	if (s->error != BENCH_OK) {
-		snprintf(why, sizeof(why), "cVM 'bench-hc' reported error %llu (bench/bench.h)",
+		snprintf(why, len, "cVM 'bench-hc' exited without filling cap file '%s'",
+			 BENCH_CAP);
+	else if (s->error != BENCH_OK)
+		snprintf(why, len, "cVM 'bench-hc' reported error %llu (bench/bench.h)",
 			 (unsigned long long)s->error);
-		return why;
-	}
-	if (s->nbatches != (uint64_t)opt.batches || s->ncalls != (uint64_t)opt.calls) {
-		snprintf(why, sizeof(why),
-			 "cVM 'bench-hc' ran %llu x %llu calls instead of %d x %d",
+	else if (s->nbatches != (uint64_t)opt.batches || s->ncalls != (uint64_t)opt.calls)
+		snprintf(why, len, "cVM 'bench-hc' ran %llu x %llu calls instead of %d x %d",
 			 (unsigned long long)s->nbatches, (unsigned long long)s->ncalls,
 			 opt.batches, opt.calls);
-		return why;
-	}
-	if (s->affinity != (opt.cpu < 64 ? 1ULL << opt.cpu : 0)) {
-		snprintf(why, sizeof(why), "the cell's CPU mask is 0x%llx, not CPU %d alone",
+	else if (s->affinity != cpu_mask_word(opt.cpu))
+		snprintf(why, len, "the cell's CPU mask is 0x%llx, not CPU %d alone",
 			 (unsigned long long)s->affinity, opt.cpu);
-		return why;
-	}
-	return NULL;
+	else
+		return 0;
+	return -1;
 }
 
-static const char *check_start(const uint8_t *cap, size_t ncvms)
+static int check_start(const struct iv_run *run, const void *cap, const void *ctx, char *why,
+		       size_t len)
 {
-	static char why[128];
-	const struct bench_start_slot *b = (const struct bench_start_slot *)cap;
-	for (size_t i = 0; i < ncvms; i++)
+	const struct bench_start_slot *b = cap;
+	(void)ctx;
+	for (size_t i = 0; i < run->ncvms; i++)
 		if (b[i].magic != BENCH_MAGIC) {
-			snprintf(why, sizeof(why), "start-up cVM %zu left nothing in its cap slot",
-				 i);
-			return why;
+			snprintf(why, len, "start-up cVM %zu left nothing in its cap slot", i);
+			return -1;
 		}
-	return NULL;
+	return 0;
 }
 
 static void hostcall_section(void)
@@ -843,82 +492,84 @@ static void hostcall_section(void)
 
 		struct cvm_times t;
 		static uint8_t cap[BENCH_CAP_SIZE];
-		run_monitor(&cfg, &t, cap, check_hc);
+		run_monitor(&cfg, &t, 1, cap, check_hc);
 		const struct bench_shm *s = (const struct bench_shm *)cap;
 		for (int b = 0; b < opt.batches; b++) {
-			add(&hc, (double)s->hc_ns[b] / opt.calls / 1000.0);
-			add(&hc_native, (double)s->native_ns[b] / opt.calls / 1000.0);
+			series_add(&hc, (double)s->hc_ns[b] / opt.calls / 1000.0);
+			series_add(&hc_native, (double)s->native_ns[b] / opt.calls / 1000.0);
 		}
 	}
 	iv_config_free(&cfg);
 
-	double h = median(&hc), rd = median(&raw_def), n = median(&native);
+	double h = series_median(&hc), rd = series_median(&raw_def), n = series_median(&native);
 	printf("\n== (a) hostcall round trip: %d rounds x %d batches of %d calls, per-call median "
 	       "==\n",
 	       opt.rounds, opt.batches, opt.calls);
-	printf("  %-40s median %7.3f us   %s\n", "hostcall round trip (inspect)", h, spread(&hc));
+	printf("  %-40s median %7.3f us   %s\n", "hostcall round trip (inspect)", h,
+	       series_spread(&hc, 2));
 	printf("  %-40s median %7.3f us   ratio hostcall/raw = %.2fx (target <= 1.25x: %s)   %s\n",
-	       "raw seccomp notify (default)", rd, h / rd, verdict(h / rd, 1.25), spread(&raw_def));
+	       "raw seccomp notify (default)", rd, h / rd, verdict(h / rd <= 1.25),
+	       series_spread(&raw_def, 2));
 	if (sync_rc == 0) {
-		double rs = median(&raw_sync), rc = median(&raw_cellf);
+		double rs = series_median(&raw_sync), rc = series_median(&raw_cellf);
 		printf("  %-40s median %7.3f us   ratio hostcall/raw = %.2fx (target <= 1.25x: %s) "
 		       "  %s\n",
-		       "raw seccomp notify (sync wake-up)", rs, h / rs, verdict(h / rs, 1.25),
-		       spread(&raw_sync));
+		       "raw seccomp notify (sync wake-up)", rs, h / rs, verdict(h / rs <= 1.25),
+		       series_spread(&raw_sync, 2));
 		printf("  %-40s median %7.3f us   ratio hostcall/raw = %.2fx (info: the cell's "
 		       "%zu-insn filter)   %s\n",
 		       "raw notify (sync wake-up, cell filter)", rc, h / rc, cell_filter_len,
-		       spread(&raw_cellf));
+		       series_spread(&raw_cellf, 2));
 	} else {
 		printf("  %-40s unsupported: SECCOMP_IOCTL_NOTIF_SET_FLAGS: %s (the monitor's own\n"
 		       "  %-40s SET_FLAGS ioctl fails the same way on this kernel)\n",
 		       "raw seccomp notify (sync wake-up)", strerror(-sync_rc), "");
 	}
 	printf("  %-40s median %7.3f us   ratio hostcall/native = %.1fx   %s\n",
-	       "native syscall (getppid)", n, h / n, spread(&native));
+	       "native syscall (getppid)", n, h / n, series_spread(&native, 2));
 	printf("  %-40s median %7.3f us   (info: the filter's ALLOW path)   %s\n",
-	       "getppid inside a cell", median(&hc_native), spread(&hc_native));
+	       "getppid inside a cell", series_median(&hc_native), series_spread(&hc_native, 2));
 }
 
 static void add_startup(struct startup *v, const struct cvm_times *t,
 			const struct bench_start_slot *b)
 {
-	if (b->t_first < t->t_running || b->t_exit < b->t_first || t->t_done < b->t_exit)
-		die("start-up cVM: inconsistent timestamps (deploy %llu, go %llu, first %llu, exit "
-		    "%llu, reaped %llu)",
-		    (unsigned long long)t->t_deploy, (unsigned long long)t->t_running,
-		    (unsigned long long)b->t_first, (unsigned long long)b->t_exit,
-		    (unsigned long long)t->t_done);
-	add(&v->first, (double)(b->t_first - t->t_deploy) / 1000.0);
-	add(&v->exit, (double)(t->t_done - t->t_deploy) / 1000.0);
-	add(&v->go, (double)(t->t_running - t->t_deploy) / 1000.0);
-	add(&v->go_first, (double)(b->t_first - t->t_running) / 1000.0);
-	add(&v->probe, (double)(b->t_probed - b->t_first) / 1000.0);
-	add(&v->reaped, (double)(t->t_done - b->t_exit) / 1000.0);
+	if (!cvm_first_ok(t, b->t_first) || b->t_exit < b->t_first || t->t_done < b->t_exit)
+		die("start-up cVM: inconsistent timestamps (deploy %llu, cell %llu, go %llu, first "
+		    "%llu, exit %llu, reaped %llu)",
+		    (unsigned long long)t->t_deploy, (unsigned long long)t->t_cell,
+		    (unsigned long long)t->t_running, (unsigned long long)b->t_first,
+		    (unsigned long long)b->t_exit, (unsigned long long)t->t_done);
+	series_add(&v->first, span_us(t->t_deploy, b->t_first));
+	series_add(&v->exit, span_us(t->t_deploy, t->t_done));
+	series_add(&v->go, span_us(t->t_deploy, t->t_running));
+	/* negative when the cVM ran before the monitor noted that it sent go */
+	series_add(&v->go_first, span_us(t->t_running, b->t_first));
+	series_add(&v->probe, span_us(b->t_first, b->t_probed));
+	series_add(&v->reaped, span_us(b->t_exit, t->t_done));
 }
 
 static void print_startup(const char *title, const struct startup *v)
 {
-	double cf = median(&v->first), sf = median(&sp_first);
-	double ce = median(&v->exit), se = median(&sp_exit);
+	double cf = series_median(&v->first), sf = series_median(&sp_first);
+	double ce = series_median(&v->exit), se = series_median(&sp_exit);
 	printf("  %s:\n", title);
 	printf("    cVM deploy -> first instruction median %.1f us; posix_spawn -> first "
 	       "instruction median %.1f us; ratio %.2f x (target <= 2x: %s)\n",
-	       cf, sf, cf / sf, verdict(cf / sf, 2.0));
+	       cf, sf, cf / sf, verdict(cf / sf <= 2.0));
 	printf("    cVM deploy -> exit median %.1f us; posix_spawn -> exit median %.1f us; ratio "
 	       "%.2f x (target <= 2x: %s)\n",
-	       ce, se, ce / se, verdict(ce / se, 2.0));
+	       ce, se, ce / se, verdict(ce / se <= 2.0));
 	printf("    cVM phases (median us): deploy -> go sent %.1f; go -> first instruction %.1f; "
 	       "first -> cap probed %.1f; host_exit -> reaped %.1f\n",
-	       median(&v->go), median(&v->go_first), median(&v->probe), median(&v->reaped));
+	       series_median(&v->go), series_median(&v->go_first), series_median(&v->probe),
+	       series_median(&v->reaped));
 }
 
 static void startup_section(void)
 {
 	char peer[PATH_MAX + 16];
-	snprintf(peer, sizeof(peer), "%s/peer_start", here);
-	if (access(peer, X_OK))
-		die("the spawn peer '%s' is missing (run `make bench`)", peer);
+	bench_peer_path(peer, sizeof(peer));
 
 	/* Cold: one monitor run (iv_run_init .. iv_run_free) per cVM, as
 	 * `intravisor -y` with one cVM; the spawn peer runs in between. */
@@ -930,14 +581,14 @@ static void startup_section(void)
 		struct cvm_times t;
 		/* alternate which goes first, so that neither always follows the other */
 		if (i & 1)
-			spawn_once(peer, &f, &e);
-		run_monitor(&cfg, &t, cap, check_start);
+			spawn_peer(peer, opt.cpu, &f, &e);
+		run_monitor(&cfg, &t, 1, cap, check_start);
 		if (!(i & 1))
-			spawn_once(peer, &f, &e);
+			spawn_peer(peer, opt.cpu, &f, &e);
 		if (i < opt.warmup)
 			continue;
-		add(&sp_first, f);
-		add(&sp_exit, e);
+		series_add(&sp_first, f);
+		series_add(&sp_exit, e);
 		add_startup(&cold, &t, (const struct bench_start_slot *)cap);
 	}
 	iv_config_free(&cfg);
@@ -948,7 +599,7 @@ static void startup_section(void)
 	if (!t)
 		die("out of memory");
 	make_config(&cfg, "bench-start", "bench_start.so", n, NULL);
-	run_monitor(&cfg, t, cap, check_start);
+	run_monitor(&cfg, t, (size_t)n, cap, check_start);
 	for (int i = opt.warmup; i < n; i++)
 		add_startup(&warm, &t[i], (const struct bench_start_slot *)cap + i);
 	free(t);
@@ -960,18 +611,20 @@ static void startup_section(void)
 	print_startup("in a running monitor (cVMs deployed one after another by one iv_run)",
 		      &warm);
 	printf("  spread (us):\n");
-	printf("    %-44s %s\n", "cVM deploy -> first instruction (per run)", spread(&cold.first));
-	printf("    %-44s %s\n", "cVM deploy -> exit (per run)", spread(&cold.exit));
-	printf("    %-44s %s\n", "cVM deploy -> first instruction (running)", spread(&warm.first));
-	printf("    %-44s %s\n", "cVM deploy -> exit (running)", spread(&warm.exit));
-	printf("    %-44s %s\n", "posix_spawn -> first instruction", spread(&sp_first));
-	printf("    %-44s %s\n", "posix_spawn -> exit (waitpid)", spread(&sp_exit));
+	printf("    %-44s %s\n", "cVM deploy -> first instruction (per run)",
+	       series_spread(&cold.first, 2));
+	printf("    %-44s %s\n", "cVM deploy -> exit (per run)", series_spread(&cold.exit, 2));
+	printf("    %-44s %s\n", "cVM deploy -> first instruction (running)",
+	       series_spread(&warm.first, 2));
+	printf("    %-44s %s\n", "cVM deploy -> exit (running)", series_spread(&warm.exit, 2));
+	printf("    %-44s %s\n", "posix_spawn -> first instruction", series_spread(&sp_first, 2));
+	printf("    %-44s %s\n", "posix_spawn -> exit (waitpid)", series_spread(&sp_exit, 2));
 }
 
 int main(int argc, char **argv)
 {
 	int c;
-	while ((c = getopt(argc, argv, "c:r:b:n:s:w:vh")) != -1) {
+	while ((c = bench_getopt(argc, argv, "c:r:b:n:s:w:", &opt.verbose)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.cpu = parse_int(optarg, 0, CPU_SETSIZE - 1, "-c CPU");
@@ -991,45 +644,20 @@ int main(int argc, char **argv)
 		case 'w':
 			opt.warmup = parse_int(optarg, 0, 20, "-w WARMUP");
 			break;
-		case 'v':
-			opt.verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
 		}
-	}
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return 2;
 	}
 	if (opt.rounds * opt.batches > MAX_SAMPLES) {
 		fprintf(stderr, "hostcall: -r x -b must be at most %d\n", MAX_SAMPLES);
 		return 2;
 	}
-	iv_verbose = opt.verbose > 1;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: interrupts the waits */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL))
-		die("sigaction: %s", strerror(errno));
-	static const int fatal[] = {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE};
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
-		struct sigaction fa = {.sa_handler = on_fatal, .sa_flags = SA_RESETHAND};
-		sigemptyset(&fa.sa_mask);
-		if (sigaction(fatal[i], &fa, NULL))
-			die("sigaction: %s", strerror(errno));
-	}
+	bench_init(opt.verbose, 1);
 
 	/* What iv_run_init sets up once per process (the empty root, the cells'
 	 * namespaces, the stub) is the caller's to release, as in main.c. */
 	if (atexit(iv_cell_global_fini))
 		die("atexit failed");
 	pin(); /* before any thread or child exists */
-	find_here();
+	bench_find_here();
 	load_cell_filter();
 	uint64_t t0 = now_ns();
 	hostcall_section();

@@ -46,31 +46,23 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "cvm/tfork.h"
 #include "iv.h"
 
-#define MAX_SAMPLES 1024
-#define TIMEOUT_S   30 /* per monitor run / peer */
-#define CVM_BASE    0x20000000UL
-#define CVM_SIZE    0x10000000UL /* 256 MiB: the 64 MiB heap, the image, the stack */
+#define MAX_SAMPLES 1024 /* per series, the most the options may ask for */
+#define TIMEOUT_S   30	 /* per monitor run / peer */
 #define NSIZES	    2
 #define MAX_FORKS   ((int)TFORK_SLOTS - 1)
 
@@ -92,223 +84,56 @@ static struct {
 	int cpu, rounds, forks, cold, memforks, sleep_ms, verbose;
 } opt = {-1, 7, 12, 6, 10, 1000, 0};
 
-static char here[PATH_MAX];   /* the directory of this executable */
-static char cvm_so[PATH_MAX]; /* the benchmark cVM */
-static int err_fd = 2;	      /* the real stderr, also while the monitor's is captured */
-static volatile sig_atomic_t timed_out, in_iv_run;
+_Static_assert(MAX_SAMPLES <= SERIES_MAX, "a series holds MAX_SAMPLES");
 
-static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	dprintf(err_fd, "bench: error: %s\n", msg);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ns(long ns)
-{
-	struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
-	nanosleep(&ts, NULL);
-}
-
-/* The watchdog: an overdue monitor run is ended the way a user would end it
- * (SIGTERM reaches its signalfd); an overdue peer is killed by its waiter. */
-static void on_alarm(int sig)
-{
-	(void)sig;
-	timed_out = 1;
-	if (in_iv_run)
-		kill(getpid(), SIGTERM);
-}
-
-/* ---- statistics ---- */
-
-struct series {
-	double v[MAX_SAMPLES];
-	size_t n;
+const struct bench_prog bench_prog = {
+	.name = "tfork",
+	.usage = usage,
+	.make_target = "bench-tfork",
+	.timeout_s = TIMEOUT_S,
 };
 
-static void add(struct series *s, double x)
-{
-	if (s->n == MAX_SAMPLES)
-		die("more than %d samples", MAX_SAMPLES);
-	s->v[s->n++] = x;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double quantile(const struct series *s, double q)
-{
-	static double tmp[MAX_SAMPLES];
-	if (s->n == 0)
-		return 0;
-	memcpy(tmp, s->v, s->n * sizeof(double));
-	qsort(tmp, s->n, sizeof(double), cmp_double);
-	double pos = q * (double)(s->n - 1);
-	size_t i = (size_t)pos;
-	double frac = pos - (double)i;
-	return i + 1 < s->n ? tmp[i] + frac * (tmp[i + 1] - tmp[i]) : tmp[i];
-}
-
-static double median(const struct series *s)
-{
-	return quantile(s, 0.5);
-}
-
-/* "[min A  q1 B  q3 C  max D  n=N]" */
-static const char *spread(const struct series *s)
-{
-	static char buf[8][128];
-	static int k;
-	char *b = buf[k++ % 8];
-	snprintf(b, 128, "[min %.1f  q1 %.1f  q3 %.1f  max %.1f  n=%zu]", quantile(s, 0),
-		 quantile(s, 0.25), quantile(s, 0.75), quantile(s, 1), s->n);
-	return b;
-}
-
-static const char *verdict(int met)
-{
-	return met ? "met" : "NOT met";
-}
-
-static double us(uint64_t a, uint64_t b)
-{
-	return b >= a ? (double)(b - a) / 1000.0 : -(double)(a - b) / 1000.0;
-}
+static char cvm_so[PATH_MAX];	 /* the benchmark cVM */
+static char peer[PATH_MAX + 16]; /* the spawn peer */
 
 /* ---- the monitor, in process ---- */
 
-struct capture {
-	int saved, log;
-};
-
-/* Sends the monitor's stderr (its MON: lines) to a memfd, kept for errors. */
-static void capture_begin(struct capture *c)
-{
-	c->saved = c->log = -1;
-	if (opt.verbose)
-		return;
-	fflush(stdout);
-	fflush(stderr);
-	c->saved = dup(2);
-	c->log = memfd_create("bench-monitor-log", MFD_CLOEXEC);
-	if (c->saved < 0 || c->log < 0 || dup2(c->log, 2) < 0)
-		die("cannot capture the monitor's stderr: %s", strerror(errno));
-	fcntl(c->saved, F_SETFD, FD_CLOEXEC);
-	err_fd = c->saved;
-}
-
-static void capture_end(struct capture *c, int show)
-{
-	if (c->saved < 0)
-		return;
-	fflush(stderr);
-	dup2(c->saved, 2);
-	close(c->saved);
-	err_fd = 2;
-	if (show && lseek(c->log, 0, SEEK_END) > 0) {
-		char buf[4096];
-		ssize_t n;
-		off_t off = 0;
-		dprintf(2, "bench: --- the monitor said:\n");
-		while ((n = pread(c->log, buf, sizeof(buf), off)) > 0) {
-			if (write(2, buf, (size_t)n) != n)
-				break;
-			off += n;
-		}
-		dprintf(2, "bench: ---\n");
-	}
-	close(c->log);
-	c->saved = c->log = -1;
-}
-
-/* A generated config, as YAML text, parsed at the end. */
-struct gen {
-	char *text;
-	size_t len;
-	FILE *f;
-	int n;
-};
-
-static void gen_begin(struct gen *g)
-{
-	g->text = NULL;
-	g->len = 0;
-	g->n = 0;
-	g->f = open_memstream(&g->text, &g->len);
-	if (!g->f)
-		die("open_memstream: %s", strerror(errno));
-	fprintf(g->f, "---\ncapfiles:\n- name: %s\n  size: %d\n---\ncVMs:\n", TFORK_CAP,
-		TFORK_CAP_SIZE);
-}
-
-/* A cVM with range number range (>= 0; each CVM_SIZE bytes from CVM_BASE),
- * or (range < 0) a fork, which keeps its template's; extra: more YAML lines. */
-static void gen_cvm(struct gen *g, const char *name, const char *args, int tpl, int range,
-		    long wait, const char *extra)
-{
-	fprintf(g->f, "- name: %s\n  runtime: \"%s\"\n  args: \"%s\"\n  wait: %ld\n", name, cvm_so,
-		args, wait);
-	if (tpl)
-		fprintf(g->f, "  template: 1\n");
-	if (range < 0) {
-		fprintf(g->f, "  resume: 1\n");
-	} else {
-		unsigned long base = CVM_BASE + (unsigned long)range * CVM_SIZE;
-		fprintf(g->f,
-			"  isolation:\n  - base: 0x%lx\n    size: 0x%lx\n    begin: 0x%lx\n"
-			"    end: 0x%lx\n  callback_out: monitor\n",
-			base, CVM_SIZE, base, base + CVM_SIZE);
-	}
-	if (extra)
-		fprintf(g->f, "%s", extra);
-	g->n++;
-}
-
-/* Parses the config; 0, or -1 with the parser's message in err. */
-static int gen_end(struct gen *g, const char *label, struct iv_config *cfg, struct iv_err *err)
-{
-	if (fclose(g->f))
-		die("cannot generate the config for '%s'", label);
-	char cfgname[128];
-	snprintf(cfgname, sizeof(cfgname), "<bench %s config>", label);
-	int rc = iv_config_parse(cfgname, g->text, g->len, cfg, err);
-	free(g->text);
-	return rc;
-}
-
 /* What a run leaves behind for the sections: per cVM times, and the cap. */
-struct cvm_res {
-	uint64_t t_deploy, t_loaded, t_cell, t_first_hc, t_running, t_saved, t_exit, t_done;
-};
-
 struct run_res {
-	struct cvm_res c[TFORK_SLOTS + 1];
+	struct cvm_times c[TFORK_SLOTS + 1];
 	struct tfork_slot slot[TFORK_SLOTS];
 	size_t ncvms;
 };
 
-/* Called with the run initialised (caps exist) and again once it ended. */
-struct run_hooks {
-	void (*start)(struct iv_run *run, void *ctx);
-	void (*end)(struct iv_run *run, void *ctx);
-	void *ctx;
-};
+/* Whether every cVM with a slot in want_slot (ctx; -1: none) filled it
+ * without error, and nothing reported an error in slot 0. */
+static int check_slots(const struct iv_run *run, const void *cap, const void *ctx, char *why,
+		       size_t len)
+{
+	const struct tfork_slot *slot = cap;
+	const int *want_slot = ctx;
+	for (size_t i = 0; i < run->ncvms; i++) {
+		if (want_slot[i] < 0)
+			continue;
+		const struct tfork_slot *s = &slot[want_slot[i]];
+		if (s->magic != TFORK_MAGIC) {
+			snprintf(why, len, "cVM '%s' left nothing in cap slot %d",
+				 run->cvms[i].cfg->name, want_slot[i]);
+			return -1;
+		}
+		if (s->error != TFORK_OK) {
+			snprintf(why, len, "cVM '%s' reported error %llu (bench/cvm/tfork.h)",
+				 run->cvms[i].cfg->name, (unsigned long long)s->error);
+			return -1;
+		}
+	}
+	if (slot[0].error != TFORK_OK) {
+		snprintf(why, len, "a cVM reported error %llu in slot 0 (bench/cvm/tfork.h)",
+			 (unsigned long long)slot[0].error);
+		return -1;
+	}
+	return 0;
+}
 
 /*
  * One monitor run of cfg; dies, showing what the monitor said, unless every
@@ -317,90 +142,25 @@ struct run_hooks {
  * With why, a failure is returned (-1, the reason in why) instead.
  */
 static int run_monitor_soft(struct iv_config *cfg, struct run_res *res, const int *want_slot,
-			    const struct run_hooks *hooks, char *why, size_t whylen)
+			    const struct bench_hooks *hooks, char *why, size_t whylen)
 {
-	struct iv_run run;
-	struct iv_err err;
-	struct capture log;
-	memset(res, 0, sizeof(*res));
-	if (cfg->ncvms > TFORK_SLOTS + 1)
-		die("too many cVMs in one run");
-	sigset_t mask;
-	pthread_sigmask(SIG_SETMASK, NULL, &mask); /* iv_run_init blocks SIGCHLD, SIGINT, ... */
-	capture_begin(&log);
-	if (iv_run_init(&run, cfg, &err)) {
-		iv_run_free(&run);
-		pthread_sigmask(SIG_SETMASK, &mask, NULL);
-		capture_end(&log, 1);
-		die("monitor: %s", err.msg);
-	}
-	/* Threads started now inherit the monitor's signal mask, as its own do. */
-	if (hooks && hooks->start)
-		hooks->start(&run, hooks->ctx);
-	timed_out = 0;
-	in_iv_run = 1;
-	alarm(TIMEOUT_S);
-	int status = iv_run(&run);
-	alarm(0);
-	in_iv_run = 0;
-	if (hooks && hooks->end)
-		hooks->end(&run, hooks->ctx);
-
-	char fail[700] = "";
-	res->ncvms = run.ncvms;
-	for (size_t i = 0; i < run.ncvms; i++) {
-		struct iv_cvm *c = &run.cvms[i];
-		res->c[i] = (struct cvm_res){c->t_deploy_ns,   c->t_loaded_ns,	c->t_cell_ns,
-					     c->t_first_hc_ns, c->t_running_ns, c->t_saved_ns,
-					     c->t_exit_ns,     c->t_done_ns};
-		if (!fail[0] && (c->state != IV_CVM_DONE || !iv_cvm_ok(c)))
-			snprintf(fail, sizeof(fail), "cVM '%s' did not end well%s%s", c->cfg->name,
-				 c->fail[0] ? ": " : "", c->fail);
-		if (!fail[0] && (!c->t_deploy_ns || c->t_running_ns < c->t_deploy_ns ||
-				 c->t_done_ns < c->t_running_ns))
-			snprintf(fail, sizeof(fail), "cVM '%s': inconsistent monitor timestamps",
-				 c->cfg->name);
-	}
-	struct iv_cap *cap = iv_cap_find(TFORK_CAP);
-	ssize_t n = cap ? pread(cap->memfd, res->slot, sizeof(res->slot), 0) : -1;
-	if (!fail[0] && n != (ssize_t)sizeof(res->slot))
-		snprintf(fail, sizeof(fail), "cannot read cap file '%s': %s", TFORK_CAP,
-			 cap ? strerror(errno) : "not found");
-	if (!fail[0] && status != 0)
-		snprintf(fail, sizeof(fail), "the monitor ended with status %d", status);
-	for (size_t i = 0; !fail[0] && i < run.ncvms; i++) {
-		if (want_slot[i] < 0)
-			continue;
-		const struct tfork_slot *s = &res->slot[want_slot[i]];
-		if (s->magic != TFORK_MAGIC)
-			snprintf(fail, sizeof(fail), "cVM '%s' left nothing in cap slot %d",
-				 run.cvms[i].cfg->name, want_slot[i]);
-		else if (s->error != TFORK_OK)
-			snprintf(fail, sizeof(fail),
-				 "cVM '%s' reported error %llu (bench/cvm/tfork.h)",
-				 run.cvms[i].cfg->name, (unsigned long long)s->error);
-	}
-	if (!fail[0] && res->slot[0].error != TFORK_OK)
-		snprintf(fail, sizeof(fail),
-			 "a cVM reported error %llu in slot 0 (bench/cvm/tfork.h)",
-			 (unsigned long long)res->slot[0].error);
-	iv_run_free(&run);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL); /* so that ^C works between runs */
-
-	capture_end(&log, !why && (timed_out || fail[0]));
-	if (timed_out)
-		snprintf(fail, sizeof(fail), "the monitor run did not finish within %d s",
-			 TIMEOUT_S);
-	if (!fail[0])
-		return 0;
-	if (!why)
-		die("%s", fail);
-	snprintf(why, whylen, "%s", fail);
-	return -1;
+	struct bench_run r = {
+		.cap_name = TFORK_CAP,
+		.cap = res->slot,
+		.cap_size = sizeof(res->slot),
+		.t = res->c,
+		.max_cvms = sizeof(res->c) / sizeof(res->c[0]),
+		.check = check_slots,
+		.check_ctx = want_slot,
+		.hooks = hooks,
+	};
+	int rc = bench_run_monitor(cfg, &r, why, whylen);
+	res->ncvms = r.ncvms;
+	return rc;
 }
 
 static void run_monitor(struct iv_config *cfg, struct run_res *res, const int *want_slot,
-			const struct run_hooks *hooks)
+			const struct bench_hooks *hooks)
 {
 	run_monitor_soft(cfg, res, want_slot, hooks, NULL, 0);
 }
@@ -498,7 +258,7 @@ static void cold_run(struct size_s *z)
 	struct iv_config cfg;
 	struct iv_err err;
 	int want[TFORK_SLOTS + 1];
-	gen_begin(&g);
+	gen_begin(&g, TFORK_CAP, TFORK_CAP_SIZE, cvm_so);
 	for (int i = 0; i < n; i++) {
 		char name[32], args[64];
 		snprintf(name, sizeof(name), "cold-%d", i + 1);
@@ -512,25 +272,23 @@ static void cold_run(struct size_s *z)
 	run_monitor(&cfg, &r, want, NULL);
 	iv_config_free(&cfg);
 	for (int i = 0; i < n; i++) {
-		const struct cvm_res *c = &r.c[i];
+		const struct cvm_times *c = &r.c[i];
 		const struct tfork_slot *s = &r.slot[i + 1];
 		if (s->heap_len != (uint64_t)z->mib << 20)
 			die("cold cVM %d filled %llu bytes, not %d MiB", i + 1,
 			    (unsigned long long)s->heap_len, z->mib);
-		/* t_running may come after t_first: the cVM can run before the
-		 * monitor notes that it sent go; its cell was spawned before. */
-		if (c->t_cell < c->t_deploy || s->t_first < c->t_cell || s->t_filled < s->t_first ||
+		if (!cvm_first_ok(c, s->t_first) || s->t_filled < s->t_first ||
 		    s->t_after < s->t_filled || s->t_end < s->t_after || c->t_done < s->t_end)
 			die("cold cVM %d: inconsistent timestamps", i + 1);
 		if (i == 0)
 			continue; /* warm-up */
-		add(&z->cold.first, us(c->t_deploy, s->t_after));
-		add(&z->cold.exit, us(c->t_deploy, c->t_done));
-		add(&z->cold.go, us(c->t_deploy, c->t_cell));
-		add(&z->cold.go_first, us(c->t_cell, s->t_first));
-		add(&z->cold.fill, us(s->t_first, s->t_filled));
-		add(&z->cold.save, us(s->t_filled, s->t_after));
-		add(&z->cold.after_reaped, us(s->t_after, c->t_done));
+		series_add(&z->cold.first, span_us(c->t_deploy, s->t_after));
+		series_add(&z->cold.exit, span_us(c->t_deploy, c->t_done));
+		series_add(&z->cold.go, span_us(c->t_deploy, c->t_cell));
+		series_add(&z->cold.go_first, span_us(c->t_cell, s->t_first));
+		series_add(&z->cold.fill, span_us(s->t_first, s->t_filled));
+		series_add(&z->cold.save, span_us(s->t_filled, s->t_after));
+		series_add(&z->cold.after_reaped, span_us(s->t_after, c->t_done));
 	}
 }
 
@@ -543,7 +301,7 @@ static void fork_run(struct size_s *z)
 	struct iv_err err;
 	int want[TFORK_SLOTS + 1];
 	char args[64];
-	gen_begin(&g);
+	gen_begin(&g, TFORK_CAP, TFORK_CAP_SIZE, cvm_so);
 	snprintf(args, sizeof(args), "tpl 0 %d 0", z->mib);
 	gen_cvm(&g, "tpl", args, 1, 0, -1, NULL);
 	want[0] = 0;
@@ -559,11 +317,11 @@ static void fork_run(struct size_s *z)
 	static struct run_res r;
 	run_monitor(&cfg, &r, want, NULL);
 	iv_config_free(&cfg);
-	const struct cvm_res *t = &r.c[0];
-	add(&z->tpl_init, us(r.slot[0].t_first, r.slot[0].t_filled));
-	add(&z->tpl_ready, us(t->t_deploy, t->t_saved));
+	const struct cvm_times *t = &r.c[0];
+	series_add(&z->tpl_init, span_us(r.slot[0].t_first, r.slot[0].t_filled));
+	series_add(&z->tpl_ready, span_us(t->t_deploy, t->t_saved));
 	for (int i = 1; i <= n; i++) {
-		const struct cvm_res *c = &r.c[i];
+		const struct cvm_times *c = &r.c[i];
 		const struct tfork_slot *s = &r.slot[i];
 		if (s->heap_len != (uint64_t)z->mib << 20)
 			die("fork %d sees %llu bytes of heap, not the template's %d MiB", i,
@@ -576,16 +334,16 @@ static void fork_run(struct size_s *z)
 			die("fork %d: inconsistent timestamps", i);
 		if (i == 1)
 			continue; /* warm-up */
-		add(&z->fork.first, us(c->t_deploy, s->t_after));
-		add(&z->fork.exit, us(c->t_deploy, c->t_done));
-		add(&z->fork.told, us(c->t_deploy, c->t_loaded));
+		series_add(&z->fork.first, span_us(c->t_deploy, s->t_after));
+		series_add(&z->fork.exit, span_us(c->t_deploy, c->t_done));
+		series_add(&z->fork.told, span_us(c->t_deploy, c->t_loaded));
 		if (c->t_first_hc >= c->t_loaded && c->t_first_hc <= c->t_running) {
-			add(&z->fork.announced, us(c->t_loaded, c->t_first_hc));
-			add(&z->fork.taken, us(c->t_first_hc, c->t_running));
+			series_add(&z->fork.announced, span_us(c->t_loaded, c->t_first_hc));
+			series_add(&z->fork.taken, span_us(c->t_first_hc, c->t_running));
 		}
-		add(&z->fork.resumed, us(c->t_running, s->t_after));
-		add(&z->fork.to_exit, us(s->t_after, c->t_exit));
-		add(&z->fork.reaped, us(c->t_exit, c->t_done));
+		series_add(&z->fork.resumed, span_us(c->t_running, s->t_after));
+		series_add(&z->fork.to_exit, span_us(s->t_after, c->t_exit));
+		series_add(&z->fork.reaped, span_us(c->t_exit, c->t_done));
 	}
 }
 
@@ -616,7 +374,7 @@ static void restore_detect(void)
 	struct gen g;
 	struct iv_config cfg;
 	struct iv_err err;
-	gen_begin(&g);
+	gen_begin(&g, TFORK_CAP, TFORK_CAP_SIZE, cvm_so);
 	gen_cvm(&g, "restored", "time 1 0 0", 0, 0, -1,
 		"  resume: 1\n  snapshot_path: \"/nonexistent/bench-tfork\"\n");
 	if (gen_end(&g, "restore", &cfg, &err)) {
@@ -655,7 +413,7 @@ static void restore_run(struct size_s *z)
 	char args[64], extra[PATH_MAX + 64], why[768];
 	static struct run_res r;
 	if (!z->saved) {
-		gen_begin(&g);
+		gen_begin(&g, TFORK_CAP, TFORK_CAP_SIZE, cvm_so);
 		snprintf(args, sizeof(args), "tpl 0 %d 0", z->mib);
 		snprintf(extra, sizeof(extra), "  snapshot_path: \"%s\"\n", z->snapdir);
 		gen_cvm(&g, "tpl", args, 1, 0, -1, extra);
@@ -678,11 +436,11 @@ static void restore_run(struct size_s *z)
 			return;
 		}
 		z->img_mib = (double)st.st_size / (1 << 20);
-		z->img_save_ms = us(r.c[0].t_deploy, r.c[0].t_saved) / 1000.0;
+		z->img_save_ms = span_us(r.c[0].t_deploy, r.c[0].t_saved) / 1000.0;
 		z->saved = 1;
 	}
 	int n = 1 + opt.forks;
-	gen_begin(&g);
+	gen_begin(&g, TFORK_CAP, TFORK_CAP_SIZE, cvm_so);
 	snprintf(extra, sizeof(extra), "  resume: 1\n  snapshot_path: \"%s\"\n", z->snapdir);
 	for (int i = 1; i <= n; i++) {
 		char name[32];
@@ -702,7 +460,7 @@ static void restore_run(struct size_s *z)
 		return;
 	}
 	for (int i = 1; i <= n; i++) {
-		const struct cvm_res *c = &r.c[i - 1];
+		const struct cvm_times *c = &r.c[i - 1];
 		const struct tfork_slot *s = &r.slot[i];
 		if (s->heap_len != (uint64_t)z->mib << 20) {
 			snprintf(why, sizeof(why),
@@ -717,13 +475,13 @@ static void restore_run(struct size_s *z)
 			die("restored cVM %d: inconsistent timestamps", i);
 		if (i == 1)
 			continue; /* warm-up */
-		add(&z->restore.first, us(c->t_deploy, s->t_after));
-		add(&z->restore.exit, us(c->t_deploy, c->t_done));
-		add(&z->restore.plan, us(c->t_deploy, c->t_loaded));
-		add(&z->restore.go, us(c->t_loaded, c->t_cell));
-		add(&z->restore.resumed, us(c->t_cell, s->t_after));
-		add(&z->restore.to_exit, us(s->t_after, c->t_exit));
-		add(&z->restore.reaped, us(c->t_exit, c->t_done));
+		series_add(&z->restore.first, span_us(c->t_deploy, s->t_after));
+		series_add(&z->restore.exit, span_us(c->t_deploy, c->t_done));
+		series_add(&z->restore.plan, span_us(c->t_deploy, c->t_loaded));
+		series_add(&z->restore.go, span_us(c->t_loaded, c->t_cell));
+		series_add(&z->restore.resumed, span_us(c->t_cell, s->t_after));
+		series_add(&z->restore.to_exit, span_us(s->t_after, c->t_exit));
+		series_add(&z->restore.reaped, span_us(c->t_exit, c->t_done));
 	}
 }
 
@@ -785,9 +543,7 @@ static int raw_parent_main(int argc, char **argv)
 		ssize_t k;
 		while ((k = read(p[0], &t_first, sizeof(t_first))) < 0 && errno == EINTR)
 			;
-		int st = 0;
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
+		int st = wait_child(pid);
 		uint64_t t1 = now_ns();
 		close(p[0]);
 		if (k != sizeof(t_first) || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
@@ -810,37 +566,6 @@ static int raw_parent_main(int argc, char **argv)
 	return r.error ? 1 : 0;
 }
 
-/* Starts path (argv) with fd 3 the write end of a new pipe; returns the
- * read end, the child in *pid. */
-static int spawn_with_fd3(const char *path, char *const argv[], pid_t *pid)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC))
-		die("spawn: pipe: %s", strerror(errno));
-	/* keep the write end off fd 3, where dup2 would leave it close-on-exec */
-	int w = fcntl(p[1], F_DUPFD_CLOEXEC, 10);
-	if (w < 0)
-		die("spawn: fcntl: %s", strerror(errno));
-	close(p[1]);
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none;
-	sigemptyset(&none);
-	if (posix_spawn_file_actions_init(&fa) || posix_spawn_file_actions_adddup2(&fa, w, 3) ||
-	    posix_spawnattr_init(&at) || posix_spawnattr_setsigmask(&at, &none) ||
-	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK))
-		die("spawn: cannot set up posix_spawn attributes");
-	char *envp[] = {NULL};
-	fflush(stdout);
-	int rc = posix_spawn(pid, path, &fa, &at, argv, envp);
-	if (rc)
-		die("posix_spawn '%s': %s", path, strerror(rc));
-	close(w);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	return p[0];
-}
-
 static void raw_fork_round(struct size_s *z)
 {
 	static struct raw_report r;
@@ -850,9 +575,8 @@ static void raw_fork_round(struct size_s *z)
 	char *argv[] = {"tfork", RAW_PARENT_ARG, mib, n, NULL};
 	pid_t pid;
 	memset(&r, 0, sizeof(r));
-	timed_out = 0;
-	alarm(TIMEOUT_S);
-	int fd = spawn_with_fd3("/proc/self/exe", argv, &pid);
+	watchdog_arm();
+	int fd = spawn_fd3("/proc/self/exe", argv, &pid, NULL);
 	size_t got = 0;
 	while (got < sizeof(r)) {
 		ssize_t k = read(fd, (char *)&r + got, sizeof(r) - got);
@@ -864,10 +588,8 @@ static void raw_fork_round(struct size_s *z)
 	}
 	if (got != sizeof(r))
 		kill(pid, SIGKILL);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	alarm(0);
+	int st = wait_child(pid);
+	watchdog_disarm();
 	close(fd);
 	if (got != sizeof(r) || r.magic != TFORK_MAGIC)
 		die("raw fork parent: no report (%zu bytes, wait status 0x%x)", got, st);
@@ -878,47 +600,20 @@ static void raw_fork_round(struct size_s *z)
 		    (unsigned long long)r.n);
 	z->raw_parent = r.mem;
 	for (uint64_t i = 1; i < r.n; i++) { /* fork 0: warm-up */
-		add(&z->raw_first, (double)r.first_ns[i] / 1000.0);
-		add(&z->raw_exit, (double)r.exit_ns[i] / 1000.0);
+		series_add(&z->raw_first, (double)r.first_ns[i] / 1000.0);
+		series_add(&z->raw_exit, (double)r.exit_ns[i] / 1000.0);
 	}
 }
 
 static void spawn_round(void)
 {
-	char path[PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/peer_start", here);
-	char *argv[] = {"peer_start", NULL};
 	for (int i = 0; i <= opt.forks; i++) {
-		pid_t pid;
-		timed_out = 0;
-		alarm(TIMEOUT_S);
-		uint64_t t0 = now_ns();
-		int fd = spawn_with_fd3(path, argv, &pid);
-		uint64_t got[2] = {0, 0};
-		ssize_t n;
-		while ((n = read(fd, got, sizeof(got))) < 0 && errno == EINTR && !timed_out)
-			;
-		if (n != sizeof(got))
-			kill(pid, SIGKILL);
-		int st;
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		uint64_t t1 = now_ns();
-		alarm(0);
-		close(fd);
-		if (n != sizeof(got))
-			die("spawn peer sent %zd bytes instead of its timestamp and CPU mask", n);
-		if (got[1] != (opt.cpu < 64 ? 1ULL << opt.cpu : 0))
-			die("spawn peer's CPU mask is 0x%llx, not CPU %d alone",
-			    (unsigned long long)got[1], opt.cpu);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			die("spawn peer ended with wait status 0x%x", st);
-		if (got[0] < t0 || got[0] > t1)
-			die("spawn peer: inconsistent timestamps");
+		double f, e;
+		spawn_peer(peer, opt.cpu, &f, &e);
 		if (i == 0)
-			continue;
-		add(&sp_first, us(t0, got[0]));
-		add(&sp_exit, us(t0, t1));
+			continue; /* warm-up */
+		series_add(&sp_first, f);
+		series_add(&sp_exit, e);
 	}
 }
 
@@ -1042,7 +737,7 @@ static void memory_run(struct size_s *z)
 	memset(&m, 0, sizeof(m));
 	m.nforks = opt.memforks;
 	m.out = &z->memr;
-	gen_begin(&g);
+	gen_begin(&g, TFORK_CAP, TFORK_CAP_SIZE, cvm_so);
 	snprintf(args, sizeof(args), "tpl 0 %d 0", z->mib);
 	gen_cvm(&g, "tpl", args, 1, 0, 1, NULL); /* wait: 1: the next cVM 1 s after this one */
 	want[0] = 0;
@@ -1056,7 +751,7 @@ static void memory_run(struct size_s *z)
 	if (gen_end(&g, "memory", &cfg, &err))
 		die("%s", err.msg);
 	static struct run_res r;
-	struct run_hooks hooks = {mem_start, mem_end, &m};
+	struct bench_hooks hooks = {mem_start, mem_end, &m};
 	run_monitor(&cfg, &r, want, &hooks);
 	iv_config_free(&cfg);
 	if (!m.ok)
@@ -1110,83 +805,31 @@ static void report_memory(const struct size_s *z, int headline)
 
 /* ---- set-up ---- */
 
-static int parse_int(const char *s, int lo, int hi, const char *what)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < lo || v > hi) {
-		fprintf(stderr, "tfork: %s must be a number from %d to %d, got '%s'\n%s", what, lo,
-			hi, s, usage);
-		exit(2);
-	}
-	return (int)v;
-}
-
 static void pin(void)
 {
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof(set), &set))
-		die("sched_getaffinity: %s", strerror(errno));
-	int allowed = CPU_COUNT(&set);
-	if (opt.cpu < 0) {
-		for (int c = CPU_SETSIZE - 1; c >= 0 && opt.cpu < 0; c--)
-			if (CPU_ISSET(c, &set))
-				opt.cpu = c;
-	} else if (opt.cpu >= CPU_SETSIZE || !CPU_ISSET(opt.cpu, &set)) {
-		die("CPU %d is not one this process may run on", opt.cpu);
-	}
-	if (opt.cpu < 0)
-		die("no CPU to run on");
-	CPU_ZERO(&set);
-	CPU_SET(opt.cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity(CPU %d): %s", opt.cpu, strerror(errno));
-	struct utsname u;
-	uname(&u);
-	char thp[128] = "?";
+	char thp[128] = "?", extra[160];
 	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
 	if (f) {
 		if (fgets(thp, sizeof(thp), f))
 			thp[strcspn(thp, "\n")] = 0;
 		fclose(f);
 	}
-	printf("bench/tfork: pinned to CPU %d (of %d allowed, %ld online); Linux %s; THP: %s\n",
-	       opt.cpu, allowed, sysconf(_SC_NPROCESSORS_ONLN), u.release, thp);
-	printf("  every cVM cell, monitor thread and peer process inherits this affinity\n");
+	snprintf(extra, sizeof(extra), "; THP: %s", thp);
+	opt.cpu = bench_pin(opt.cpu, extra);
 }
 
 static void find_here(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		die("cannot find this program's own path");
-	self[n] = 0;
-	snprintf(here, sizeof(here), "%s", dirname(self));
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/iv-cell", here);
-	if (access(path, R_OK))
-		die("the cell stub '%s' is missing (the monitor looks for it next to its "
-		    "executable; run `make bench-tfork`)",
-		    path);
-	snprintf(path, sizeof(path), "%s/peer_start", here);
-	if (access(path, X_OK))
-		die("the spawn peer '%s' is missing (run `make bench-tfork`)", path);
-	if ((size_t)snprintf(cvm_so, sizeof(cvm_so), "%s/cvm/tfork_heap.so", here) >=
-	    sizeof(cvm_so))
-		die("path too long");
-	struct stat st;
-	if (stat(cvm_so, &st) || !S_ISREG(st.st_mode))
-		die("cVM runtime '%s' is missing (run `make bench-tfork`)", cvm_so);
+	bench_find_here();
+	bench_peer_path(peer, sizeof(peer));
+	bench_cvm_path(cvm_so, sizeof(cvm_so), "tfork_heap.so");
 }
 
 /* ---- report ---- */
 
 static void line(const char *what, const struct series *s)
 {
-	printf("      %-50s median %9.1f us   %s\n", what, median(s), spread(s));
+	printf("      %-50s median %9.1f us   %s\n", what, series_median(s), series_spread(s, 1));
 }
 
 static void report_size(const struct size_s *z)
@@ -1204,12 +847,12 @@ static void report_size(const struct size_s *z)
 	       "        instruction %.1f (server started, go); probe cap + fill %.1f; host_save (a "
 	       "no-op\n"
 	       "        hostcall) %.1f; after host_save -> exit reaped %.1f\n",
-	       median(&c->go), median(&c->go_first), median(&c->fill), median(&c->save),
-	       median(&c->after_reaped));
+	       series_median(&c->go), series_median(&c->go_first), series_median(&c->fill),
+	       series_median(&c->save), series_median(&c->after_reaped));
 	printf("  (b) fork from the template (its init, %.2f ms, and deploy -> zygote, %.2f ms, "
 	       "are over\n"
 	       "      before the first fork request: excluded by construction):\n",
-	       median(&z->tpl_init) / 1000.0, median(&z->tpl_ready) / 1000.0);
+	       series_median(&z->tpl_init) / 1000.0, series_median(&z->tpl_ready) / 1000.0);
 	line("fork request -> first instruction after host_save", &f->first);
 	line("fork request -> exit reaped", &f->exit);
 	printf("      phases (median us): request -> template told %.1f; told -> child's announce "
@@ -1221,8 +864,8 @@ static void report_size(const struct size_s *z)
 	       "        fds); taken over -> first instruction %.1f; first instruction -> host_exit "
 	       "%.1f;\n"
 	       "        host_exit -> reaped %.1f\n",
-	       median(&f->told), median(&f->announced), median(&f->taken), median(&f->resumed),
-	       median(&f->to_exit), median(&f->reaped));
+	       series_median(&f->told), series_median(&f->announced), series_median(&f->taken),
+	       series_median(&f->resumed), series_median(&f->to_exit), series_median(&f->reaped));
 	if (restore_state == 1) {
 		printf("  (c) restore from a snapshot image (pages.img %.1f MiB, written once by a "
 		       "template run in\n"
@@ -1237,8 +880,9 @@ static void report_size(const struct size_s *z)
 		       "resumes the saver, its\n"
 		       "        announce); first instruction -> host_exit %.1f; host_exit -> "
 		       "reaped %.1f\n",
-		       median(&rs->plan), median(&rs->go), median(&rs->resumed),
-		       median(&rs->to_exit), median(&rs->reaped));
+		       series_median(&rs->plan), series_median(&rs->go),
+		       series_median(&rs->resumed), series_median(&rs->to_exit),
+		       series_median(&rs->reaped));
 	} else if (restore_state == 0) {
 		printf("  (c) restore from image: not implemented yet (%s)\n", restore_why);
 	} else {
@@ -1255,9 +899,9 @@ static void report_size(const struct size_s *z)
 	line("posix_spawn -> first instruction", &sp_first);
 	line("posix_spawn -> exit (waitpid)", &sp_exit);
 
-	double ff = median(&f->first), fe = median(&f->exit);
-	double rf = median(&z->raw_first), re = median(&z->raw_exit);
-	double cf = median(&c->first), ce = median(&c->exit);
+	double ff = series_median(&f->first), fe = series_median(&f->exit);
+	double rf = series_median(&z->raw_first), re = series_median(&z->raw_exit);
+	double cf = series_median(&c->first), ce = series_median(&c->exit);
 	int big = z->mib == sizes_mib[NSIZES - 1];
 	printf("  ratios (of medians):\n");
 	printf("      fork / raw fork(), to first instruction:   %6.3fx        (target <= 1.5x: "
@@ -1281,7 +925,7 @@ static void report_size(const struct size_s *z)
 		       ce / fe);
 	}
 	if (restore_state == 1) {
-		double xf = median(&rs->first), xe = median(&rs->exit);
+		double xf = series_median(&rs->first), xe = series_median(&rs->exit);
 		printf("      restore / fork, to first instruction:      %6.2fx        (info)\n",
 		       xf / ff);
 		printf("      cold start / restore, to first instruction: %5.1fx faster (info); to "
@@ -1289,7 +933,7 @@ static void report_size(const struct size_s *z)
 		       cf / xf, ce / xe);
 	}
 	printf("      fork / posix_spawn, to first instruction:  %6.2fx        (info)\n",
-	       ff / median(&sp_first));
+	       ff / series_median(&sp_first));
 }
 
 int main(int argc, char **argv)
@@ -1297,7 +941,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], RAW_PARENT_ARG))
 		return raw_parent_main(argc, argv);
 	int c;
-	while ((c = getopt(argc, argv, "c:r:k:n:m:s:vh")) != -1) {
+	while ((c = bench_getopt(argc, argv, "c:r:k:n:m:s:", &opt.verbose)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.cpu = parse_int(optarg, 0, CPU_SETSIZE - 1, "-c CPU");
@@ -1317,31 +961,13 @@ int main(int argc, char **argv)
 		case 's':
 			opt.sleep_ms = parse_int(optarg, 100, 10000, "-s SLEEP_MS");
 			break;
-		case 'v':
-			opt.verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
 		}
-	}
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return 2;
 	}
 	if (opt.rounds * opt.forks > MAX_SAMPLES || opt.rounds * opt.cold > MAX_SAMPLES) {
 		fprintf(stderr, "tfork: -r x -k and -r x -n must be at most %d\n", MAX_SAMPLES);
 		return 2;
 	}
-	iv_verbose = opt.verbose > 1;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: interrupts the waits */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL))
-		die("sigaction: %s", strerror(errno));
+	bench_init(opt.verbose, 0);
 
 	pin(); /* before any thread or child exists */
 	find_here();
