@@ -129,24 +129,6 @@ long iv_tfork_gate(struct iv_call *c, int sysno)
 	return r;
 }
 
-/* True when tid leads its own thread group and its parent is pid: a child
- * process of pid, not a thread of one. */
-static int is_child_of(pid_t tid, pid_t pid)
-{
-	char path[64], line[128];
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	FILE *f = fopen(path, "re");
-	int tgid = 0, ppid = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		sscanf(line, "Tgid: %d", &tgid);
-		if (sscanf(line, "PPid: %d", &ppid) == 1)
-			break;
-	}
-	if (f)
-		fclose(f);
-	return tgid == tid && ppid == pid;
-}
-
 struct iv_cvm *iv_tfork_adopt(struct iv_cvm *leader, pid_t tid, int nr)
 {
 	struct iv_cvm *f = NULL;
@@ -154,17 +136,23 @@ struct iv_cvm *iv_tfork_adopt(struct iv_cvm *leader, pid_t tid, int nr)
 	int due = nr == HC_FORKED && leader->tstate == IV_TPL_FORKING && !leader->clone_allowed &&
 		  leader->fork_child && leader->fork_child->pid == 0;
 	pthread_mutex_unlock(&leader->lock);
-	/* Only the template's new child may take the fork's place, not a
-	 * thread of another fork that calls at the same moment. */
-	if (!due || !is_child_of(tid, leader->pid))
+	/* Only the template's new child may take the fork's place, not a thread
+	 * of another fork calling at the same moment: pidfd_open refuses
+	 * anything but a process, and every other process of the family is
+	 * known (only the template has children, and only when told). */
+	int pidfd = due ? (int)syscall(SYS_pidfd_open, tid, 0) : -1;
+	if (pidfd < 0)
 		return NULL;
 	pthread_mutex_lock(&leader->lock);
 	if (leader->tstate == IV_TPL_FORKING && leader->fork_child &&
 	    leader->fork_child->pid == 0) {
 		f = leader->fork_child;
 		f->pid = tid;
+		f->pidfd = pidfd;
 	}
 	pthread_mutex_unlock(&leader->lock);
+	if (!f)
+		close(pidfd);
 	return f;
 }
 
@@ -428,7 +416,6 @@ static void complete(struct iv_cvm *t, struct iv_cvm *f)
 {
 	struct iv_err err;
 	int p[2] = {-1, -1};
-	f->pidfd = (int)syscall(SYS_pidfd_open, f->pid, 0);
 	if (f->pidfd < 0 || ptrace(PTRACE_SEIZE, f->pid, 0, PTRACE_O_EXITKILL) ||
 	    pipe2(p, O_CLOEXEC) || give_fd(f, p[1], IV_FD_CONSOLE_OUT) ||
 	    give_fd(f, p[1], IV_FD_CONSOLE_ERR)) {
