@@ -23,7 +23,7 @@ EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test
 	    $(B)/runtime/mt_template/libmt.so
 TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c))
 
-.PHONY: all deps demo test test-unit fuzz bench clean format
+.PHONY: all deps fuzz-deps demo test fuzz bench bench-tfork clean format
 all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(EXAMPLES)
 
 deps:
@@ -115,6 +115,9 @@ FUZZ_IMAGE_SRC := $(filter-out src/monitor/main.c src/snapshot/image.c,$(MON_SRC
 $(B)/fuzz/fuzz_image: tests/fuzz/fuzz_image.c $(MON_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_image.c $(FUZZ_IMAGE_SRC) $(LDLIBS)
+fuzz-deps:
+	@sh scripts/deps.sh fuzz
+$(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image: | fuzz-deps
 fuzz: all $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image
 	@mkdir -p $(B)/fuzz/corpus-elf $(B)/fuzz/corpus-config
 	cp $(EXAMPLES) $(B)/iv-cell $(B)/fuzz/corpus-elf/

@@ -1,8 +1,11 @@
 #!/bin/sh
-# Installs the Debian packages the build and tests need; does nothing when
-# they are all present.  Safe to run again and again.
+# Installs the Debian packages a make target needs; does nothing when they
+# are all present.  Safe to run again and again.
+#   scripts/deps.sh         build and tests
+#   scripts/deps.sh fuzz    also the fuzzers (clang, libFuzzer)
 set -e
-PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev musl-tools clang libclang-rt-14-dev"
+PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev"
+[ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
