@@ -21,7 +21,8 @@ CVM_LDFLAGS := -nostdlib -shared -Wl,-z,noexecstack -Wl,--no-undefined
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so
-TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c))
+TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c)) \
+	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c))
 
 .PHONY: all deps fuzz-deps demo test fuzz bench bench-tfork clean format
 all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(EXAMPLES)
@@ -80,6 +81,11 @@ $(B)/runtime/mt_template/libmt.so: runtime/baremetal/mt_template/mt.c $(B)/libiv
 $(B)/tests/%.so: tests/cvm/%.c $(B)/libivrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,cvm_main -o $@ $< $(B)/libivrt.a
+
+# Unmodified libc programs: static musl executables, linked where a cVM range starts.
+$(B)/tests/posix/%: tests/posix/%.c
+	@mkdir -p $(dir $@)
+	musl-gcc -O2 -static -Wl,-Ttext-segment=0x20000000 $(WARN) -o $@ $<
 
 # The same monitor with AddressSanitizer and UBSan, for the tests.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -4,7 +4,7 @@
 #   scripts/deps.sh         build and tests
 #   scripts/deps.sh fuzz    also the fuzzers (clang, libFuzzer)
 set -e
-PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev"
+PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev musl-tools"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

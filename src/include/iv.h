@@ -252,6 +252,7 @@ struct iv_cvm {
 	/* TFORK, as a fork */
 	uint64_t announce_id;
 	int announced;
+	pid_t ns_pid; /* its pid in the template's pid namespace */
 	int released; /* a template the run ended once its forks were done */
 
 	/* phases (CLOCK_MONOTONIC ns): deploy started (for a fork: requested),

@@ -119,6 +119,13 @@ long iv_tfork_gate(struct iv_call *c, int sysno)
 {
 	struct iv_cvm *t = c->cvm;
 	long r = 0;
+	/* Signals to threads.  A plain, template or restored cVM is alone in its
+	 * pid namespace (a template's forks exist only while it is frozen); a
+	 * fork shares its template's, so it may signal itself only. */
+	if (sysno == SYS_tgkill || sysno == SYS_tkill) {
+		int fork = t->cfg->resume && !t->cfg->snapshot_path;
+		return !fork || (pid_t)c->a[0] == t->ns_pid ? IV_HC_CONTINUE : 0;
+	}
 	pthread_mutex_lock(&t->lock);
 	if (sysno == SYS_clone && t->tstate == IV_TPL_FORKING && t->clone_allowed &&
 	    c->tid == t->save_tid && c->a[0] == SIGCHLD && c->a[1] == 0) {
@@ -401,6 +408,25 @@ static void freeze(struct iv_cvm *t)
 	ptrace(PTRACE_CONT, t->save_tid, 0, 0);
 }
 
+/* pid's number in its own pid namespace (the last of NSpid), or 0. */
+static pid_t ns_pid_of(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "re");
+	pid_t ns = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		char *last = strrchr(line, '\t');
+		ns = last ? atoi(last + 1) : 0;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return ns;
+}
+
 /* Installs fd in the fork as number at (dup2 semantics), during its announce. */
 static int give_fd(struct iv_cvm *f, int fd, int at)
 {
@@ -435,6 +461,7 @@ static void complete(struct iv_cvm *t, struct iv_cvm *f)
 	}
 	close(p[1]);
 	f->console = p[0];
+	f->ns_pid = ns_pid_of(f->pid);
 	iv_run_watch_console(f->run, f);
 
 	/* Its own open file descriptions, at the template's offsets. */

@@ -111,3 +111,16 @@ test_tfork_a_fork_cannot_fork_itself() {
 	expect_out "[f1] tpl: host_save in a fork: 0" &&
 	expect_err "cVM 'f1': denied system call clone (56)" && expect_out "[f2] tpl: global: 42"
 }
+
+test_tfork_a_fork_cannot_signal_its_siblings_or_template() {
+	{ echo "cVMs:"
+	  printf -- '- name: tpl\n  runtime: %s\n  args: "plain"\n  template: 1\n  wait: -1\n  isolation:\n  - base: 0x10000000\n    size: 0x10000000\n    begin: 0x10000000\n    end: 0x20000000\n' "$TPL"
+	  printf -- '- name: victim\n  runtime: %s\n  args: "sleep 400"\n  resume: 1\n' "$TPL"
+	  printf -- '- name: killer\n  runtime: %s\n  args: "killsiblings"\n  resume: 1\n  wait: -1\n' "$TPL"
+	  printf -- '- name: after\n  runtime: %s\n  args: "show"\n  resume: 1\n' "$TPL"; } | yaml k.yaml >/dev/null
+	run_iv -y "$T/k.yaml"
+	expect_rc 0 && expect_out "[killer] tpl: signals delivered to others: 0" &&
+	expect_out "[killer] tpl: signal to itself (0): 0" &&
+	expect_out "[victim] tpl: woke" && expect_out "[after] tpl: global: 42" &&
+	expect_err "cVM 'killer': denied system call tgkill"
+}

@@ -141,6 +141,20 @@ long cvm_main(void)
 		say("tpl: cap says: ", b);
 	} else if (starts(arg, "sleep ")) {
 		sleep_ms(num(arg + 6));
+		say("tpl: woke", "");
+	} else if (starts(arg, "killsiblings")) {
+		/* forks share the template's pid namespace: try every pid in it */
+		long hit = 0, me = iv_syscall6(39, 0, 0, 0, 0, 0, 0); /* getpid */
+		for (long p = 1; p < 64; p++)
+			if (p != me)
+				hit += iv_syscall6(234, p, p, 9, 0, 0, 0) ==
+				       0; /* tgkill(p, p, SIGKILL) */
+		for (long p = 1; p < 64; p++)
+			if (p != me)
+				hit += iv_syscall6(200, p, 9, 0, 0, 0, 0) ==
+				       0; /* tkill(p, SIGKILL) */
+		sayn("tpl: signal to itself (0): ", iv_syscall6(234, me, me, 0, 0, 0, 0));
+		sayn("tpl: signals delivered to others: ", hit);
 	} else if (starts(arg, "forkself")) {
 		/* the monitor lets a clone through only when it asked for it */
 		sayn("tpl: clone(SIGCHLD) in a fork: ", iv_syscall6(SYS_clone, 17, 0, 0, 0, 0, 0));
