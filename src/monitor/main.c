@@ -14,8 +14,8 @@ static const char usage[] =
 	"  -h, --help           show this help\n"
 	"cVM console lines are printed as '[name] text'; the monitor's own lines start with "
 	"'MON:'.\n"
-	"Exit status: 0 when every cVM ended with status 0, 1 otherwise, 2 for a bad command line\n"
-	"or configuration, 128+N when ended by signal N.\n";
+	"Exit status: 0 when every cVM ended with status 0, 1 otherwise, 2 for a bad command line,\n"
+	"configuration or runtime image (nothing starts), 128+N when ended by signal N.\n";
 
 int main(int argc, char **argv)
 {
