@@ -124,3 +124,23 @@ test_tfork_a_fork_cannot_signal_its_siblings_or_template() {
 	expect_out "[victim] tpl: woke" && expect_out "[after] tpl: global: 42" &&
 	expect_err "cVM 'killer': denied system call tgkill"
 }
+
+test_tfork_metrics_are_printed_and_written_as_json() {
+	run_iv --metrics "$T/m.json" -y "$(tfork_yaml a.yaml "plain" "show")"
+	expect_rc 0 &&
+	expect_err "metrics 'tpl' (template, ms): load " &&
+	expect_err "metrics 'f1' (fork, ms): fork " &&
+	expect_err "metrics end-to-end " || return 1
+	python3 - "$T/m.json" <<'PY' || fail "bad metrics JSON"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["end_to_end_ms"] > 0
+by = {c["name"]: c for c in m["cvms"]}
+t, f = by["tpl"], by["f1"]
+assert t["kind"] == "template" and f["kind"] == "fork" and t["ok"] and f["ok"]
+for k in ("load_ms", "sandbox_init_ms", "workload_prepare_ms", "snapshot_ms", "total_ms"):
+    assert t[k] is not None and t[k] >= 0, k
+assert t["fork_ms"] is None and f["load_ms"] is None
+assert f["fork_ms"] > 0 and f["execute_ms"] >= 0 and f["total_ms"] >= f["fork_ms"]
+PY
+}
