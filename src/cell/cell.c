@@ -6,6 +6,7 @@
  * child executes the cell stub, which builds the cVM from its plan.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -208,10 +209,23 @@ int iv_cell_global_init(struct iv_err *err)
 	devnull = high_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
 	if (devnull < 0)
 		return iv_fail(err, "/dev/null: %s", strerror(errno));
-	snprintf(empty_root, sizeof(empty_root), "/tmp/intravisor-root-XXXXXX");
-	if (!mkdtemp(empty_root))
-		return iv_fail(err, "cannot create the empty root: %s", strerror(errno));
-	chmod(empty_root, 0555);
+	/* One empty root for every monitor, under /run where only root can
+	 * create it (nothing to clean up after a monitor killed with -9); it
+	 * must be an empty directory of root's that no one else may write. */
+	snprintf(empty_root, sizeof(empty_root), "/run/intravisor/empty-root");
+	mkdir("/run/intravisor", 0755);
+	mkdir(empty_root, 0555);
+	struct stat st;
+	DIR *d = opendir(empty_root);
+	int entries = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	if (lstat(empty_root, &st) || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 0222) || entries || !d)
+		return iv_fail(err, "%s must be an empty directory of root's, mode 0555",
+			       empty_root);
 	null_netns = make_ns(CLONE_NEWNET, NULL, err);
 	return null_netns < 0 ? -1 : 0;
 }
@@ -223,8 +237,6 @@ void iv_cell_global_fini(void)
 		free(roots[i].path);
 	}
 	nroots = 0;
-	if (empty_root[0])
-		rmdir(empty_root);
 	empty_root[0] = 0;
 	if (stub_fd >= 0)
 		close(stub_fd);
