@@ -30,13 +30,8 @@
 #include <unistd.h>
 
 #include "iv.h"
+#include "seccomp_compat.h"
 
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 #define CELL_UID_BASE	    200000
 #define AS_SLACK	    (64UL << 20) /* the stub, its stack, the plan while it is read */
