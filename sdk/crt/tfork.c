@@ -1,9 +1,7 @@
-/* The cVM side of TFORK: the save protocol and thread recreation. */
+/* The cVM side of TFORK: host_save, and thread recreation after a restore. */
 #include "intravisor.h"
 
-#define SYS_rt_sigaction 13
 #define SYS_clone	 56
-#define SIGCHLD		 17
 
 /*
  * A new thread that becomes thread i of the template: the monitor has
@@ -39,28 +37,12 @@ static long restore_thread(long sp, long fsbase, long gsbase)
 	return ret;
 }
 
-struct iv_sigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	unsigned long mask;
-};
-
+/* Forks are made by the monitor: in a template and in a fork this is the
+ * one hostcall.  A cVM restored from an image recreates its threads here. */
 long host_save(void)
 {
 	long r = iv_hostcall(HC_SAVE, 0, 0, 0);
-	if (r == IV_SAVE_FORK) {
-		/* Forks are reaped by nobody else: let the kernel do it. */
-		struct iv_sigaction ign = {(void *)1, 0, 0, 0};
-		iv_syscall6(SYS_rt_sigaction, SIGCHLD, (long)&ign, 0, 8, 0, 0);
-	}
-	while (r == IV_SAVE_FORK) {
-		long pid = iv_syscall6(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
-		if (pid == 0)
-			break;
-		r = iv_hostcall(HC_SAVE, pid, 0, 0);
-	}
-	if (r != IV_SAVE_FORK && r != IV_SAVE_RESTORED)
+	if (r != IV_SAVE_RESTORED)
 		return r;
 	long n = iv_hostcall(HC_FORKED, 0, 0, 0);
 	for (long i = 0; i < n; i++) {

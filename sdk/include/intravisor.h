@@ -62,10 +62,8 @@ static inline long host_inspect(void)
 
 /*
  * Template checkpoint.  In a template the monitor freezes every thread here
- * and keeps the cell as a zygote: each time a fork is wanted it answers
- * IV_SAVE_FORK, this clones the cell (the only clone the monitor lets
- * through) and waits again.  The child announces itself and recreates the
- * template's other threads; it returns 0 as a plain cVM does
+ * and keeps the cell as a zygote; each fork the monitor makes of it starts
+ * here with all the template's threads and returns 0, as a plain cVM does
  * (host_inspect() tells them apart).  Defined in sdk/crt/tfork.c.
  */
 long host_save(void);

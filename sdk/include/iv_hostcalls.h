@@ -12,9 +12,9 @@
 #define HC_WRITE	  1   /* (buf, len) -> len: the cVM's console */
 #define HC_EXIT		  13  /* (code): ends the cVM */
 #define HC_INSPECT	  114 /* () -> 1 from scratch, 0 in a fork */
-#define HC_SAVE		  115 /* (forked pid) -> 0, or IV_SAVE_FORK/IV_SAVE_RESTORED: see host_save */
+#define HC_SAVE		  115 /* () -> 0, or IV_SAVE_RESTORED: see host_save */
 #define HC_GET_ARG	  116 /* (buf, size) -> strlen(args); copies args, NUL-terminated */
-#define HC_FORKED	  117 /* () -> threads to recreate: a fork announces itself */
+#define HC_FORKED	  117 /* () -> threads to recreate: a restored cVM announces itself */
 #define HC_THREAD_FRAME	  118 /* (i, long bases[2]) -> stack pointer of thread i's signal frame; FS, GS base */
 #define HC_NANOSLEEP	  200 /* (const struct timespec *req, struct timespec *rem) */
 #define HC_MAKE_CALL	  403
@@ -34,8 +34,8 @@
 #define HC_LSEEK	  805 /* (handle, offset, whence) -> offset */
 #define HC_CLOSE	  806 /* (handle) */
 
-/* What HC_SAVE answers a template (host_save runs the protocol). */
-#define IV_SAVE_FORK	 2 /* fork now with clone(SIGCHLD); the monitor allows that one */
-#define IV_SAVE_RESTORED 3 /* this cell was restored from an image: go on as a fork */
+/* What HC_SAVE answers a cell restored from an image (host_save recreates
+ * its threads); a template and its forks get 0. */
+#define IV_SAVE_RESTORED 3
 
 #endif

@@ -383,6 +383,8 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const in
 	elf_fd = high_fd(elf_fd);
 	struct child_fds f = {pipefd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
 	uid_t uid = CELL_UID_BASE + (uid_t)((getpid() & 0x3ff) << 8) + (uid_t)cvm->id;
+	cvm->uid = uid;
+	cvm->gid = uid;
 
 	/* As posix_spawn does: the child borrows the monitor's memory (no copy of
 	 * its page tables, no copy-on-write faults, nothing to tear down at
@@ -412,11 +414,12 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const in
 	if (n < 0)
 		goto out;
 	int32_t remote;
-	if (msg[0] != IV_CTL_LISTENER || n != 5) {
+	if (msg[0] != IV_CTL_LISTENER || n != IV_CTL_LISTENER_LEN) {
 		iv_fail(err, "cVM '%s': the cell sent a malformed handshake", cvm->cfg->name);
 		goto out;
 	}
 	memcpy(&remote, msg + 1, 4);
+	memcpy(&cvm->gadget, msg + 5, 8);
 	cvm->listener = (int)syscall(SYS_pidfd_getfd, pidfd, remote, 0);
 	if (cvm->listener < 0) {
 		iv_fail(err, "cVM '%s': cannot take the cell's listener: %s", cvm->cfg->name,

@@ -106,6 +106,10 @@ static const int allowed[] = {
 	SCMP_SYS(rseq),
 	SCMP_SYS(membarrier),
 	SCMP_SYS(pipe2),
+	/* Every cVM is alone in its pid namespace (a fork too): it can signal
+	 * only its own threads. */
+	SCMP_SYS(tkill),
+	SCMP_SYS(tgkill),
 };
 
 /* The filter is the same for every cell: built once, copied into each plan. */
@@ -130,11 +134,9 @@ static int build(struct iv_plan *p, struct iv_err *err)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM,
 					      CLONE_THREAD | CLONE_VM));
-	/* clone3 hides its flags in memory: ENOSYS makes every libc fall back to clone. */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	/* tkill/tgkill are not on the list: forks of a template share its pid
-	 * namespace, so the monitor lets a fork signal only itself (snapshot/tfork.c). */
+	/* clone3 hides its flags in memory: it goes to the monitor, which answers
+	 * ENOSYS (every libc falls back to clone) but for the thread clones it
+	 * runs itself in forks (snapshot/tfork.c). */
 	/* The only ioctl a libc needs on its console (isatty). */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,

@@ -92,6 +92,7 @@ static uint64_t filter_copy[4096];
 __attribute__((noreturn)) void iv_stub_enter(uint64_t entry, uint64_t sp, uint64_t kind,
 					     uint64_t argc, uint64_t argv, uint64_t envp);
 __attribute__((noreturn)) void iv_stub_sigreturn(uint64_t sp, uint64_t fsbase, uint64_t gsbase);
+extern const char iv_stub_gadget[];
 
 __attribute__((noreturn)) void iv_stub_main(void)
 {
@@ -168,11 +169,13 @@ __attribute__((noreturn)) void iv_stub_main(void)
 	if (bad(lfd))
 		fail(IV_STEP_FILTER, lfd);
 
-	char msg[5];
+	char msg[IV_CTL_LISTENER_LEN];
 	int32_t fdn = (int32_t)lfd;
+	uint64_t gadget = (uint64_t)(uintptr_t)iv_stub_gadget;
 	msg[0] = IV_CTL_LISTENER;
 	memcpy(msg + 1, &fdn, 4);
-	if (sc3(SYS_write, IV_FD_CTL, msg, 5) != 5)
+	memcpy(msg + 5, &gadget, 8);
+	if (sc3(SYS_write, IV_FD_CTL, msg, sizeof(msg)) != sizeof(msg))
 		fail(IV_STEP_HANDSHAKE, -5);
 	char go = 0;
 	if (sc3(SYS_read, IV_FD_CTL, &go, 1) != 1 || go != IV_CTL_GO)

@@ -64,6 +64,16 @@ iv_stub_sigreturn:
 	syscall
 	hlt
 
+/*
+ * The monitor's syscall gadget: it runs system calls in a stopped thread of
+ * the cell by pointing rip here and single-stepping exactly this one
+ * instruction (src/snapshot/inject.c).  The hlt traps should it ever run on.
+ */
+	.globl iv_stub_gadget
+iv_stub_gadget:
+	syscall
+	hlt
+
 /* A function entry that returns ends the cVM with its return value. */
 	.globl iv_stub_exit
 iv_stub_exit:

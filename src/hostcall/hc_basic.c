@@ -80,7 +80,7 @@ static long hc_nanosleep(struct iv_call *c)
 		req.tv_sec = 100L * 365 * 86400;
 	uint64_t deadline =
 		iv_now_ns() + (uint64_t)req.tv_sec * 1000000000ULL + (uint64_t)req.tv_nsec;
-	if (iv_run_add_timer(c->cvm->run, deadline, c->cvm->leader->listener, c->id))
+	if (iv_run_add_timer(c->cvm, c->tid, deadline, c->cvm->leader->listener, c->id))
 		return -EAGAIN;
 	return IV_HC_DEFER;
 }

@@ -4,7 +4,8 @@
  * serves them from the hostcall table and answers.  One blocking ioctl in,
  * one out: nothing else on the hostcall path.  Calls that must wait
  * (host_save, nanosleep) are left pending and answered later by the main
- * thread, so that a server never blocks.
+ * thread, so that a server never blocks; and the main thread never waits
+ * for a server (see serving in iv.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 
 #include "iv.h"
 
@@ -49,7 +49,7 @@ static pid_t tgid_of(pid_t tid)
 }
 
 /* Which cVM of this leader's family made the call. */
-static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid, int nr)
+static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid)
 {
 	struct iv_run *run = leader->run;
 	for (size_t i = 0; i < run->ncvms; i++) {
@@ -57,10 +57,6 @@ static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid, int nr)
 		if (c->leader == leader && c->pid == tid && c->state != IV_CVM_DONE)
 			return c;
 	}
-	/* a fork announcing itself: the one case worth no /proc look-up */
-	struct iv_cvm *f = iv_tfork_adopt(leader, tid, nr);
-	if (f)
-		return f;
 	pid_t tgid = tgid_of(tid);
 	for (size_t i = 0; tgid && i < run->ncvms; i++) {
 		struct iv_cvm *c = &run->cvms[i];
@@ -92,13 +88,19 @@ static void *serve(void *arg)
 			iv_log("cVM '%s': hostcall server: %s", leader->cfg->name, strerror(errno));
 			break;
 		}
-		long r = -ENOSYS;
-		pthread_mutex_lock(&leader->serve_lock);
+		if (iv_inject_expected((pid_t)req.pid, req.data.nr)) {
+			/* a system call the monitor runs in a stopped thread */
+			iv_answer(leader->listener, req.id, IV_HC_CONTINUE);
+			continue;
+		}
+		long r = -EPERM;
 		int nr = req.data.nr - IV_HC_BASE;
-		struct iv_cvm *who = caller(leader, (pid_t)req.pid, nr);
-		if (!who) {
-			r = -EPERM;
-		} else if (req.data.arch == AUDIT_ARCH_X86_64) {
+		struct iv_cvm *who = caller(leader, (pid_t)req.pid);
+		/* Published before the check, so that the main thread either sees
+		 * it and waits to reap, or has marked the cVM ended before. */
+		__atomic_store_n(&leader->serving, who, __ATOMIC_SEQ_CST);
+		if (who && !__atomic_load_n(&who->ended, __ATOMIC_SEQ_CST) &&
+		    req.data.arch == AUDIT_ARCH_X86_64) {
 			struct iv_call c = {
 				.cvm = who, .tid = (pid_t)req.pid, .id = req.id, .nr = nr};
 			memcpy(c.a, req.data.args, sizeof(c.a));
@@ -106,10 +108,14 @@ static void *serve(void *arg)
 				who->t_first_hc_ns = iv_now_ns();
 			r = iv_hostcall_dispatch(&c);
 		}
-		pthread_mutex_unlock(&leader->serve_lock);
+		__atomic_store_n(&leader->serving, NULL, __ATOMIC_SEQ_CST);
+		if (who && __atomic_load_n(&who->ended, __ATOMIC_SEQ_CST))
+			iv_run_wake(leader->run); /* its reap waited for this call */
 		if (r != IV_HC_DEFER)
 			iv_answer(leader->listener, req.id, r);
 	}
+	__atomic_store_n(&leader->server_done, 1, __ATOMIC_SEQ_CST);
+	iv_run_wake(leader->run);
 	return NULL;
 }
 
@@ -129,22 +135,17 @@ int iv_server_start(struct iv_cvm *cvm, struct iv_err *err)
 	return 0;
 }
 
-void iv_server_stop(struct iv_cvm *cvm)
+int iv_server_stop(struct iv_cvm *cvm)
 {
 	if (!cvm->server_running)
-		return;
+		return 1;
 	cvm->stopping = 1;
-	for (;;) {
+	if (!__atomic_load_n(&cvm->server_done, __ATOMIC_SEQ_CST)) {
+		/* interrupts its RECV; sent again each round until it has returned */
 		pthread_kill(cvm->server, SIGUSR1);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 5 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (pthread_timedjoin_np(cvm->server, NULL, &ts) == 0)
-			break;
+		return 0;
 	}
+	pthread_join(cvm->server, NULL);
 	cvm->server_running = 0;
+	return 1;
 }

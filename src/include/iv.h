@@ -166,23 +166,46 @@ enum iv_tpl_state {
 	IV_TPL_NONE,	   /* not a template, or not saved yet */
 	IV_TPL_FREEZE_REQ, /* host_save arrived: the main thread is to freeze it */
 	IV_TPL_FROZEN,	   /* threads captured; the saver is to come back */
-	IV_TPL_READY,	   /* a zygote: its saver waits in host_save for a fork request */
-	IV_TPL_FORKING,	   /* told to fork; the child is to announce itself */
+	IV_TPL_READY,	   /* a zygote: its saver waits in host_save (save_id pending) */
+	IV_TPL_FORKING,	   /* the main thread is making a fork of it */
 };
 
-/* A template thread as captured at host_save. */
+/* A template thread as captured at host_save: everything a fork needs to
+ * bring it back as libc left it. */
 struct iv_thread_state {
-	pid_t tid;
+	pid_t tid;    /* in the monitor's pid namespace */
+	pid_t ns_tid; /* in the template's (the fork gets the same) */
 	struct user_regs_struct regs;
 	uint64_t sigmask;
 	uint8_t *xstate; /* XSAVE image from PTRACE_GETREGSET(NT_X86_XSTATE) */
 	size_t xsize;
+	uint64_t ctid;			/* clear-child-tid address (join) */
+	uint64_t robust, robust_len;	/* robust-futex list */
+	uint64_t ss_sp, ss_size;	/* alternate signal stack */
+	int32_t ss_flags;
+	uint32_t rseq_len, rseq_sig;	/* rseq_len 0: none registered */
+	uint64_t rseq;
 };
 
-/* A descriptor the template had open, reopened in every fork. */
+/* A descriptor the template had open at host_save. */
 struct iv_saved_fd {
 	int fd, flags;
 	int64_t pos;
+	int held; /* the monitor's reference to the file (-1 when restored from an image) */
+};
+
+/* What a template's fd numbers that are not files become in its forks. */
+enum iv_fd_role { IV_FDR_NULL = 1, IV_FDR_CONSOLE = 2 };
+struct iv_fd_special {
+	int fd, role;
+};
+
+/* An answer to send when its time comes (deferred nanosleep). */
+#define IV_MAX_TIMERS 256
+struct iv_timer {
+	uint64_t deadline_ns, id;
+	int listener;
+	pid_t tid;
 };
 
 struct iv_handle {
@@ -216,6 +239,8 @@ struct iv_cvm {
 	char linebuf[1024];
 	size_t linelen;
 	int denials;
+	struct iv_timer timers[IV_MAX_TIMERS]; /* deferred answers, one per thread */
+	int ntimers;
 	/* cap files this cVM has been granted, with where they are mapped */
 	struct {
 		struct iv_cap *cap;
@@ -233,27 +258,33 @@ struct iv_cvm {
 	int fault_known;
 	char fail[512]; /* deployment failure, if any */
 
-	/* Held by the leader's server while it serves one call, and by the main
-	 * thread while it binds or retires a fork: no call is served for a
-	 * fork whose pid may have been reused. */
-	pthread_mutex_t serve_lock;
-
 	/* TFORK, as a template */
 	enum iv_tpl_state tstate;
+	uint64_t gadget;  /* a syscall instruction in the cell stub (inject.c) */
 	pid_t save_tid;	  /* the thread in host_save */
 	uint64_t save_id; /* its pending notification */
 	struct iv_thread_state *threads;
-	int nthreads, saver; /* captured threads; which one saved */
-	struct iv_saved_fd *fds;
+	int nthreads, saver, main; /* captured threads; which saved; which is the leader */
+	struct iv_saved_fd *fds;   /* files, reopened in every fork */
 	char **fd_paths; /* restored from an image: where each one was, in the root */
 	int nfds;
-	struct iv_cvm *fork_child; /* the fork being made */
-	int clone_allowed, forked_back, nforks;
-	/* TFORK, as a fork */
-	uint64_t announce_id;
+	struct iv_fd_special *special; /* console and /dev/null, fresh in every fork */
+	int nspecial;
+	uint8_t sigchld[32]; /* its SIGCHLD action (it ignores SIGCHLD while a zygote) */
+	uid_t uid;	     /* the cell's credentials */
+	gid_t gid;
+	int nforks;
+	/* TFORK, as a restored cVM */
 	int announced;
-	pid_t ns_pid; /* its pid in the template's pid namespace */
 	int released; /* a template the run ended once its forks were done */
+
+	/* Which cVM of the family this leader's server is serving now, and
+	 * whether this cVM has ended: the main thread reaps a cVM only while
+	 * its server is not serving it, so that no call is served for a pid
+	 * that may be reused, and without waiting on the server. */
+	struct iv_cvm *serving;
+	int ended;
+	int server_done; /* the server thread has returned */
 
 	/* phases (CLOCK_MONOTONIC ns): deploy started (for a fork: requested),
 	 * image planned, cell handed over its listener, cVM released (a fork:
@@ -284,32 +315,24 @@ void iv_metrics_print(const struct iv_run *run, uint64_t t0);
 int iv_metrics_write(const struct iv_run *run, uint64_t t0, const char *path, struct iv_err *err);
 
 /* The run: every cVM of the config, deployed in order (monitor/run.c). */
-#define IV_MAX_TIMERS 256
-
-/* An answer to send when its time comes (deferred nanosleep). */
-struct iv_timer {
-	uint64_t deadline_ns, id;
-	int listener;
-};
-
 struct iv_run {
 	struct iv_config *cfg;
 	struct iv_cvm *cvms;
 	size_t ncvms;
 	int sigfd;
 	int epfd;
-	int wakefd; /* eventfd: a server thread has work for the main thread */
-	pthread_mutex_t timer_lock;
-	struct iv_timer timers[IV_MAX_TIMERS];
-	int ntimers;
+	int wakefd;	      /* eventfd: a server thread has work for the main thread */
+	int stopping_servers; /* a leader's reap waits for its server to return */
 };
 
 /* Adds a cVM's console pipe to the main loop. */
 void iv_run_watch_console(struct iv_run *run, struct iv_cvm *cvm);
 /* Wakes the main thread (from any thread). */
 void iv_run_wake(struct iv_run *run);
-/* Answers notification id at deadline; 0, or -EAGAIN when too many wait. */
-int iv_run_add_timer(struct iv_run *run, uint64_t deadline_ns, int listener, uint64_t id);
+/* Answers notification id (of thread tid of cvm) at deadline, replacing an
+ * older one of the same thread; 0, or -EAGAIN when too many of cvm's wait. */
+int iv_run_add_timer(struct iv_cvm *cvm, pid_t tid, uint64_t deadline_ns, int listener,
+		     uint64_t id);
 
 int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err);
 /* Deploys and serves until every cVM has ended or a signal asks to stop;
@@ -375,7 +398,9 @@ void iv_hc_tfork_init(void);
 
 /* The per-cell server thread. */
 int iv_server_start(struct iv_cvm *cvm, struct iv_err *err);
-void iv_server_stop(struct iv_cvm *cvm);
+/* Asks the server to stop: 1 once it has (joined), 0 while it is still
+ * finishing a call (ask again later; never waits). */
+int iv_server_stop(struct iv_cvm *cvm);
 
 /*
  * The one checked way to touch cVM memory: [addr, addr+len) must lie inside
@@ -390,16 +415,11 @@ int iv_cvm_read_str(struct iv_cvm *cvm, uint64_t addr, char *dst, size_t max);
  * returns the fd number in the cell or -errno. */
 int iv_call_install_fd(struct iv_call *c, int fd);
 
-/* ---- TFORK (snapshot/tfork.c) ---- */
+/* ---- TFORK (snapshot/tfork.c, snapshot/inject.c) ---- */
 
-/* A system call that is neither allowed nor a hostcall: IV_HC_CONTINUE for
- * the one clone a template was told to make, else 0 (deny it). */
-long iv_tfork_gate(struct iv_call *c, int sysno);
-/* The fork a notification from an unknown tid announces, if one is due. */
-struct iv_cvm *iv_tfork_adopt(struct iv_cvm *leader, pid_t tid, int nr);
-/* Main thread: moves every template and waiting fork along. */
+/* Main thread: moves every template along (freezes those that saved). */
 void iv_tfork_step(struct iv_run *run);
-/* Main thread: starts fork cvm of its template, or says why it cannot yet:
+/* Main thread: makes fork cvm of its template, or says why it cannot yet:
  * 0 started, 1 wait (the template has not saved), -1 failed (cvm->fail). */
 int iv_tfork_request(struct iv_cvm *cvm);
 void iv_tfork_free(struct iv_cvm *cvm);
@@ -408,6 +428,25 @@ void iv_tfork_free(struct iv_cvm *cvm);
  * stored at *at; rt_sigreturn wants rsp = *at + 8. */
 uint8_t *iv_frame_build(const struct user_regs_struct *r, const struct iv_thread_state *st,
 			uint64_t *at, size_t *len);
+
+/* Runs system call nr with args a in thread tid, which is in a ptrace stop
+ * of the calling thread, through the cell stub's syscall instruction at
+ * gadget; its registers are restored after.  0 with the call's result in
+ * *ret (and a new task's id in *child, for clone), or -errno.  Bounded. */
+int iv_inject(pid_t tid, uint64_t gadget, long nr, const long a[6], long *ret, pid_t *child);
+/* The same, returning the call's result, or -errno when it could not run. */
+long iv_inject_call(pid_t tid, uint64_t gadget, long nr, long a0, long a1, long a2, long a3,
+		    long a4);
+/* True for the system call the monitor is injecting into tid right now:
+ * its server lets that one through. */
+int iv_inject_expected(pid_t tid, long nr);
+/* Takes a stop of tid, a tracee, if there is one: 1 with its wait status
+ * (as waitpid puts it), 0 when there is none, -ESRCH when it has ended (its
+ * exit is left for the reaper), -errno. */
+int iv_take_stop(pid_t tid, int *status);
+/* Waits (bounded, without blocking) for tid to stop: 0 with its wait
+ * status, -ESRCH when it ended instead, -ETIMEDOUT. */
+int iv_wait_stop(pid_t tid, int *status);
 
 /* ---- snapshot images (snapshot/image.c, docs/IMAGE.md) ---- */
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/seccomp.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -41,9 +43,7 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 		c->leader = c;
 		c->pidfd = c->listener = c->console = c->ctl = -1;
 		pthread_mutex_init(&c->lock, NULL);
-		pthread_mutex_init(&c->serve_lock, NULL);
 	}
-	pthread_mutex_init(&run->timer_lock, NULL);
 	run->epfd = -1;
 	run->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (run->wakefd < 0)
@@ -80,17 +80,38 @@ void iv_run_wake(struct iv_run *run)
 		iv_log("cannot wake the main thread: %s", strerror(errno));
 }
 
-int iv_run_add_timer(struct iv_run *run, uint64_t deadline_ns, int listener, uint64_t id)
+/* Deferred answers are kept per cVM, one per thread (a thread waits in one
+ * call at a time, so a newer call of the same thread replaces the older),
+ * bounded per cVM, so that no cVM can fill a table that others need. */
+int iv_run_add_timer(struct iv_cvm *cvm, pid_t tid, uint64_t deadline_ns, int listener,
+		     uint64_t id)
 {
-	int rc = -EAGAIN;
-	pthread_mutex_lock(&run->timer_lock);
-	if (run->ntimers < IV_MAX_TIMERS) {
-		run->timers[run->ntimers++] = (struct iv_timer){deadline_ns, id, listener};
-		rc = 0;
+	int rc = 0;
+	pthread_mutex_lock(&cvm->lock);
+	int i = 0;
+	while (i < cvm->ntimers && cvm->timers[i].tid != tid)
+		i++;
+	if (i == cvm->ntimers && i == IV_MAX_TIMERS) {
+		/* drop the answers nobody waits for any more */
+		for (int k = 0; k < cvm->ntimers;) {
+			uint64_t tid_id = cvm->timers[k].id;
+			if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &tid_id))
+				cvm->timers[k] = cvm->timers[--cvm->ntimers];
+			else
+				k++;
+		}
+		i = cvm->ntimers;
 	}
-	pthread_mutex_unlock(&run->timer_lock);
+	if (i == IV_MAX_TIMERS) {
+		rc = -EAGAIN;
+	} else {
+		if (i == cvm->ntimers)
+			cvm->ntimers++;
+		cvm->timers[i] = (struct iv_timer){deadline_ns, id, listener, tid};
+	}
+	pthread_mutex_unlock(&cvm->lock);
 	if (rc == 0)
-		iv_run_wake(run);
+		iv_run_wake(cvm->run);
 	return rc;
 }
 
@@ -99,19 +120,22 @@ static int64_t fire_timers(struct iv_run *run)
 {
 	int64_t next = -1;
 	uint64_t now = iv_now_ns();
-	pthread_mutex_lock(&run->timer_lock);
-	for (int i = 0; i < run->ntimers;) {
-		struct iv_timer *t = &run->timers[i];
-		if (t->deadline_ns <= now) {
-			iv_answer(t->listener, t->id, 0);
-			*t = run->timers[--run->ntimers];
-			continue;
+	for (size_t k = 0; k < run->ncvms; k++) {
+		struct iv_cvm *c = &run->cvms[k];
+		pthread_mutex_lock(&c->lock);
+		for (int i = 0; i < c->ntimers;) {
+			struct iv_timer *t = &c->timers[i];
+			if (t->deadline_ns <= now) {
+				iv_answer(t->listener, t->id, 0);
+				*t = c->timers[--c->ntimers];
+				continue;
+			}
+			if (next < 0 || (int64_t)(t->deadline_ns - now) < next)
+				next = (int64_t)(t->deadline_ns - now);
+			i++;
 		}
-		if (next < 0 || (int64_t)(t->deadline_ns - now) < next)
-			next = (int64_t)(t->deadline_ns - now);
-		i++;
+		pthread_mutex_unlock(&c->lock);
 	}
-	pthread_mutex_unlock(&run->timer_lock);
 	return next;
 }
 
@@ -134,7 +158,8 @@ static struct iv_cvm *by_pid(struct iv_run *run, pid_t pid)
  * wake-up so that a flooding cVM cannot keep the loop from everything else
  * (epoll reports the rest next round); at EOF (or with all, at the end)
  * the pipe is closed, so that epoll does not report it again and again. */
-#define CONSOLE_CHUNK (64 * 1024)
+#define CONSOLE_CHUNK	     (64 * 1024)
+#define SERVER_STOP_RETRY_NS (5 * 1000 * 1000)
 static void drain_console(struct iv_cvm *cvm, int epfd, int all)
 {
 	char buf[4096];
@@ -161,27 +186,27 @@ static void drain_console(struct iv_cvm *cvm, int epfd, int all)
 	}
 }
 
-static void finish(struct iv_run *run, struct iv_cvm *cvm)
+/*
+ * A cell has exited (its zombie is waiting).  It is reaped once no server
+ * is serving a call for it (only the reap frees its pid for reuse) and,
+ * for a leader, once its server has returned; until then the main thread
+ * goes on with everything else and tries again when woken.  1 when done.
+ */
+static int finish(struct iv_run *run, struct iv_cvm *cvm)
 {
 	int st = 0;
-	if (cvm->leader == cvm) {
-		iv_server_stop(cvm);
-		if (cvm->pid > 0)
-			waitpid(cvm->pid, &st, __WALL);
-	} else {
-		/* A fork: its template's server must not serve it once its pid
-		 * can be reused, which our wait (as its tracer) allows. */
-		pthread_mutex_lock(&cvm->leader->serve_lock);
-		cvm->state = IV_CVM_DONE;
-		pthread_mutex_unlock(&cvm->leader->serve_lock);
-		if (cvm->pid > 0)
-			waitpid(cvm->pid, &st, __WALL);
+	__atomic_store_n(&cvm->ended, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&cvm->leader->serving, __ATOMIC_SEQ_CST) == cvm)
+		return 0;
+	if (cvm->leader == cvm && !iv_server_stop(cvm)) {
+		run->stopping_servers = 1;
+		return 0;
 	}
+	if (cvm->pid > 0 && waitpid(cvm->pid, &st, __WALL | WNOHANG) != cvm->pid)
+		return 0;
 	cvm->status = st;
 	cvm->t_done_ns = iv_now_ns();
-	/* every writer is gone: read to the end */
-	if (cvm->console >= 0)
-		fcntl(cvm->console, F_SETFL, 0);
+	/* every writer should be gone: read what is left (never waiting) */
 	drain_console(cvm, run->epfd, 1);
 	iv_cvm_console_flush(cvm);
 	if (cvm->leader == cvm && cvm->listener >= 0)
@@ -189,9 +214,13 @@ static void finish(struct iv_run *run, struct iv_cvm *cvm)
 	if (cvm->pidfd >= 0)
 		close(cvm->pidfd);
 	cvm->listener = cvm->pidfd = -1;
+	pthread_mutex_lock(&cvm->lock);
+	cvm->ntimers = 0;
+	pthread_mutex_unlock(&cvm->lock);
 	cvm->state = IV_CVM_DONE;
 	iv_cvm_report(cvm);
 	iv_run_wake(run); /* forks waiting for this template learn of its end */
+	return 1;
 }
 
 /* True when the cell has a handler for sig (SigCgt in its status). */
@@ -235,28 +264,31 @@ static void on_stop(struct iv_cvm *cvm, int st)
 	ptrace(PTRACE_CONT, cvm->pid, 0, sig);
 }
 
+/* Handles every stop and exit of the run's cells, then of everything else
+ * the main thread traces or parents (template threads, helpers). */
 static void reap(struct iv_run *run)
 {
+	run->stopping_servers = 0;
+	for (size_t i = 0; i < run->ncvms; i++) {
+		struct iv_cvm *cvm = &run->cvms[i];
+		while (cvm->pid > 0 && cvm->state != IV_CVM_DONE) {
+			int st, r = iv_take_stop(cvm->pid, &st);
+			if (r > 0) {
+				on_stop(cvm, st);
+				continue;
+			}
+			if (r == -ESRCH)
+				finish(run, cvm);
+			break;
+		}
+	}
 	for (;;) {
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) ||
-		    si.si_pid == 0)
-			return;
-		struct iv_cvm *cvm = by_pid(run, si.si_pid);
-		if (!cvm) {
-			/* a template's thread, or a helper child */
-			waitpid(si.si_pid, NULL, __WALL | WNOHANG);
-			continue;
-		}
-		if (si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED) {
-			int st;
-			if (waitpid(cvm->pid, &st, __WALL | WNOHANG) == cvm->pid && WIFSTOPPED(st))
-				on_stop(cvm, st);
-			continue;
-		}
-		/* Exited: stop its server before the pid can be reused. */
-		finish(run, cvm);
+		    si.si_pid == 0 || by_pid(run, si.si_pid))
+			return; /* (a cell whose reap waits for its server: next round) */
+		waitpid(si.si_pid, NULL, __WALL | WNOHANG);
 	}
 }
 
@@ -302,9 +334,8 @@ static int deploy(struct iv_run *run, struct iv_cvm *cvm, int *failed)
 	}
 	if (iv_cvm_deploy(cvm, &err)) {
 		if (cvm->pid > 0) {
-			/* the cell exists: reap it like any other */
+			/* the cell exists (killed): reaped and reported like any other */
 			cvm->state = IV_CVM_RUNNING;
-			finish(run, cvm);
 		} else {
 			cvm->state = IV_CVM_DONE;
 			iv_cvm_report(cvm);
@@ -388,15 +419,20 @@ int iv_run(struct iv_run *run)
 			if (tns < 0 || d < tns)
 				tns = d < 0 ? 0 : d;
 		}
+		/* a server still finishing a call: ask it again soon */
+		if (run->stopping_servers && (tns < 0 || tns > SERVER_STOP_RETRY_NS))
+			tns = SERVER_STOP_RETRY_NS;
 		struct timespec ts = {tns / 1000000000, tns % 1000000000},
 				*tsp = tns >= 0 ? &ts : NULL;
 		struct epoll_event evs[16];
 		int ne = epoll_pwait2(epfd, evs, 16, tsp, NULL);
+		int again = run->stopping_servers;
 		for (int i = 0; i < ne; i++) {
 			if (evs[i].data.ptr == &run->wakefd) {
 				uint64_t v;
 				if (read(run->wakefd, &v, sizeof(v)) < 0)
 					continue;
+				again = 1; /* maybe a reap that waited for a server */
 				continue;
 			}
 			struct iv_cvm *cvm = evs[i].data.ptr;
@@ -414,8 +450,10 @@ int iv_run(struct iv_run *run)
 				signalled = (int)si.ssi_signo;
 				kill_all(run);
 			}
-			reap(run);
+			again = 1;
 		}
+		if (again)
+			reap(run);
 		fire_timers(run);
 	}
 	close(epfd);

@@ -597,7 +597,7 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 			bad(cvm, err, "image.img has a bad open file");
 			goto out;
 		}
-		cvm->fds[cvm->nfds] = (struct iv_saved_fd){f->fd, f->flags, f->pos};
+		cvm->fds[cvm->nfds] = (struct iv_saved_fd){f->fd, f->flags, f->pos, -1};
 		cvm->fd_paths[cvm->nfds++] = strdup(f->path);
 	}
 	for (uint32_t i = 0; i < h.ngrants; i++) {

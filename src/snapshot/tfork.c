@@ -1,31 +1,42 @@
 /*
  * TFORK: templates and copy-on-write forks of running cVMs.
  *
- * A template runs until host_save().  The server leaves that call pending
- * and the main thread freezes the template: it stops every thread with
- * ptrace, captures its registers (general, FPU/vector via XSAVE, FS base,
- * signal mask) and the files it has open, and lets the saving thread come
- * back to host_save, where it waits as a zygote.  To make a fork, the main
- * thread answers that call with IV_SAVE_FORK; the SDK then makes the one
- * clone(SIGCHLD) the monitor lets through, so the kernel copies the
- * template's page tables (memory is shared copy-on-write, nothing is
- * re-initialised).  The child inherits the template's seccomp filter and so
- * announces itself on the template's listener; the main thread gives it
- * its own console and its own file descriptions, and tells it how many of
- * the template's other threads to recreate: each comes back from a signal
- * frame the monitor writes on that thread's own stack.
+ * A template runs until host_save(), one raw hostcall.  The server leaves
+ * that call pending and the main thread freezes the template: it stops
+ * every thread with ptrace and captures what libc relies on (registers,
+ * FPU/vector state, signal mask, thread ids, clear-child-tid address,
+ * robust-futex list, alternate signal stack, rseq area) and takes a
+ * reference to every file the template has open, then lets the saver back
+ * into host_save, where it waits as a zygote.
+ *
+ * A fork is made by the monitor alone (inject.c runs the system calls in
+ * the stopped template): clone() with new user, pid, ipc and uts
+ * namespaces, so the kernel copies the template's page tables
+ * copy-on-write, and the fork is pid 1 of a pid namespace of its own,
+ * where it sees no sibling, and counts its processes in a user namespace
+ * of its own.  In the fork the monitor recreates the other threads with
+ * clone3's set_tid at their template ids, gives each back its state, drops
+ * every capability the new user namespace gave, installs the fork's own
+ * console and fresh file descriptions (reopened as the template's uid
+ * could), and lets it go: the saver's host_save call restarts and returns
+ * 0 there.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -67,6 +78,28 @@ struct k_rt_sigframe {
 	uint8_t info[128];
 };
 
+#define SCRATCH_LEN  (64 * 1024)
+#define GET_TID_ADDR 40		 /* PR_GET_TID_ADDRESS */
+#define SS_AUTODISARM_ (1U << 31) /* SS_AUTODISARM */
+#define FORK_NPROC   64
+#define RSEQ_UNREG   1
+#define CAP_V3	     0x20080522
+#define PTRACE_RSEQ  0x420f /* PTRACE_GET_RSEQ_CONFIGURATION */
+#define THREAD_FLAGS                                                                               \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |        \
+	 CLONE_CHILD_CLEARTID)
+#define FORK_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD)
+
+struct rseq_conf {
+	uint64_t ptr;
+	uint32_t size, sig, flags, pad;
+};
+
+/* The kernel's struct sigaction for rt_sigaction. */
+struct k_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
 static struct iv_cvm *template_of(struct iv_cvm *fork)
 {
 	return &fork->run->cvms[fork->cfg->tmpl];
@@ -88,24 +121,10 @@ static long hc_save(struct iv_call *c)
 		t->tstate = IV_TPL_FREEZE_REQ;
 	} else if (c->tid != t->save_tid) {
 		r = -EBUSY; /* one saving thread per template */
-	} else if (t->tstate == IV_TPL_FROZEN) {
-		/* the saver, back after the freeze interrupted its call */
+	} else if (t->tstate == IV_TPL_FROZEN || t->tstate == IV_TPL_FORKING) {
+		/* the saver, back after the monitor stopped it to freeze or fork */
 		t->save_id = c->id;
 		t->tstate = IV_TPL_READY;
-	} else if (t->tstate == IV_TPL_FORKING) {
-		/* the saver, back from the clone it was told to make */
-		t->save_id = c->id;
-		t->forked_back = 1;
-		long pid = (long)c->a[0];
-		if (pid <= 0 && t->fork_child && !t->fork_child->announced) {
-			/* the clone failed (a process limit, memory): that fork fails */
-			snprintf(t->fork_child->fail, sizeof(t->fork_child->fail),
-				 "template '%s' could not fork: %s", t->cfg->name,
-				 strerror(pid < 0 ? (int)-pid : EAGAIN));
-			t->fork_child = NULL;
-			t->clone_allowed = 0;
-			t->tstate = IV_TPL_READY;
-		}
 	} else {
 		r = -EBUSY;
 	}
@@ -115,66 +134,13 @@ static long hc_save(struct iv_call *c)
 	return r;
 }
 
-long iv_tfork_gate(struct iv_call *c, int sysno)
-{
-	struct iv_cvm *t = c->cvm;
-	long r = 0;
-	/* Signals to threads.  A plain, template or restored cVM is alone in its
-	 * pid namespace (a template's forks exist only while it is frozen); a
-	 * fork shares its template's, so it may signal itself only. */
-	if (sysno == SYS_tgkill || sysno == SYS_tkill) {
-		int fork = t->cfg->resume && !t->cfg->snapshot_path;
-		return !fork || (pid_t)c->a[0] == t->ns_pid ? IV_HC_CONTINUE : 0;
-	}
-	pthread_mutex_lock(&t->lock);
-	if (sysno == SYS_clone && t->tstate == IV_TPL_FORKING && t->clone_allowed &&
-	    c->tid == t->save_tid && c->a[0] == SIGCHLD && c->a[1] == 0) {
-		t->clone_allowed = 0;
-		r = IV_HC_CONTINUE;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return r;
-}
-
-struct iv_cvm *iv_tfork_adopt(struct iv_cvm *leader, pid_t tid, int nr)
-{
-	struct iv_cvm *f = NULL;
-	pthread_mutex_lock(&leader->lock);
-	int due = nr == HC_FORKED && leader->tstate == IV_TPL_FORKING && !leader->clone_allowed &&
-		  leader->fork_child && leader->fork_child->pid == 0;
-	pthread_mutex_unlock(&leader->lock);
-	/* Only the template's new child may take the fork's place, not a thread
-	 * of another fork calling at the same moment: pidfd_open refuses
-	 * anything but a process, and every other process of the family is
-	 * known (only the template has children, and only when told). */
-	int pidfd = due ? (int)syscall(SYS_pidfd_open, tid, 0) : -1;
-	if (pidfd < 0)
-		return NULL;
-	pthread_mutex_lock(&leader->lock);
-	if (leader->tstate == IV_TPL_FORKING && leader->fork_child &&
-	    leader->fork_child->pid == 0) {
-		f = leader->fork_child;
-		f->pid = tid;
-		f->pidfd = pidfd;
-	}
-	pthread_mutex_unlock(&leader->lock);
-	if (!f)
-		close(pidfd);
-	return f;
-}
-
-/* The child of a fork announces itself; the main thread answers. */
+/* A cVM restored from an image announces itself (sdk/crt/tfork.c). */
 static long hc_forked(struct iv_call *c)
 {
 	struct iv_cvm *f = c->cvm;
-	if (!f->cfg->resume || f->announced)
+	if (!f->cfg->resume || !f->cfg->snapshot_path || f->announced)
 		return -EPERM;
-	if (f->leader == f) /* restored from an image: nothing to take over */
-		return iv_image_announced(c);
-	f->announce_id = c->id;
-	f->announced = 1;
-	iv_run_wake(f->run);
-	return IV_HC_DEFER;
+	return iv_image_announced(c);
 }
 
 /* Writes into a cell's memory at an address the monitor chose. */
@@ -228,15 +194,14 @@ uint8_t *iv_frame_build(const struct user_regs_struct *rp, const struct iv_threa
 	return buf;
 }
 
-/* THREAD_FRAME(i, bases): a signal frame for the template's i-th other
- * thread on that thread's stack in this fork; returns the stack pointer
- * its rt_sigreturn needs. */
+/* THREAD_FRAME(i, bases), in a cVM restored from an image: a signal frame
+ * for the template's i-th other thread on that thread's stack; returns the
+ * stack pointer its rt_sigreturn needs. */
 static long hc_thread_frame(struct iv_call *c)
 {
-	struct iv_cvm *f = c->cvm;
-	if (!f->cfg->resume)
+	struct iv_cvm *t = c->cvm; /* restored from an image: its own threads */
+	if (!t->cfg->resume || !t->cfg->snapshot_path)
 		return -EPERM;
-	struct iv_cvm *t = f->leader == f ? f : template_of(f); /* restored: its own */
 	uint64_t i = c->a[0];
 	if (i >= (uint64_t)t->nthreads - 1)
 		return -EINVAL;
@@ -257,12 +222,12 @@ static long hc_thread_frame(struct iv_call *c)
 	uint8_t *buf = iv_frame_build(&r, st, &frame, &len);
 	if (!buf)
 		return -ENOMEM;
-	int rc = poke(f->pid, frame, buf, len);
+	int rc = poke(t->pid, frame, buf, len);
 	free(buf);
 	if (rc)
 		return rc;
 	uint64_t bases[2] = {r.fs_base, r.gs_base};
-	if ((rc = iv_cvm_write(f, c->a[1], bases, sizeof(bases))))
+	if ((rc = iv_cvm_write(t, c->a[1], bases, sizeof(bases))))
 		return rc;
 	return (long)(frame + 8);
 }
@@ -274,28 +239,51 @@ void iv_hc_tfork_init(void)
 	iv_hostcall_register(HC_THREAD_FRAME, "thread_frame", hc_thread_frame);
 }
 
-/* ---- the main thread's side ---- */
+/* ---- the main thread's side: freezing a template ---- */
 
-/* Stops tid (seizing it first unless it is the traced leader) and waits
- * for the stop; 0 or -1. */
+/* Stops tid (seizing it first unless it is the traced leader); 0 or -errno.
+ * Bounded: a thread that does not stop (a zombie, say) is an error. */
 static int stop_thread(pid_t tid, int seize)
 {
-	if (seize && ptrace(PTRACE_SEIZE, tid, 0, 0))
-		return -1;
+	if (seize && ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_EXITKILL))
+		return -errno;
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
-		return -1;
+		return -errno;
 	for (int tries = 0; tries < 64; tries++) {
-		int st;
-		if (waitpid(tid, &st, __WALL) != tid || !WIFSTOPPED(st))
-			return -1;
+		int st, rc = iv_wait_stop(tid, &st);
+		if (rc)
+			return rc;
 		if ((st >> 16) == PTRACE_EVENT_STOP)
 			return 0;
 		/* a signal on its way: let it be delivered, the interrupt stays */
 		ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(st));
 	}
-	return -1;
+	return -EAGAIN;
 }
 
+/* The last field of a /proc/PID/status line (NSpid: the id in its own
+ * namespace), or 0. */
+static long status_field(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "re");
+	long v = 0;
+	size_t klen = strlen(key);
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen))
+			continue;
+		char *last = strrchr(line, '\t');
+		v = last ? strtol(last + 1, NULL, 10) : 0;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Registers, FPU state, mask, ids, robust list and rseq: what the monitor
+ * reads without running anything in the thread. */
 static int capture_thread(struct iv_thread_state *st)
 {
 	if (ptrace(PTRACE_GETREGS, st->tid, 0, &st->regs))
@@ -311,55 +299,210 @@ static int capture_thread(struct iv_thread_state *st)
 	st->xsize = iov.iov_len;
 	if (ptrace(PTRACE_GETSIGMASK, st->tid, sizeof(st->sigmask), &st->sigmask))
 		st->sigmask = 0;
-	return 0;
+	st->ns_tid = (pid_t)status_field(st->tid, "NSpid:");
+	size_t len = 0;
+	if (syscall(SYS_get_robust_list, st->tid, &st->robust, &len) == 0)
+		st->robust_len = len;
+	struct rseq_conf rc = {0};
+	if (ptrace(PTRACE_RSEQ, st->tid, sizeof(rc), &rc) == sizeof(rc) && rc.ptr) {
+		st->rseq = rc.ptr;
+		st->rseq_len = rc.size;
+		st->rseq_sig = rc.sig;
+	}
+	return st->ns_tid > 0 ? 0 : -1;
 }
 
-/* The files a template has open (regular files and directories), with
- * their flags and offsets, for every fork to reopen. */
-static void capture_fds(struct iv_cvm *t)
+static int peek(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec l = {buf, len}, r = {(void *)(uintptr_t)addr, len};
+	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* Scratch memory in a stopped cell, mapped and unmapped by injection. */
+static long scratch_map(pid_t tid, uint64_t gadget)
+{
+	return iv_inject_call(tid, gadget, SYS_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1);
+}
+
+static void scratch_unmap(pid_t tid, uint64_t gadget, long at)
+{
+	iv_inject_call(tid, gadget, SYS_munmap, at, SCRATCH_LEN, 0, 0, 0);
+}
+
+/* What only the thread itself can tell (clear-child-tid address, signal
+ * stack), asked in each stopped thread; then the template ignores SIGCHLD
+ * so that the kernel reaps its forks, its own action kept for them. */
+static int capture_by_injection(struct iv_cvm *t)
+{
+	pid_t saver = t->threads[t->saver].tid;
+	long at = scratch_map(saver, t->gadget);
+	if (at < 0)
+		return (int)at;
+	int rc = 0;
+	for (int i = 0; rc == 0 && i < t->nthreads; i++) {
+		struct iv_thread_state *st = &t->threads[i];
+		struct {
+			uint64_t sp;
+			int32_t flags, pad;
+			uint64_t size;
+		} ss;
+		long r1 = iv_inject_call(st->tid, t->gadget, SYS_prctl, GET_TID_ADDR, at, 0,
+					 0, 0);
+		long r2 = iv_inject_call(st->tid, t->gadget, SYS_sigaltstack, 0, at + 16, 0, 0, 0);
+		if (r1 || r2 || peek(saver, (uint64_t)at, &st->ctid, 8) ||
+		    peek(saver, (uint64_t)at + 16, &ss, sizeof(ss)))
+			rc = r1 ? (int)r1 : r2 ? (int)r2 : -EFAULT;
+		st->ss_sp = ss.sp, st->ss_size = ss.size, st->ss_flags = ss.flags;
+	}
+	struct k_sigaction ign = {(uint64_t)SIG_IGN, 0, 0, 0};
+	struct iovec l = {&ign, sizeof(ign)}, r = {(void *)(uintptr_t)(at + 64), sizeof(ign)};
+	if (rc == 0 && process_vm_writev(saver, &l, 1, &r, 1, 0) != sizeof(ign))
+		rc = -EFAULT;
+	if (rc == 0)
+		rc = (int)iv_inject_call(saver, t->gadget, SYS_rt_sigaction, SIGCHLD, at + 64,
+					 at + 128, 8, 0);
+	if (rc == 0)
+		rc = peek(saver, (uint64_t)at + 128, t->sigchld, sizeof(t->sigchld));
+	scratch_unmap(saver, t->gadget, at);
+	return rc;
+}
+
+static int same_file(int a, int b)
+{
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Takes a reference to every descriptor the template has open.  Regular
+ * files and directories are reopened in each fork at their offset; the
+ * console and /dev/null are made fresh for each fork; any other kind
+ * (pipes, sockets, event or timer fds) cannot be carried over: the save
+ * fails with the reason. */
+static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
 	DIR *d = opendir(path);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		int fd = atoi(e->d_name);
-		if (e->d_name[0] == '.' || fd <= IV_FD_CONSOLE_ERR)
-			continue;
-		char link[256], info[64], line[128];
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
-		ssize_t n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0 || link[0] != '/')
-			continue; /* pipes, sockets, anonymous inodes stay shared */
-		snprintf(info, sizeof(info), "/proc/%d/fdinfo/%d", t->pid, fd);
-		FILE *f = fopen(info, "re");
-		long long pos = 0;
-		int flags = 0;
-		while (f && fgets(line, sizeof(line), f)) {
-			sscanf(line, "pos: %lld", &pos);
-			sscanf(line, "flags: %o", (unsigned *)&flags);
-		}
-		if (f)
-			fclose(f);
-		struct iv_saved_fd *nf = realloc(t->fds, (size_t)(t->nfds + 1) * sizeof(*nf));
-		if (!nf)
-			break;
-		t->fds = nf;
-		t->fds[t->nfds++] = (struct iv_saved_fd){fd, flags, pos};
+	if (!d) {
+		snprintf(why, whylen, "cannot list its files: %s", strerror(errno));
+		return -1;
 	}
-	if (d)
-		closedir(d);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = atoi(e->d_name);
+		int held = (int)syscall(SYS_pidfd_getfd, t->pidfd, fd, 0);
+		struct stat st;
+		if (held < 0 || fstat(held, &st)) {
+			snprintf(why, whylen, "cannot take its descriptor %d: %s", fd,
+				 strerror(errno));
+			rc = -1;
+			break;
+		}
+		int role = 0;
+		if (S_ISFIFO(st.st_mode) && t->console >= 0 && same_file(held, t->console))
+			role = IV_FDR_CONSOLE;
+		else if (S_ISCHR(st.st_mode) && null >= 0 && same_file(held, null))
+			role = IV_FDR_NULL;
+		if (role) {
+			struct iv_fd_special *ns =
+				realloc(t->special, (size_t)(t->nspecial + 1) * sizeof(*ns));
+			if (ns) {
+				t->special = ns;
+				t->special[t->nspecial++] = (struct iv_fd_special){fd, role};
+			}
+			close(held);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+			snprintf(why, whylen,
+				 "descriptor %d is a %s, which forks cannot get a copy of", fd,
+				 S_ISFIFO(st.st_mode)	? "pipe"
+				 : S_ISSOCK(st.st_mode) ? "socket"
+				 : S_ISCHR(st.st_mode)	? "character device"
+							: "special file");
+			close(held);
+			rc = -1;
+			break;
+		}
+		struct iv_saved_fd *nf = realloc(t->fds, (size_t)(t->nfds + 1) * sizeof(*nf));
+		if (!nf) {
+			close(held);
+			snprintf(why, whylen, "out of memory");
+			rc = -1;
+			break;
+		}
+		t->fds = nf;
+		int flags = fcntl(held, F_GETFL);
+		off_t pos = lseek(held, 0, SEEK_CUR);
+		t->fds[t->nfds++] = (struct iv_saved_fd){fd, flags, pos < 0 ? 0 : pos, held};
+	}
+	closedir(d);
+	if (null >= 0)
+		close(null);
+	return rc;
+}
+
+/* Memory shared with anyone but through a granted cap file would be shared
+ * by every fork: such a template is refused. */
+static int check_shared_maps(struct iv_cvm *t, char *why, size_t whylen)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	FILE *f = fopen(path, "re");
+	int rc = f ? 0 : -1;
+	while (f && rc == 0 && fgets(line, sizeof(line), f)) {
+		unsigned long long start, end;
+		char perms[8];
+		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3 || perms[3] != 's')
+			continue;
+		int granted = 0;
+		for (int i = 0; i < t->ngrants; i++)
+			granted |= t->grants[i].addr == start;
+		if (!granted) {
+			snprintf(why, whylen,
+				 "it has shared memory at 0x%llx that is not a cap file: forks "
+				 "would share it",
+				 start);
+			rc = -1;
+		}
+	}
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+static void freeze_failed(struct iv_cvm *t, const char *what, const char *why)
+{
+	snprintf(t->fail, sizeof(t->fail), "cannot freeze template '%s': %s%s", t->cfg->name,
+		 what, why);
+	iv_cvm_kill(t);
 }
 
 /* Freezes a template that called host_save: every thread stopped and
  * captured; then the saver goes back to host_save to wait for forks. */
 static void freeze(struct iv_cvm *t)
 {
-	char path[64];
+	char path[64], why[256] = "";
+	/* A leader that has exited (a zombie whose threads live on) can never be
+	 * stopped: refuse it instead of waiting for it. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
+	FILE *sf = fopen(path, "re");
+	char state = 0;
+	if (!sf || fscanf(sf, "%*d (%*[^)]) %c", &state) != 1)
+		state = 'Z';
+	if (sf)
+		fclose(sf);
+	if (state == 'Z' || state == 'X')
+		return freeze_failed(t, "its main thread has exited", "");
 	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
 	DIR *d = opendir(path);
 	struct dirent *e;
-	int ok = d != NULL;
+	int ok = d != NULL, err = 0;
+	t->main = -1;
 	while (ok && (e = readdir(d))) {
 		pid_t tid = atoi(e->d_name);
 		if (tid <= 0)
@@ -374,27 +517,29 @@ static void freeze(struct iv_cvm *t)
 		struct iv_thread_state *st = &t->threads[t->nthreads];
 		memset(st, 0, sizeof(*st));
 		st->tid = tid;
-		if (stop_thread(tid, tid != t->pid) || capture_thread(st)) {
+		if ((err = stop_thread(tid, tid != t->pid)) || capture_thread(st)) {
 			free(st->xstate);
 			ok = 0;
 			break;
 		}
 		if (tid == t->save_tid)
 			t->saver = t->nthreads;
+		if (tid == t->pid)
+			t->main = t->nthreads;
 		t->nthreads++;
 	}
 	if (d)
 		closedir(d);
-	if (!ok || t->nthreads == 0) {
-		snprintf(t->fail, sizeof(t->fail), "cannot freeze template '%s': %s", t->cfg->name,
-			 strerror(errno));
-		iv_cvm_kill(t);
-		return;
-	}
-	capture_fds(t);
-	struct iv_err err;
-	if (t->cfg->snapshot_path && iv_image_write(t, &err)) {
-		snprintf(t->fail, sizeof(t->fail), "%s", err.msg);
+	if (!ok || t->nthreads == 0 || t->main < 0)
+		return freeze_failed(t, "cannot stop its threads: ",
+				     strerror(err ? -err : errno ? errno : ESRCH));
+	if ((err = capture_by_injection(t)))
+		return freeze_failed(t, "cannot read its threads' state: ", strerror(-err));
+	if (capture_fds(t, why, sizeof(why)) || check_shared_maps(t, why, sizeof(why)))
+		return freeze_failed(t, why, "");
+	struct iv_err ierr;
+	if (t->cfg->snapshot_path && iv_image_write(t, &ierr)) {
+		snprintf(t->fail, sizeof(t->fail), "%s", ierr.msg);
 		iv_cvm_kill(t);
 		return;
 	}
@@ -408,89 +553,307 @@ static void freeze(struct iv_cvm *t)
 	ptrace(PTRACE_CONT, t->save_tid, 0, 0);
 }
 
-/* pid's number in its own pid namespace (the last of NSpid), or 0. */
-static pid_t ns_pid_of(pid_t pid)
+/* ---- making a fork ---- */
+
+static int devnull_fd(void)
 {
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	FILE *f = fopen(path, "re");
-	pid_t ns = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		char *last = strrchr(line, '\t');
-		ns = last ? atoi(last + 1) : 0;
-		break;
-	}
-	if (f)
-		fclose(f);
-	return ns;
+	static int fd = -1;
+	if (fd < 0)
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	return fd;
 }
 
-/* Installs fd in the fork as number at (dup2 semantics), during its announce. */
-static int give_fd(struct iv_cvm *f, int fd, int at)
+/* A fresh description of a template's file, at its offset, opened with the
+ * template's own credentials: the monitor gives a fork no access the
+ * template could not have had by itself (an O_PATH descriptor does not
+ * become readable). */
+static int reopen_as(const struct iv_cvm *t, const struct iv_saved_fd *s)
 {
-	struct seccomp_notif_addfd a = {.id = f->announce_id,
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->held);
+	int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECTORY;
+	/* fsuid and fsgid are per thread: only this open runs as the cell */
+	setfsgid(t->gid);
+	setfsuid(t->uid);
+	int fd = open(path, (s->flags & keep) | O_CLOEXEC);
+	int e = errno;
+	setfsuid(0);
+	setfsgid(0);
+	if (fd >= 0 && lseek(fd, s->pos, SEEK_SET) != s->pos) {
+		close(fd);
+		fd = -1;
+		e = ESPIPE;
+	}
+	errno = e;
+	return fd;
+}
+
+/* Installs fd as number at in the template, while its host_save is pending. */
+static int give_template(struct iv_cvm *t, int fd, int at)
+{
+	struct seccomp_notif_addfd a = {.id = t->save_id,
 					.flags = SECCOMP_ADDFD_FLAG_SETFD,
 					.srcfd = (uint32_t)fd,
 					.newfd = (uint32_t)at};
-	return ioctl(f->leader->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -errno : 0;
+	return ioctl(t->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -errno : 0;
 }
 
-/* The child of a fork has announced itself: make it a cVM of its own. */
-static void complete(struct iv_cvm *t, struct iv_cvm *f)
+/* The fork's descriptor table, laid out in the template just before the
+ * clone copies it: its own console, /dev/null, fresh file descriptions. */
+static int stage_fds(struct iv_cvm *t, struct iv_cvm *f, int console_w)
 {
-	struct iv_err err;
-	int p[2] = {-1, -1};
-	if (f->pidfd < 0 || ptrace(PTRACE_SEIZE, f->pid, 0, PTRACE_O_EXITKILL) ||
-	    pipe2(p, O_CLOEXEC) || give_fd(f, p[1], IV_FD_CONSOLE_OUT) ||
-	    give_fd(f, p[1], IV_FD_CONSOLE_ERR)) {
-		iv_fail(&err, "fork '%s' of template '%s': cannot take it over: %s", f->cfg->name,
-			t->cfg->name, strerror(errno));
-		snprintf(f->fail, sizeof(f->fail), "%s", err.msg);
-		if (p[0] >= 0)
-			close(p[0]);
-		if (p[1] >= 0)
-			close(p[1]);
-		if (f->pidfd >= 0)
-			syscall(SYS_pidfd_send_signal, f->pidfd, SIGKILL, NULL, 0);
-		else
-			kill(f->pid, SIGKILL);
-		f->state = IV_CVM_RUNNING; /* reaped and reported like any other */
-		return;
+	int rc = 0;
+	for (int i = 0; rc == 0 && i < t->nspecial; i++) {
+		int src = t->special[i].role == IV_FDR_CONSOLE ? console_w : devnull_fd();
+		rc = give_template(t, src, t->special[i].fd);
 	}
-	close(p[1]);
-	f->console = p[0];
-	f->ns_pid = ns_pid_of(f->pid);
-	iv_run_watch_console(f->run, f);
+	for (int i = 0; rc == 0 && i < t->nfds; i++) {
+		/* (an O_PATH description cannot be handed over by the kernel) */
+		int fd = t->fds[i].flags & O_PATH ? -1 : reopen_as(t, &t->fds[i]);
+		int e = fd < 0 ? (t->fds[i].flags & O_PATH ? EBADF : errno) : 0;
+		if (fd >= 0) {
+			e = -give_template(t, fd, t->fds[i].fd);
+			close(fd);
+		}
+		if (e)
+			iv_log("fork '%s': file %d of template '%s' is not carried over: %s",
+			       f->cfg->name, t->fds[i].fd, t->cfg->name, strerror(e));
+	}
+	return rc;
+}
 
-	/* Its own open file descriptions, at the template's offsets. */
-	for (int i = 0; i < t->nfds; i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, t->fds[i].fd);
-		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME |
-			   O_DIRECTORY;
-		int fd = open(path, (t->fds[i].flags & keep) | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (lseek(fd, t->fds[i].pos, SEEK_SET) == t->fds[i].pos || t->fds[i].pos == 0)
-			give_fd(f, fd, t->fds[i].fd);
+static int write_proc(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? write(fd, text, strlen(text)) : -1;
+	int e = errno;
+	if (fd >= 0)
 		close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(text) ? 0 : -errno;
+}
+
+/* Clones the stopped template saver into a new process in namespaces of its
+ * own; the child, traced from birth, is stopped.  The template gives up
+ * every descriptor it held for the child, and goes back to host_save. */
+static pid_t clone_template(struct iv_cvm *t, int *err)
+{
+	pid_t saver = t->save_tid, child = 0;
+	long ret = -1;
+	int rc = stop_thread(saver, 0);
+	if (rc == 0)
+		rc = ptrace(PTRACE_SETOPTIONS, saver, 0,
+			    PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE)
+			     ? -errno
+			     : 0;
+	if (rc == 0) {
+		long a[6] = {FORK_FLAGS, 0, 0, 0, 0, 0};
+		rc = iv_inject(saver, t->gadget, SYS_clone, a, &ret, &child);
+	}
+	ptrace(PTRACE_SETOPTIONS, saver, 0, PTRACE_O_EXITKILL);
+	long closed = iv_inject_call(saver, t->gadget, SYS_close_range, 0, ~0U, 0, 0, 0);
+	if (rc == 0 && ret < 0)
+		rc = (int)ret;
+	if (rc == 0 && child <= 0)
+		rc = -ECHILD;
+	if (closed < 0 && child > 0) {
+		/* the template would keep the fork's console open */
+		kill(child, SIGKILL);
+		rc = (int)closed;
+	}
+	/* its host_save call was interrupted by the stop: it makes it again */
+	ptrace(PTRACE_CONT, saver, 0, 0);
+	*err = rc;
+	return rc ? -1 : child;
+}
+
+/* Gives a stopped thread of the fork its template state, as the kernel and
+ * libc left them; the registers come last, as injection uses them. */
+static int restore_thread(pid_t tid, uint64_t gadget, long scratch,
+			  const struct iv_thread_state *st)
+{
+	int rc = 0;
+	if (st->robust)
+		rc = (int)iv_inject_call(tid, gadget, SYS_set_robust_list, (long)st->robust,
+					 (long)st->robust_len, 0, 0, 0);
+	if (rc == 0 && !(st->ss_flags & SS_DISABLE)) {
+		struct {
+			uint64_t sp;
+			int32_t flags, pad;
+			uint64_t size;
+		} ss = {st->ss_sp, (int32_t)(st->ss_flags & SS_AUTODISARM_), 0, st->ss_size};
+		struct iovec l = {&ss, sizeof(ss)},
+			     r = {(void *)(uintptr_t)(scratch + 2048), sizeof(ss)};
+		rc = process_vm_writev(tid, &l, 1, &r, 1, 0) == sizeof(ss)
+			     ? (int)iv_inject_call(tid, gadget, SYS_sigaltstack, scratch + 2048, 0,
+						   0, 0, 0)
+			     : -EFAULT;
+	}
+	if (rc == 0 && st->rseq_len)
+		rc = (int)iv_inject_call(tid, gadget, SYS_rseq, (long)st->rseq, st->rseq_len, 0,
+					 st->rseq_sig, 0);
+	/* no capability of the fork's user namespace survives into the cVM */
+	if (rc == 0)
+		rc = (int)iv_inject_call(tid, gadget, SYS_capset, scratch + 3072, scratch + 3072 + 8,
+					 0, 0, 0);
+	struct iovec xs = {st->xstate, st->xsize};
+	uint64_t mask = st->sigmask;
+	if (rc == 0 && (ptrace(PTRACE_SETREGS, tid, 0, &st->regs) ||
+			ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE, &xs) ||
+			ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask)))
+		rc = -errno;
+	return rc;
+}
+
+/* Builds the fork in its stopped first task: identity, threads at their
+ * template ids, each thread's state, no capabilities. */
+static int build_fork(struct iv_cvm *t, struct iv_cvm *f, pid_t **tids_out)
+{
+	pid_t p = f->pid;
+	char map[64];
+	snprintf(map, sizeof(map), "%u %u 1\n", t->uid, t->uid);
+	int rc = write_proc(p, "uid_map", map);
+	snprintf(map, sizeof(map), "%u %u 1\n", t->gid, t->gid);
+	if (rc == 0)
+		rc = write_proc(p, "setgroups", "deny");
+	if (rc == 0)
+		rc = write_proc(p, "gid_map", map);
+	long at = rc ? -1 : scratch_map(p, t->gadget);
+	if (rc == 0 && at < 0)
+		rc = (int)at;
+	/* scratch: +0 hostname, +256 SIGCHLD action, +512 clone_args, +1024
+	 * set_tid, +2048 signal stack, +3072 capability header and data, +3584
+	 * process limit */
+	const char *name = f->cfg->name;
+	uint32_t caps[8] = {CAP_V3, 0};
+	struct rlimit np = {FORK_NPROC, FORK_NPROC}; /* its own budget (its own user namespace) */
+	if (rc == 0 && (poke(p, (uint64_t)at, name, strlen(name)) ||
+			poke(p, (uint64_t)at + 256, t->sigchld, sizeof(t->sigchld)) ||
+			poke(p, (uint64_t)at + 3072, caps, sizeof(caps)) ||
+			poke(p, (uint64_t)at + 3584, &np, sizeof(np))))
+		rc = -EFAULT;
+	if (rc == 0)
+		rc = (int)iv_inject_call(p, t->gadget, SYS_sethostname, at, (long)strlen(name), 0, 0,
+					 0);
+	if (rc == 0)
+		rc = (int)iv_inject_call(p, t->gadget, SYS_rt_sigaction, SIGCHLD, at + 256, 0, 8, 0);
+	if (rc == 0)
+		rc = (int)iv_inject_call(p, t->gadget, SYS_prlimit64, 0, RLIMIT_NPROC, at + 3584, 0,
+					 0);
+
+	/* The other threads, at their template ids; they start stopped. */
+	pid_t *tids = calloc((size_t)t->nthreads, sizeof(*tids));
+	if (!tids)
+		rc = -ENOMEM;
+	for (int i = 0; rc == 0 && i < t->nthreads; i++) {
+		const struct iv_thread_state *st = &t->threads[i];
+		if (i == t->main)
+			continue;
+		struct clone_args ca = {.flags = THREAD_FLAGS,
+					.child_tid = st->ctid,
+					.set_tid = (uint64_t)at + 1024,
+					.set_tid_size = 1};
+		pid_t want = st->ns_tid;
+		if (poke(p, (uint64_t)at + 512, &ca, sizeof(ca)) ||
+		    poke(p, (uint64_t)at + 1024, &want, sizeof(want))) {
+			rc = -EFAULT;
+			break;
+		}
+		long a[6] = {at + 512, sizeof(ca), 0, 0, 0, 0}, ret = -1;
+		rc = iv_inject(p, t->gadget, SYS_clone3, a, &ret, &tids[i]);
+		if (rc == 0 && ret != want)
+			rc = ret < 0 ? (int)ret : -EEXIST;
+		int st_;
+		if (rc == 0 && (tids[i] <= 0 || iv_wait_stop(tids[i], &st_)))
+			rc = -ECHILD;
+		if (rc == 0)
+			rc = restore_thread(tids[i], t->gadget, at, st);
 	}
 
+	/* The first task becomes the template's main thread. */
+	const struct iv_thread_state *m = &t->threads[t->main], *s = &t->threads[t->saver];
+	struct iv_thread_state mm = *m;
+	if (rc == 0 && m->ctid &&
+	    iv_inject_call(p, t->gadget, SYS_set_tid_address, (long)m->ctid, 0, 0, 0, 0) < 0)
+		rc = -EINVAL;
+	if (t->main == t->saver)
+		mm.rseq_len = 0; /* the clone kept the saver's */
+	else if (rc == 0 && s->rseq_len)
+		rc = (int)iv_inject_call(p, t->gadget, SYS_rseq, (long)s->rseq, s->rseq_len,
+					 RSEQ_UNREG, s->rseq_sig, 0);
+	if (rc == 0)
+		rc = restore_thread(p, t->gadget, at, &mm);
+	if (at >= 0)
+		scratch_unmap(p, t->gadget, at);
+	*tids_out = tids;
+	return rc;
+}
+
+static void fork_failed(struct iv_cvm *t, struct iv_cvm *f, const char *what, int e)
+{
+	snprintf(f->fail, sizeof(f->fail), "fork '%s' of template '%s': %s: %s", f->cfg->name,
+		 t->cfg->name, what, strerror(e));
+}
+
+/* Makes fork f of the ready template t, start to finish, on the main thread
+ * (the tracer).  0 when it runs, -1 when it failed (f->fail says why). */
+static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
+{
+	int p[2], rc;
+	if (pipe2(p, O_CLOEXEC)) {
+		fork_failed(t, f, "cannot make its console", errno);
+		return -1;
+	}
+	pthread_mutex_lock(&t->lock);
+	t->tstate = IV_TPL_FORKING;
+	pthread_mutex_unlock(&t->lock);
+	rc = stage_fds(t, f, p[1]);
+	close(p[1]);
+	pid_t child = rc ? -1 : clone_template(t, &rc);
+	if (child < 0) {
+		close(p[0]);
+		fork_failed(t, f, "cannot clone the template", -rc);
+		return -1;
+	}
+	int st;
 	/* Same layout, same grants (the cap files themselves are shared). */
 	memcpy(f->grants, t->grants, sizeof(f->grants));
 	f->ngrants = t->ngrants;
 	f->cap_next = t->cap_next;
 	f->image_lo = t->image_lo, f->image_hi = t->image_hi;
 	f->stack_lo = t->stack_lo, f->stack_hi = t->stack_hi;
-
-	f->state = IV_CVM_RUNNING;
+	f->gadget = t->gadget;
+	f->leader = t;
+	f->pid = child;
+	f->pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	pid_t *tids = NULL;
+	rc = f->pidfd < 0 ? -errno : iv_wait_stop(child, &st);
+	if (rc == 0)
+		rc = build_fork(t, f, &tids);
+	if (rc == 0 && ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_EXITKILL))
+		rc = -errno;
+	/* Threads go first, untraced like any cVM thread; the saver's host_save
+	 * restarts in the first task and returns 0. */
+	for (int i = 0; rc == 0 && i < t->nthreads; i++)
+		if (i != t->main && tids[i] > 0)
+			ptrace(PTRACE_DETACH, tids[i], 0, 0);
+	free(tids);
+	f->console = p[0];
+	f->state = IV_CVM_RUNNING; /* reaped and reported like any other from here */
+	if (rc) {
+		fork_failed(t, f, "cannot set it up", -rc);
+		kill(child, SIGKILL);
+		return -1;
+	}
 	f->t_cell_ns = f->t_running_ns = iv_now_ns();
 	t->nforks++;
-	iv_vlog("fork '%s' of template '%s': cell %d, %d thread(s) to recreate", f->cfg->name,
+	iv_run_watch_console(f->run, f);
+	iv_vlog("fork '%s' of template '%s': cell %d, %d thread(s) recreated", f->cfg->name,
 		t->cfg->name, f->pid, t->nthreads - 1);
-	iv_answer(t->listener, f->announce_id, t->nthreads - 1);
+	ptrace(PTRACE_CONT, child, 0, 0);
+	return 0;
 }
 
 int iv_tfork_request(struct iv_cvm *f)
@@ -502,8 +865,6 @@ int iv_tfork_request(struct iv_cvm *f)
 		return -1;
 	if (!f->t_deploy_ns)
 		f->t_deploy_ns = iv_now_ns();
-	if (f->leader == t && t->state != IV_CVM_DONE)
-		return 1; /* on its way */
 	if (!t->cfg->fork) {
 		snprintf(f->fail, sizeof(f->fail),
 			 "template '%s' has fork: 0, so host_save makes no checkpoint",
@@ -515,40 +876,21 @@ int iv_tfork_request(struct iv_cvm *f)
 			 t->fail[0] ? "failed" : "ended");
 		return -1;
 	}
-	if (t->tstate != IV_TPL_READY)
-		return 1;
-	f->leader = t;
-	f->t_loaded_ns = iv_now_ns();
 	pthread_mutex_lock(&t->lock);
-	t->fork_child = f;
-	t->clone_allowed = 1;
-	t->forked_back = 0;
-	t->tstate = IV_TPL_FORKING;
+	int ready = t->tstate == IV_TPL_READY;
 	pthread_mutex_unlock(&t->lock);
-	iv_answer(t->listener, t->save_id, IV_SAVE_FORK);
-	return 1;
+	if (!ready)
+		return 1;
+	f->t_loaded_ns = iv_now_ns();
+	return make_fork(t, f);
 }
 
 void iv_tfork_step(struct iv_run *run)
 {
 	for (size_t i = 0; i < run->ncvms; i++) {
 		struct iv_cvm *t = &run->cvms[i];
-		if (t->state == IV_CVM_DONE)
-			continue;
-		if (t->tstate == IV_TPL_FREEZE_REQ)
+		if (t->state != IV_CVM_DONE && t->tstate == IV_TPL_FREEZE_REQ)
 			freeze(t);
-		if (t->tstate != IV_TPL_FORKING)
-			continue;
-		struct iv_cvm *f = t->fork_child;
-		if (f && f->announced && f->state != IV_CVM_RUNNING && f->state != IV_CVM_DONE)
-			complete(t, f);
-		pthread_mutex_lock(&t->lock);
-		if (t->forked_back && f &&
-		    (f->state == IV_CVM_RUNNING || f->state == IV_CVM_DONE)) {
-			t->fork_child = NULL;
-			t->tstate = IV_TPL_READY;
-		}
-		pthread_mutex_unlock(&t->lock);
 	}
 }
 
@@ -558,11 +900,16 @@ void iv_tfork_free(struct iv_cvm *cvm)
 		free(cvm->threads[i].xstate);
 	for (int i = 0; cvm->fd_paths && i < cvm->nfds; i++)
 		free(cvm->fd_paths[i]);
+	for (int i = 0; i < cvm->nfds; i++)
+		if (cvm->fds[i].held >= 0)
+			close(cvm->fds[i].held);
 	free(cvm->fd_paths);
 	free(cvm->threads);
 	free(cvm->fds);
+	free(cvm->special);
 	cvm->fd_paths = NULL;
 	cvm->threads = NULL;
 	cvm->fds = NULL;
-	cvm->nthreads = cvm->nfds = 0;
+	cvm->special = NULL;
+	cvm->nthreads = cvm->nfds = cvm->nspecial = 0;
 }
