@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -624,6 +626,112 @@ out:
 	return text;
 }
 
+/*
+ * The host's root and its system directories are never a cell's root: the
+ * disk's real path (every link and '..' resolved) may be none of these, nor
+ * lie under the ones holding kernel interfaces, devices or host state.
+ */
+static const char *const system_dirs[] = {
+	"/",	    "/bin",	  "/boot",	"/dev",	       "/etc",	     "/home",
+	"/lib",	    "/lib32",	  "/lib64",	"/libx32",     "/media",     "/mnt",
+	"/opt",	    "/proc",	  "/root",	"/run",	       "/sbin",	     "/srv",
+	"/sys",	    "/tmp",	  "/usr",	"/var",	       "/usr/bin",   "/usr/sbin",
+	"/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/usr/local", "/usr/share",
+	"/var/lib", "/var/tmp",	  "/var/log",	"/var/cache",  "/var/spool", "/var/mail",
+	"/var/run", "/var/lock",
+};
+static const char *const system_trees[] = {"/proc", "/sys", "/dev", "/run", "/boot", "/etc"};
+
+static int is_system_dir(const char *real)
+{
+	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
+		if (!strcmp(real, system_dirs[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(system_trees) / sizeof(system_trees[0]); i++) {
+		size_t n = strlen(system_trees[i]);
+		if (!strncmp(real, system_trees[i], n) && (real[n] == '/' || real[n] == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* Kernel interfaces that are never a cell's root, wherever they are mounted. */
+static const char *special_fs(long type)
+{
+	switch (type) {
+	case PROC_SUPER_MAGIC:
+		return "proc";
+	case SYSFS_MAGIC:
+		return "sysfs";
+	case DEVPTS_SUPER_MAGIC:
+		return "devpts";
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+		return "cgroup";
+	case DEBUGFS_MAGIC:
+		return "debugfs";
+	case TRACEFS_MAGIC:
+		return "tracefs";
+	case SECURITYFS_MAGIC:
+		return "securityfs";
+	case BPF_FS_MAGIC:
+		return "bpf";
+	case PSTOREFS_MAGIC:
+		return "pstore";
+	case EFIVARFS_MAGIC:
+		return "efivarfs";
+	case SELINUX_MAGIC:
+		return "selinuxfs";
+	case SMACK_MAGIC:
+		return "smackfs";
+	case NSFS_MAGIC:
+		return "nsfs";
+	case BINFMTFS_MAGIC:
+		return "binfmt_misc";
+	case HUGETLBFS_MAGIC:
+		return "hugetlbfs";
+	case 0x19800202: /* MQUEUE_MAGIC, not in the uapi headers */
+		return "mqueue";
+	}
+	return NULL;
+}
+
+/* Replaces vm->disk (already resolved against the config's directory) by
+ * its real path, once it is known to be a directory a cell may have. */
+static int check_disk(const char *path, struct iv_cvm_cfg *vm, struct iv_err *err)
+{
+	struct stat s;
+	struct statfs fs;
+	char *real = realpath(vm->disk, NULL);
+	int rc = 0;
+	if (!real)
+		rc = iv_fail(err, "%s:%d: key 'disk': '%s': %s", path, vm->line, vm->disk,
+			     strerror(errno));
+	else if (stat(real, &s) || !S_ISDIR(s.st_mode))
+		rc = iv_fail(err, "%s:%d: key 'disk': '%s' is not a directory", path, vm->line,
+			     vm->disk);
+	else if (is_system_dir(real))
+		rc = iv_fail(err,
+			     "%s:%d: key 'disk': '%s' is '%s', the host's root or a system "
+			     "directory: give a directory of the cVM's own",
+			     path, vm->line, vm->disk, real);
+	else if (statfs(real, &fs))
+		rc = iv_fail(err, "%s:%d: key 'disk': '%s': %s", path, vm->line, vm->disk,
+			     strerror(errno));
+	else if (special_fs((long)fs.f_type))
+		rc = iv_fail(err,
+			     "%s:%d: key 'disk': '%s' is a %s file system, not a directory "
+			     "a cell may have as its root",
+			     path, vm->line, vm->disk, special_fs((long)fs.f_type));
+	if (rc) {
+		free(real);
+		return -1;
+	}
+	free(vm->disk);
+	vm->disk = real;
+	return 0;
+}
+
 static int load_file(const char *path, struct iv_config *cfg, struct iv_err *err)
 {
 	size_t len;
@@ -646,9 +754,8 @@ static int load_file(const char *path, struct iv_config *cfg, struct iv_err *err
 		else if (stat(vm->runtime, &s) || !S_ISREG(s.st_mode))
 			rc = iv_fail(err, "%s:%d: key 'runtime': '%s' is not a readable file", path,
 				     vm->line, vm->runtime);
-		else if (vm->disk && (stat(vm->disk, &s) || !S_ISDIR(s.st_mode)))
-			rc = iv_fail(err, "%s:%d: key 'disk': '%s' is not a directory", path,
-				     vm->line, vm->disk);
+		else if (vm->disk)
+			rc = check_disk(path, vm, err);
 	}
 	free(copy);
 	if (rc)

@@ -1,9 +1,75 @@
 # Hardening of what the config can point a cell at, of the YAML parser, and
-# of the console:
+# of the console (tests/cvm/probe_cell.c probes from inside a cell):
+#   - a disk is never the host's root or a system directory, in any
+#     spelling, nor a kernel file system; nothing mounted inside a disk is
+#     visible in the cell (no host /proc, /sys, tmpfs);
 #   - duplicate YAML keys, deep nesting, huge node counts, a FIFO or a
 #     device as the config: one line, exit status 2, nothing started.
 
-PROBE=$B/tests/escape.so
+PROBE=$B/tests/probe_cell.so
+
+# probe_cvm NAME ARGS [extra lines...]: one 16 MiB cVM running probe_cell.so
+probe_cvm() {
+	local name=$1 args=$2; shift 2
+	cvm_entry "$name" "$PROBE" 0x20000000 "args: \"$args\"" "$@"
+}
+
+# ---- disks ----
+
+test_disk_that_is_the_host_root_or_a_system_dir_is_refused_in_any_spelling() {
+	ln -s /usr "$T/lnusr" && ln -s / "$T/lnroot" || return 1
+	local d
+	for d in /etc/.. / // /proc/self/.. /proc/1/root "$T/lnusr" "$T/lnroot/etc/.." \
+		"$T/lnroot/" /etc /usr/lib /dev/shm /sys/kernel /tmp /var /run/intravisor; do
+		[ -e "$d" ] || continue
+		{ echo "cVMs:"; probe_cvm d "mounts x" "disk: $d"; } | yaml d.yaml >/dev/null
+		run_iv -y "$T/d.yaml"
+		expect_rc 2 &&
+		expect_err "intravisor: $T/d.yaml:2: key 'disk': '$d' is '" &&
+		expect_err "', the host's root or a system directory" &&
+		bad_nothing_started || { fail "disk: $d was not refused as it must be"; return 1; }
+	done
+}
+
+test_disk_that_is_a_kernel_file_system_is_refused() {
+	mkdir -p "$T/p" || return 1
+	trap 'umount "$T/p" 2>/dev/null' EXIT
+	mount -t proc proc "$T/p" || { fail "cannot mount proc for the test"; return 1; }
+	{ echo "cVMs:"; probe_cvm d "mounts x" "disk: $T/p"; } | yaml d.yaml >/dev/null
+	run_iv -y "$T/d.yaml"
+	umount "$T/p"
+	expect_rc 2 &&
+	expect_err "intravisor: $T/d.yaml:2: key 'disk': '$T/p' is a proc file system" &&
+	bad_nothing_started
+}
+
+# The issue's attack: a disk with the host's proc (the host pid namespace),
+# sysfs and a tmpfs mounted inside it.  The cell sees only the directories
+# they were mounted on, empty.
+test_cell_sees_nothing_mounted_inside_its_disk() {
+	local disk=$T/disk marker="shm-marker-$$"
+	mkdir -p "$disk/proc" "$disk/sys" "$disk/shm" && chmod 755 "$disk" || return 1
+	echo hello >"$disk/file.txt"
+	trap 'umount "$T/disk/proc" "$T/disk/sys" "$T/disk/shm" 2>/dev/null' EXIT
+	mount -t proc proc "$disk/proc" && mount -t sysfs sysfs "$disk/sys" &&
+		mount -t tmpfs -o size=64k tmpfs "$disk/shm" && echo secret >"$disk/shm/$marker" ||
+		{ fail "cannot mount inside the disk for the test"; return 1; }
+	{ echo "cVMs:"; probe_cvm m "mounts $marker" "disk: $disk"; } | yaml m.yaml >/dev/null
+	run_iv -a -y "$T/m.yaml"
+	umount "$disk/proc" "$disk/sys" "$disk/shm"
+	expect_rc 0 &&
+	expect_out "[m] probe mounts: entries of /: 4" &&
+	expect_out "[m] probe mounts: entries of /proc: 0" &&
+	expect_out "[m] probe mounts: openat /proc/1/status -> errno 2" &&
+	expect_out "[m] probe mounts: openat /proc/self/status -> errno 2" &&
+	expect_out "[m] probe mounts: openat /proc/self/mem -> errno 2" &&
+	expect_out "[m] probe mounts: entries of /proc/self/fd: -2" &&
+	expect_out "[m] probe mounts: entries of /sys: 0" &&
+	expect_out "[m] probe mounts: entries of /shm: 0" &&
+	expect_out "[m] probe mounts: openat /shm/$marker -> errno 2" &&
+	expect_out "[m] probe mounts: nothing mounted inside the disk is visible" &&
+	expect_no_out "SEEN"
+}
 
 # ---- the YAML parser ----
 

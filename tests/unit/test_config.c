@@ -749,7 +749,10 @@ static int load_resolves_paths_against_the_config_dir(void)
 	EXPECT(rc == 0, "expected success, got \"%s\"", err.msg);
 	char want_rt[160], want_disk[160], got_rt[160], got_disk[160];
 	snprintf(want_rt, sizeof(want_rt), "%s/a.so", dir);
-	snprintf(want_disk, sizeof(want_disk), "%s/.", dir);
+	/* the disk is kept as its real path: "DIR/." is DIR */
+	char *real = realpath(dir, NULL);
+	snprintf(want_disk, sizeof(want_disk), "%s", real ? real : "?");
+	free(real);
 	snprintf(got_rt, sizeof(got_rt), "%s", cfg.cvms[0].runtime);
 	snprintf(got_disk, sizeof(got_disk), "%s", cfg.cvms[0].disk);
 	iv_config_free(&cfg);
@@ -872,6 +875,62 @@ static int load_refuses_config_over_1_mib(void)
 	return load_fails("big.yaml", "big.yaml: not a regular file of at most 1 MiB (too large)");
 }
 
+/* A config with VM_A whose disk is d. */
+static int load_disk(const char *d)
+{
+	char text[512];
+	snprintf(text, sizeof(text), CVMS VM_A "  disk: %s\n", d);
+	if (write_file("a.so", "x") || write_file("disk.yaml", text))
+		return -2;
+	return load("disk.yaml");
+}
+
+static int load_refuses_host_root_and_system_dirs_as_disk_in_any_spelling(void)
+{
+	static const char *bad[] = {
+		"/",	      "//",	      "/etc/..",     "/./usr/../",   "/proc/self/..",
+		"/proc/self", "/proc/1/root", "/etc",	     "/etc/default", "/usr",
+		"/usr/lib",   "/dev/shm",     "/sys/kernel", "/tmp",	     "/var",
+		"/home",      "/boot",	      "lnusr",	     "lnroot/etc/.."};
+	char p[128];
+	snprintf(p, sizeof(p), "%s/lnusr", dir);
+	EXPECT(symlink("/usr", p) == 0, "expected to make a link at %s", p);
+	snprintf(p, sizeof(p), "%s/lnroot", dir);
+	EXPECT(symlink("/", p) == 0, "expected to make a link at %s", p);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct stat st;
+		if (bad[i][0] == '/' && stat(bad[i], &st))
+			continue; /* not on this host */
+		int rc = load_disk(bad[i]);
+		if (rc == 0)
+			iv_config_free(&cfg);
+		EXPECT(rc == -1, "expected disk '%s' to be refused", bad[i]);
+		char want[200];
+		snprintf(want, sizeof(want), "disk.yaml:2: key 'disk': ");
+		EXPECT_HAS(err.msg, want);
+		EXPECT_HAS(err.msg, "the host's root or a system directory");
+	}
+	return 1;
+}
+
+static int load_keeps_the_real_path_of_a_disk_behind_a_link(void)
+{
+	char p[128], q[128];
+	snprintf(p, sizeof(p), "%s/realdisk", dir);
+	snprintf(q, sizeof(q), "%s/lndisk", dir);
+	EXPECT(mkdir(p, 0755) == 0 && symlink("realdisk/", q) == 0, "expected to make %s", p);
+	int rc = load_disk("lndisk/../lndisk");
+	EXPECT(rc == 0, "expected an ordinary disk to be accepted, got \"%s\"", err.msg);
+	char got[160];
+	snprintf(got, sizeof(got), "%s", cfg.cvms[0].disk);
+	iv_config_free(&cfg);
+	char *want = realpath(p, NULL);
+	snprintf(q, sizeof(q), "%s", want ? want : "?");
+	free(want);
+	EXPECT_STR(got, q);
+	return 1;
+}
+
 static void rm_dir(void)
 {
 	static const char *files[] = {"a.so",	   "ok.yaml",  "nort.yaml", "dirrt.yaml",
@@ -958,6 +1017,8 @@ int main(void)
 		RUN(load_reports_parse_errors_with_the_given_path);
 		RUN(load_refuses_fifo_and_device_as_config_without_blocking);
 		RUN(load_refuses_config_over_1_mib);
+		RUN(load_refuses_host_root_and_system_dirs_as_disk_in_any_spelling);
+		RUN(load_keeps_the_real_path_of_a_disk_behind_a_link);
 		rm_dir();
 	}
 	return check_summary();
