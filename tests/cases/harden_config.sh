@@ -3,6 +3,8 @@
 #   - a disk is never the host's root or a system directory, in any
 #     spelling, nor a kernel file system; nothing mounted inside a disk is
 #     visible in the cell (no host /proc, /sys, tmpfs);
+#   - cells are not dumpable (their /proc files are root's; a template's
+#     forks, which share its uid, cannot ptrace or read each other);
 #   - duplicate YAML keys, deep nesting, huge node counts, a FIFO or a
 #     device as the config: one line, exit status 2, nothing started.
 
@@ -69,6 +71,53 @@ test_cell_sees_nothing_mounted_inside_its_disk() {
 	expect_out "[m] probe mounts: openat /shm/$marker -> errno 2" &&
 	expect_out "[m] probe mounts: nothing mounted inside the disk is visible" &&
 	expect_no_out "SEEN"
+}
+
+# ---- cells are not dumpable ----
+
+# The pids of every process below pid $1.
+descendants() {
+	local p c
+	for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$p"
+		descendants "$p"
+	done
+}
+
+# A template and its fork wait on their disk for /go; meanwhile every cell
+# (uid 200000 and above) below the monitor must be non-dumpable: its /proc
+# files belong to root, not to its uid (which the forks share).
+test_cells_and_forks_are_not_dumpable() {
+	local disk=$T/disk
+	mkdir -p "$disk" && chmod 755 "$disk" || return 1
+	{ echo "cVMs:"
+	  probe_cvm tpl "wait tpl" "disk: $disk" "template: 1" "wait: -1"
+	  printf -- '- name: fk\n  runtime: %s\n  args: "wait"\n  disk: %s\n  resume: 1\n' \
+		"$PROBE" "$disk"
+	} | yaml w.yaml >/dev/null
+	timeout -k 5 20 "$B/intravisor" -y "$T/w.yaml" >"$T/out" 2>"$T/err" &
+	local mon=$! i pids p n=0 bad=
+	for ((i = 0; i < 400; i++)); do
+		grep -qxF "[fk] probe wait: ready" "$T/out" && break
+		sleep 0.05
+	done
+	pids=$(descendants "$mon")
+	for p in $pids; do
+		local uid
+		uid=$(awk '/^Uid:/ {print $2}' /proc/"$p"/status 2>/dev/null) || continue
+		[ -n "$uid" ] && [ "$uid" -ge 200000 ] || continue
+		n=$((n + 1))
+		[ "$(stat -c %u /proc/"$p"/status)" = 0 ] && [ "$(stat -c %u /proc/"$p"/mem)" = 0 ] ||
+			bad+=" $p(uid $uid)"
+	done
+	touch "$disk/go"
+	wait "$mon"
+	RC=$?
+	OUT=$(cat "$T/out") ERR=$(cat "$T/err")
+	expect_rc 0 && expect_out "[fk] probe wait: ready" && expect_out "[fk] probe wait: go" &&
+	expect_err "template 'tpl' released after 1 fork(s)" || return 1
+	[ "$n" = 2 ] || { show; fail "expected the template and its fork below the monitor, found $n cells"; return 1; }
+	[ -z "$bad" ] || { show; fail "dumpable cells (their /proc files are their uid's):$bad"; }
 }
 
 # ---- the YAML parser ----

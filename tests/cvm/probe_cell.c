@@ -7,9 +7,14 @@
  *                   none of them may be visible.  Prints a line per look and
  *                   "probe mounts: nothing mounted inside the disk is
  *                   visible" (exit 0) or "probe mounts: SEEN N" (exit 1).
+ *   wait [tpl]      (tpl: saves as a template first, and its forks go on)
+ *                   prints "probe wait: ready", then waits until the file
+ *                   /go appears on its disk (at most 15 s), prints
+ *                   "probe wait: go" and exits 0.
  */
 #include "intravisor.h"
 
+#define NR_write      1
 #define NR_close      3
 #define NR_getdents64 217
 #define NR_openat     257
@@ -111,6 +116,27 @@ static __attribute__((noreturn)) void p_mounts(const char *marker)
 	host_exit_code(0);
 }
 
+/* ---- wait ---- */
+
+static __attribute__((noreturn)) void p_wait(int tpl)
+{
+	if (tpl && host_inspect() == 1)
+		host_save(); /* a template stays here; its forks go on */
+	iv_puts("probe wait: ready\n");
+	struct iv_timespec ts = {0, 20 * 1000 * 1000};
+	for (int i = 0; i < 750; i++) {
+		long fd = sc4(NR_openat, AT_FDCWD, "/go", O_RDONLY, 0);
+		if (fd >= 0) {
+			sc3(NR_close, fd, 0, 0);
+			iv_puts("probe wait: go\n");
+			host_exit_code(0);
+		}
+		host_nanosleep(&ts, 0);
+	}
+	iv_puts("probe wait: no /go after 15 s\n");
+	host_exit_code(2);
+}
+
 long cvm_main(void)
 {
 	static char args[256];
@@ -124,6 +150,8 @@ long cvm_main(void)
 		}
 	if (!strcmp(w[0], "mounts") && w[1])
 		p_mounts(w[1]);
+	if (!strcmp(w[0], "wait"))
+		p_wait(w[1] && !strcmp(w[1], "tpl"));
 	say3("probe: unknown probe '", args, "'");
 	host_exit_code(2);
 }
