@@ -6,7 +6,9 @@
 #   - cells are not dumpable (their /proc files are root's; a template's
 #     forks, which share its uid, cannot ptrace or read each other);
 #   - duplicate YAML keys, deep nesting, huge node counts, a FIFO or a
-#     device as the config: one line, exit status 2, nothing started.
+#     device as the config: one line, exit status 2, nothing started;
+#   - the console shows control characters, C1 and bidi controls and
+#     invalid UTF-8 as visible escapes and passes valid text unchanged.
 
 PROBE=$B/tests/probe_cell.so
 
@@ -167,4 +169,40 @@ test_yaml_fifo_or_device_as_config_is_refused_without_hanging() {
 	expect_rc 2 &&
 	expect_err "intravisor: /dev/zero: not a regular file of at most 1 MiB (a character device)" &&
 	bad_nothing_started
+}
+
+# ---- the console ----
+
+test_console_shows_controls_and_invalid_utf8_escaped_and_text_unchanged() {
+	# by hostcall, and natively on fd 1 (one after the other: the two
+	# channels of one cVM would interleave)
+	{ echo "cVMs:"; probe_cvm con "console hc" "wait: -1"
+	  cvm_entry con1 "$PROBE" 0x30000000 'args: "console fd1"'; } | yaml c.yaml >/dev/null
+	run_iv -a -y "$T/c.yaml"
+	expect_rc 0 || return 1
+	local w n
+	for w in con:hc con1:fd1; do
+		n=${w%%:*} w=${w#*:}
+		expect_out "[$n] $w c1 raw [\\x9b31m]" &&
+		expect_out "[$n] $w c1 utf8 [\\u009b31m] [\\u0085]" &&
+		expect_out "[$n] $w bidi [\\u202egnp.exe] [\\u2066] [\\u200f] [\\u061c] [\\u2028]" &&
+		expect_out "[$n] $w esc [\\x1b[2K\\x1b[1Gred] [\\x0d] [\\x7f] [\\x07]" &&
+		expect_out "[$n] $w text héllo wörld 日本 😀 tab	end" &&
+		expect_out "[$n] $w bad [\\xc0\\xaf] [\\xed\\xa0\\x80] [\\xf5] [\\xe2(\\xa1] [\\xff] [\\xe2\\x80]" ||
+			return 1
+	done
+	expect_out "[con] split héllo \\u202e end 😀 \\u009b cut \\xe2\\x80" &&
+	expect_out "[con] probe console: done" && expect_out "[con1] probe console: done" &&
+	expect_out "[con] tail \\xe2\\x80" && expect_out "[con1] tail \\xe2\\x80" || return 1
+	# no control byte but tab and newline, valid UTF-8 only, no C1 or bidi control
+	! LC_ALL=C grep -qP '[\x00-\x08\x0b-\x1f\x7f]' <<<"$OUT" ||
+		{ show; fail "a control byte reached stdout"; return 1; }
+	iconv -f UTF-8 -t UTF-8 <<<"$OUT" >/dev/null ||
+		{ show; fail "stdout is not valid UTF-8"; return 1; }
+	! LC_ALL=C.UTF-8 grep -qP '[\x{80}-\x{9f}\x{61c}\x{200e}\x{200f}\x{2028}-\x{202e}\x{2066}-\x{2069}]' <<<"$OUT" ||
+		{ show; fail "a C1 or bidirectional control reached stdout"; }
+}
+
+test_unit_console_filter() {
+	unit_run test_console
 }

@@ -7,6 +7,10 @@
  *                   none of them may be visible.  Prints a line per look and
  *                   "probe mounts: nothing mounted inside the disk is
  *                   visible" (exit 0) or "probe mounts: SEEN N" (exit 1).
+ *   console HOW     writes control characters, bidirectional overrides,
+ *                   invalid UTF-8 and valid text, by host_write (HOW = hc,
+ *                   also in chunks that split characters) or natively on
+ *                   fd 1 (HOW = fd1).  Two channels would interleave.
  *   wait [tpl]      (tpl: saves as a template first, and its forks go on)
  *                   prints "probe wait: ready", then waits until the file
  *                   /go appears on its disk (at most 15 s), prints
@@ -116,6 +120,54 @@ static __attribute__((noreturn)) void p_mounts(const char *marker)
 	host_exit_code(0);
 }
 
+/* ---- console ---- */
+
+static void hw(const char *s)
+{
+	host_write(s, (long)strlen(s));
+}
+
+static void fd1(const char *s)
+{
+	sc3(NR_write, 1, s, strlen(s));
+}
+
+static __attribute__((noreturn)) void p_console(const char *how)
+{
+	static const char *lines[] = {
+		"c1 raw [\x9b"
+		"31m]\n",
+		"c1 utf8 [\xc2\x9b"
+		"31m] [\xc2\x85]\n",
+		"bidi [\xe2\x80\xae"
+		"gnp.exe] [\xe2\x81\xa6] [\xe2\x80\x8f] [\xd8\x9c] [\xe2\x80\xa8]\n",
+		"esc [\x1b[2K\x1b[1Gred] [\r] [\x7f] [\x07]\n",
+		"text h\xc3\xa9llo w\xc3\xb6rld \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80 "
+		"tab\tend\n",
+		"bad [\xc0\xaf] [\xed\xa0\x80] [\xf5] [\xe2\x28\xa1] [\xff] [\xe2\x80]\n",
+	};
+	int native = !strcmp(how, "fd1");
+	for (unsigned i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		(native ? fd1 : hw)(how);
+		(native ? fd1 : hw)(" ");
+		(native ? fd1 : hw)(lines[i]);
+	}
+	if (!native) {
+		/* characters split across host_write calls */
+		hw("split h\xc3");
+		hw("\xa9llo \xe2");
+		hw("\x80");
+		hw("\xae end \xf0\x9f");
+		hw("\x98\x80 \xc2");
+		hw("\x9b cut \xe2\x80");
+		hw("\n");
+	}
+	(native ? fd1 : hw)("probe console: done\n");
+	/* a character cut short by the end of the output */
+	(native ? fd1 : hw)("tail \xe2\x80");
+	host_exit_code(0);
+}
+
 /* ---- wait ---- */
 
 static __attribute__((noreturn)) void p_wait(int tpl)
@@ -150,6 +202,8 @@ long cvm_main(void)
 		}
 	if (!strcmp(w[0], "mounts") && w[1])
 		p_mounts(w[1]);
+	if (!strcmp(w[0], "console") && w[1])
+		p_console(w[1]);
 	if (!strcmp(w[0], "wait"))
 		p_wait(w[1] && !strcmp(w[1], "tpl"));
 	say3("probe: unknown probe '", args, "'");
