@@ -2,7 +2,8 @@
 # of the console (tests/cvm/probe_cell.c probes from inside a cell):
 #   - a disk is never the host's root or a system directory, in any
 #     spelling, nor a kernel file system; nothing mounted inside a disk is
-#     visible in the cell (no host /proc, /sys, tmpfs);
+#     visible in the cell (no host /proc, /sys, tmpfs), nor reached through
+#     the files a restored cVM gets back;
 #   - cells are not dumpable (their /proc files are root's; a template's
 #     forks, which share its uid, cannot ptrace or read each other);
 #   - duplicate YAML keys, deep nesting, huge node counts, a FIFO or a
@@ -73,6 +74,29 @@ test_cell_sees_nothing_mounted_inside_its_disk() {
 	expect_out "[m] probe mounts: openat /shm/$marker -> errno 2" &&
 	expect_out "[m] probe mounts: nothing mounted inside the disk is visible" &&
 	expect_no_out "SEEN"
+}
+
+# A restored cVM gets back the files its template held, reopened by the
+# monitor inside the disk.  The template held its disk's /proc, an empty
+# directory in its view; before the restore the host's proc is mounted
+# there.  The monitor must not cross into it (the cell's root has no
+# submounts): the directory is not given back.
+test_restored_file_never_crosses_into_a_mount_inside_the_disk() {
+	local disk=$T/disk
+	mkdir -p "$disk/proc" && chmod 755 "$disk" || return 1
+	holddir_yaml() { # holddir_yaml FILE ROLE NAME
+		printf -- 'cVMs:\n- name: %s\n  runtime: %s\n  args: "holddir /proc"\n  %s: 1\n  snapshot_path: %s\n  disk: %s\n  wait: -1\n  isolation:\n  - {base: 0x20000000, size: 0x1000000, begin: 0x20000000, end: 0x21000000}\n' \
+			"$3" "$PROBE" "$2" "$T/snap" "$disk" | yaml "$1"
+	}
+	run_iv -y "$(holddir_yaml w.yaml template tpl)"
+	expect_rc 0 && expect_out "[tpl] probe holddir: opened /proc as fd 3" || return 1
+	trap 'umount "$T/disk/proc" 2>/dev/null' EXIT
+	mount -t proc proc "$disk/proc" || { fail "cannot mount proc for the test"; return 1; }
+	run_iv -y "$(holddir_yaml r.yaml resume back)"
+	umount "$disk/proc"
+	expect_out "[back] probe holddir: entries of the restored /proc: -9" &&
+	expect_err "cVM 'back': file '/proc' of its image cannot be reopened" &&
+	expect_no_err "exited with status 1"
 }
 
 # ---- cells are not dumpable ----

@@ -7,6 +7,11 @@
  *                   none of them may be visible.  Prints a line per look and
  *                   "probe mounts: nothing mounted inside the disk is
  *                   visible" (exit 0) or "probe mounts: SEEN N" (exit 1).
+ *   holddir PATH    opens the directory PATH (its disk's /proc, empty in
+ *                   the cell) and saves as a template with an image; once
+ *                   restored it lists what the monitor reopened for it:
+ *                   "probe holddir: entries of the restored PATH: N" (exit
+ *                   1 when N > 0).
  *   console HOW     writes control characters, bidirectional overrides,
  *                   invalid UTF-8 and valid text, by host_write (HOW = hc,
  *                   also in chunks that split characters) or natively on
@@ -52,13 +57,10 @@ static void sayn(const char *a, const char *b, const char *c, long n)
 
 static int seen;
 
-/* Entries of a directory other than . and .., or -errno. */
-static long entries(const char *path)
+/* Entries of an open directory other than . and .., or -errno. */
+static long entries_fd(long fd)
 {
 	static char buf[4096];
-	long fd = sc4(NR_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
 	long n = 0, r;
 	while ((r = sc3(NR_getdents64, fd, buf, sizeof(buf))) > 0)
 		for (long off = 0; off < r;) {
@@ -68,8 +70,17 @@ static long entries(const char *path)
 				n++;
 			off += reclen;
 		}
-	sc3(NR_close, fd, 0, 0);
 	return r < 0 ? r : n;
+}
+
+static long entries(const char *path)
+{
+	long fd = sc4(NR_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	long n = entries_fd(fd);
+	sc3(NR_close, fd, 0, 0);
+	return n;
 }
 
 static void look_dir(const char *path)
@@ -118,6 +129,22 @@ static __attribute__((noreturn)) void p_mounts(const char *marker)
 	}
 	iv_puts("probe mounts: nothing mounted inside the disk is visible\n");
 	host_exit_code(0);
+}
+
+/* ---- a directory held across an image ---- */
+
+static long held = -1;
+
+static __attribute__((noreturn)) void p_holddir(const char *path)
+{
+	if (host_inspect() == 1) {
+		held = sc4(NR_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0);
+		sayn("probe holddir: opened ", path, " as fd ", held);
+		host_save(); /* the image is written; a restore goes on here */
+	}
+	long n = entries_fd(held);
+	sayn("probe holddir: entries of the restored ", path, ": ", n);
+	host_exit_code(n > 0 ? 1 : 0);
 }
 
 /* ---- console ---- */
@@ -202,6 +229,8 @@ long cvm_main(void)
 		}
 	if (!strcmp(w[0], "mounts") && w[1])
 		p_mounts(w[1]);
+	if (!strcmp(w[0], "holddir") && w[1])
+		p_holddir(w[1]);
 	if (!strcmp(w[0], "console") && w[1])
 		p_console(w[1]);
 	if (!strcmp(w[0], "wait"))
