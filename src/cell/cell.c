@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -116,15 +117,36 @@ static int open_stub(struct iv_err *err)
  * root.  A cell joins them with setns, so that neither its start nor its
  * end pays for building or tearing down a mount tree (the teardown waits
  * for an RCU grace period, milliseconds here).  Cells cannot change mounts.
+ *
+ * A root is its directory alone: bound without MS_REC, so that nothing
+ * mounted inside the disk (proc, sysfs, devtmpfs, a tmpfs like /dev/shm,
+ * anything) comes along, only the empty directories they were mounted on;
+ * nosuid and nodev, and the empty root read-only.  The disk is taken by a
+ * descriptor opened without following any link (the config checked its
+ * real path, and a link swapped in since must lead nowhere) and mounted
+ * over the empty root, a path of root's that no one else can change.
  */
 static int ns_child_mount(const char *root)
 {
-	unsigned long ro = root == empty_root ? MS_RDONLY : 0;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount(root, root, NULL, MS_BIND | MS_REC, NULL) ||
-	    mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro, NULL))
+	char src[64];
+	unsigned long ro = 0;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return IV_STEP_MOUNT;
-	if (chdir(root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) ||
+	if (root == empty_root) {
+		snprintf(src, sizeof(src), "%s", empty_root);
+		ro = MS_RDONLY;
+	} else {
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+		int fd = (int)syscall(SYS_openat2, AT_FDCWD, root, &how, sizeof(how));
+		if (fd < 0)
+			return IV_STEP_MOUNT;
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	}
+	if (mount(src, empty_root, NULL, MS_BIND, NULL) ||
+	    mount(NULL, empty_root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro, NULL))
+		return IV_STEP_MOUNT;
+	if (chdir(empty_root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) ||
 	    chdir("/"))
 		return IV_STEP_ROOT;
 	return 0;

@@ -18,6 +18,7 @@
 #define SYS_mprotect   10
 #define SYS_munmap     11
 #define SYS_pread64    17
+#define SYS_prctl      157
 #define SYS_exit_group 231
 #define SYS_seccomp    317
 
@@ -29,6 +30,7 @@
 #define MAP_ANONYMOUS			 0x20
 #define SECCOMP_SET_MODE_FILTER		 1
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#define PR_SET_DUMPABLE			 4
 
 struct sock_fprog {
 	unsigned short len;
@@ -96,8 +98,15 @@ extern const char iv_stub_gadget[];
 
 __attribute__((noreturn)) void iv_stub_main(void)
 {
+	/* Not dumpable: the cell's /proc files belong to root and no process
+	 * of its uid (a template's forks share it) may ptrace it or read its
+	 * memory; the monitor still can, with CAP_SYS_PTRACE.  exec made it
+	 * dumpable again; forks inherit this. */
+	long r = sc3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
+	if (bad(r))
+		fail(IV_STEP_EXEC, r);
 	struct iv_plan_hdr h;
-	long r = sc6(SYS_pread64, IV_FD_PLAN, (long)&h, sizeof(h), 0, 0, 0);
+	r = sc6(SYS_pread64, IV_FD_PLAN, (long)&h, sizeof(h), 0, 0, 0);
 	if (r != (long)sizeof(h) || h.magic != IV_PLAN_MAGIC || h.version != IV_PLAN_VERSION)
 		fail(IV_STEP_PLAN, bad(r) ? r : -22);
 

@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -128,6 +130,33 @@ static int not_yet(struct ctx *c, yaml_node_t *v, const char *key, const char *w
 	return fail_at(c, v, key, "not supported yet (%s)", why);
 }
 
+/* A mapping key: a plain string without NUL bytes (NULL otherwise), so that
+ * "name\0x" is not taken for "name". */
+static const char *key_of(yaml_node_t *k)
+{
+	const char *s = scalar(k);
+	return s && strlen(s) == k->data.scalar.length ? s : NULL;
+}
+
+/*
+ * libyaml keeps every pair of a mapping, so a key given twice would
+ * silently take its last value: refuse it, naming both lines.  Only the
+ * pairs before this one are compared, and every mapping here refuses
+ * unknown keys, so a mapping is never scanned past a handful of keys.
+ */
+static int check_unique(struct ctx *c, yaml_node_t *map, yaml_node_pair_t *pair, const char *key)
+{
+	yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+	for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pair; q++) {
+		yaml_node_t *k0 = yaml_document_get_node(c->doc, q->key);
+		const char *s = key_of(k0);
+		if (s && !strcmp(s, key))
+			return fail_at(c, k, key, "given twice, at lines %d and %d", line_of(k0),
+				       line_of(k));
+	}
+	return 0;
+}
+
 #define FOR_PAIRS(doc, map, pair)                                                                  \
 	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;                             \
 	     pair < (map)->data.mapping.pairs.top; pair++)
@@ -142,9 +171,11 @@ static int parse_capfile(struct ctx *c, yaml_node_t *m, struct iv_capfile_cfg *c
 	{
 		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
-		const char *key = scalar(k);
+		const char *key = key_of(k);
 		if (!key)
 			return fail_at(c, k, NULL, "capfile keys must be plain strings");
+		if (check_unique(c, m, p, key))
+			return -1;
 		if (!strcmp(key, "name")) {
 			if (get_str(c, v, key, &cf->name) || check_name(c, v, key, cf->name))
 				return -1;
@@ -185,7 +216,7 @@ static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 	{
 		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
-		const char *key = scalar(k);
+		const char *key = key_of(k);
 		static const char *names[] = {"base", "size", "begin", "end"};
 		uint64_t *dst[] = {&vm->base, &vm->size, &vm->begin, &vm->end};
 		int i;
@@ -194,6 +225,8 @@ static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 				break;
 		if (i == 4)
 			return fail_at(c, k, key ? key : "?", "unknown isolation key");
+		if (check_unique(c, m, p, key))
+			return -1;
 		if (get_u64(c, val, key, dst[i]))
 			return -1;
 		seen |= 1u << i;
@@ -236,9 +269,11 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 	{
 		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
-		const char *key = scalar(k);
+		const char *key = key_of(k);
 		if (!key)
 			return fail_at(c, k, NULL, "cVM keys must be plain strings");
+		if (check_unique(c, m, p, key))
+			return -1;
 		if (!strcmp(key, "name")) {
 			if (get_str(c, v, key, &vm->name) || check_name(c, v, key, vm->name))
 				return -1;
@@ -352,9 +387,9 @@ static int parse_document(struct ctx *c, struct iv_config *cfg)
 	{
 		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
-		const char *key = scalar(k);
+		const char *key = key_of(k);
 		if (key && (!strcmp(key, "capfiles") || !strcmp(key, "cVMs"))) {
-			if (parse_list(c, v, key, cfg))
+			if (check_unique(c, root, p, key) || parse_list(c, v, key, cfg))
 				return -1;
 		} else {
 			return fail_at(c, k, key ? key : "?", "unknown top-level key");
@@ -427,23 +462,86 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 	return 0;
 }
 
-int iv_config_parse(const char *path, const char *text, size_t len, struct iv_config *cfg,
-		    struct iv_err *err)
+/*
+ * Bounds on the shape of a config, far above what any real one needs (a
+ * cVM is about 20 nodes, 5 levels deep).  libyaml's scanner revisits every
+ * open level for each token, so its time grows with the square of the
+ * depth, and its loader keeps every node: both are bounded by a pass over
+ * the events, which stops at the first excess, before any tree is built.
+ */
+#define CFG_MAX_DEPTH 16
+#define CFG_MAX_NODES 10000
+
+static int syntax_error(const char *path, yaml_parser_t *p, struct iv_err *err)
+{
+	return iv_fail(err, "%s:%d: YAML syntax error: %s", path, (int)p->problem_mark.line + 1,
+		       p->problem ? p->problem : "unknown");
+}
+
+static int check_shape(const char *path, const char *text, size_t len, struct iv_err *err)
+{
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser))
+		return iv_fail(err, "%s: out of memory", path);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	int depth = 0, nodes = 0, rc = 0;
+	for (int done = 0; !done && rc == 0;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = syntax_error(path, &parser, err);
+			break;
+		}
+		int line = (int)ev.start_mark.line + 1;
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CFG_MAX_DEPTH)
+				rc = iv_fail(err, "%s:%d: nested more than %d levels deep", path,
+					     line, CFG_MAX_DEPTH);
+			/* fall through */
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+		case YAML_DOCUMENT_START_EVENT:
+			if (rc == 0 && ++nodes > CFG_MAX_NODES)
+				rc = iv_fail(err, "%s:%d: more than %d YAML nodes", path, line,
+					     CFG_MAX_NODES);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+static int parse_text(const char *path, const char *text, size_t len, struct iv_config *cfg,
+		      struct iv_err *err)
 {
 	yaml_parser_t parser;
 	memset(cfg, 0, sizeof(*cfg));
+	if (check_shape(path, text, len, err))
+		return -1;
 	cfg->path = strdup(path);
-	if (!cfg->path || !yaml_parser_initialize(&parser))
+	if (!cfg->path || !yaml_parser_initialize(&parser)) {
+		free(cfg->path);
+		cfg->path = NULL;
 		return iv_fail(err, "%s: out of memory", path);
+	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	struct ctx c = {path, NULL, err};
 	int rc = 0;
 	for (int ndoc = 0; rc == 0; ndoc++) {
 		yaml_document_t doc;
 		if (!yaml_parser_load(&parser, &doc)) {
-			rc = iv_fail(err, "%s:%d: YAML syntax error: %s", path,
-				     (int)parser.problem_mark.line + 1,
-				     parser.problem ? parser.problem : "unknown");
+			rc = syntax_error(path, &parser, err);
 			break;
 		}
 		if (!yaml_document_get_root_node(&doc)) {
@@ -477,24 +575,170 @@ static int resolve(char **p, const char *dir)
 	return 0;
 }
 
-int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err)
+#define CFG_MAX_BYTES (1 << 20)
+
+/*
+ * Reads the config file: opened without blocking (a FIFO or a device given
+ * as the config must not hang the monitor), checked to be a regular file,
+ * and read to its end but never past 1 MiB (its size may change meanwhile).
+ */
+static char *read_config(const char *path, size_t *len, struct iv_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return iv_fail(err, "%s: cannot open: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
-		close(fd);
-		return iv_fail(err, "%s: not a regular file of at most 1 MiB", path);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		iv_fail(err, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
 	}
-	char *text = malloc((size_t)st.st_size + 1);
-	ssize_t n = text ? read(fd, text, (size_t)st.st_size) : -1;
-	close(fd);
-	if (n != st.st_size) {
+	struct stat st = {0};
+	char *text = NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > CFG_MAX_BYTES) {
+		iv_fail(err, "%s: not a regular file of at most 1 MiB (%s)", path,
+			S_ISFIFO(st.st_mode)   ? "a FIFO"
+			: S_ISCHR(st.st_mode)  ? "a character device"
+			: S_ISBLK(st.st_mode)  ? "a block device"
+			: S_ISSOCK(st.st_mode) ? "a socket"
+			: S_ISDIR(st.st_mode)  ? "a directory"
+					       : "too large");
+		goto out;
+	}
+	text = malloc(CFG_MAX_BYTES + 1);
+	if (!text) {
+		iv_fail(err, "%s: out of memory", path);
+		goto out;
+	}
+	size_t n = 0;
+	ssize_t r;
+	do {
+		r = read(fd, text + n, CFG_MAX_BYTES + 1 - n);
+		n += r > 0 ? (size_t)r : 0;
+	} while ((r > 0 && n <= CFG_MAX_BYTES) || (r < 0 && errno == EINTR));
+	if (r < 0 || n > CFG_MAX_BYTES) {
+		if (r < 0)
+			iv_fail(err, "%s: cannot read: %s", path, strerror(errno));
+		else
+			iv_fail(err, "%s: not a regular file of at most 1 MiB", path);
 		free(text);
-		return iv_fail(err, "%s: cannot read", path);
+		text = NULL;
 	}
-	int rc = iv_config_parse(path, text, (size_t)n, cfg, err);
+	*len = n;
+out:
+	close(fd);
+	return text;
+}
+
+/*
+ * The host's root and its system directories are never a cell's root: the
+ * disk's real path (every link and '..' resolved) may be none of these, nor
+ * lie under the ones holding kernel interfaces, devices or host state.
+ */
+static const char *const system_dirs[] = {
+	"/",	    "/bin",	  "/boot",	"/dev",	       "/etc",	     "/home",
+	"/lib",	    "/lib32",	  "/lib64",	"/libx32",     "/media",     "/mnt",
+	"/opt",	    "/proc",	  "/root",	"/run",	       "/sbin",	     "/srv",
+	"/sys",	    "/tmp",	  "/usr",	"/var",	       "/usr/bin",   "/usr/sbin",
+	"/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/usr/local", "/usr/share",
+	"/var/lib", "/var/tmp",	  "/var/log",	"/var/cache",  "/var/spool", "/var/mail",
+	"/var/run", "/var/lock",
+};
+static const char *const system_trees[] = {"/proc", "/sys", "/dev", "/run", "/boot", "/etc"};
+
+static int is_system_dir(const char *real)
+{
+	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
+		if (!strcmp(real, system_dirs[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(system_trees) / sizeof(system_trees[0]); i++) {
+		size_t n = strlen(system_trees[i]);
+		if (!strncmp(real, system_trees[i], n) && (real[n] == '/' || real[n] == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* Kernel interfaces that are never a cell's root, wherever they are mounted. */
+static const char *special_fs(long type)
+{
+	switch (type) {
+	case PROC_SUPER_MAGIC:
+		return "proc";
+	case SYSFS_MAGIC:
+		return "sysfs";
+	case DEVPTS_SUPER_MAGIC:
+		return "devpts";
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+		return "cgroup";
+	case DEBUGFS_MAGIC:
+		return "debugfs";
+	case TRACEFS_MAGIC:
+		return "tracefs";
+	case SECURITYFS_MAGIC:
+		return "securityfs";
+	case BPF_FS_MAGIC:
+		return "bpf";
+	case PSTOREFS_MAGIC:
+		return "pstore";
+	case EFIVARFS_MAGIC:
+		return "efivarfs";
+	case SELINUX_MAGIC:
+		return "selinuxfs";
+	case SMACK_MAGIC:
+		return "smackfs";
+	case NSFS_MAGIC:
+		return "nsfs";
+	case BINFMTFS_MAGIC:
+		return "binfmt_misc";
+	case HUGETLBFS_MAGIC:
+		return "hugetlbfs";
+	case 0x19800202: /* MQUEUE_MAGIC, not in the uapi headers */
+		return "mqueue";
+	}
+	return NULL;
+}
+
+/* Replaces vm->disk (already resolved against the config's directory) by
+ * its real path, once it is known to be a directory a cell may have. */
+static int check_disk(const char *path, struct iv_cvm_cfg *vm, struct iv_err *err)
+{
+	struct stat s;
+	struct statfs fs;
+	char *real = realpath(vm->disk, NULL);
+	int rc = 0;
+	if (!real)
+		rc = iv_fail(err, "%s:%d: key 'disk': '%s': %s", path, vm->line, vm->disk,
+			     strerror(errno));
+	else if (stat(real, &s) || !S_ISDIR(s.st_mode))
+		rc = iv_fail(err, "%s:%d: key 'disk': '%s' is not a directory", path, vm->line,
+			     vm->disk);
+	else if (is_system_dir(real))
+		rc = iv_fail(err,
+			     "%s:%d: key 'disk': '%s' is '%s', the host's root or a system "
+			     "directory: give a directory of the cVM's own",
+			     path, vm->line, vm->disk, real);
+	else if (statfs(real, &fs))
+		rc = iv_fail(err, "%s:%d: key 'disk': '%s': %s", path, vm->line, vm->disk,
+			     strerror(errno));
+	else if (special_fs((long)fs.f_type))
+		rc = iv_fail(err,
+			     "%s:%d: key 'disk': '%s' is a %s file system, not a directory "
+			     "a cell may have as its root",
+			     path, vm->line, vm->disk, special_fs((long)fs.f_type));
+	if (rc) {
+		free(real);
+		return -1;
+	}
+	free(vm->disk);
+	vm->disk = real;
+	return 0;
+}
+
+static int load_file(const char *path, struct iv_config *cfg, struct iv_err *err)
+{
+	size_t len;
+	char *text = read_config(path, &len, err);
+	if (!text)
+		return -1;
+	int rc = parse_text(path, text, len, cfg, err);
 	free(text);
 	if (rc)
 		return rc;
@@ -510,13 +754,46 @@ int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err)
 		else if (stat(vm->runtime, &s) || !S_ISREG(s.st_mode))
 			rc = iv_fail(err, "%s:%d: key 'runtime': '%s' is not a readable file", path,
 				     vm->line, vm->runtime);
-		else if (vm->disk && (stat(vm->disk, &s) || !S_ISDIR(s.st_mode)))
-			rc = iv_fail(err, "%s:%d: key 'disk': '%s' is not a directory", path,
-				     vm->line, vm->disk);
+		else if (vm->disk)
+			rc = check_disk(path, vm, err);
 	}
 	free(copy);
 	if (rc)
 		iv_config_free(cfg);
+	return rc;
+}
+
+/* An error is one line: control characters a path, key or value brought
+ * into it (a name with a newline, say) are shown as \xHH. */
+static void one_line(struct iv_err *err)
+{
+	char out[sizeof(err->msg)];
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)err->msg; *p && o + 5 < sizeof(out);
+	     p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = 0;
+	memcpy(err->msg, out, o + 1);
+}
+
+int iv_config_parse(const char *path, const char *text, size_t len, struct iv_config *cfg,
+		    struct iv_err *err)
+{
+	int rc = parse_text(path, text, len, cfg, err);
+	if (rc)
+		one_line(err);
+	return rc;
+}
+
+int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err)
+{
+	int rc = load_file(path, cfg, err);
+	if (rc)
+		one_line(err);
 	return rc;
 }
 

@@ -223,27 +223,159 @@ static void emit(struct iv_cvm *cvm)
 	cvm->linelen = 0;
 }
 
-/* Console text is labelled line by line.  Control characters other than tab
- * are dropped, so that no cVM can move the cursor over another's label. */
+/*
+ * The console rule.  A cVM's text reaches a terminal, which obeys control
+ * codes: a cVM could move the cursor over another's label, or reorder what
+ * a line shows.  So every line is labelled, and only text that cannot do
+ * that passes unchanged: printable ASCII, tab, and valid UTF-8 of any other
+ * character.  The rest is shown as visible text:
+ *   \xHH    per byte: C0 controls (but tab, and the newline that ends a
+ *           line), DEL, and every byte that is not part of valid UTF-8 (a
+ *           raw 0x80-0xff, an overlong form, a surrogate, a sequence cut
+ *           short or beyond U+10FFFF);
+ *   \uHHHH  C1 controls (U+0080-U+009F) and the bidirectional controls
+ *           (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and line
+ *           and paragraph separators (U+2028, U+2029), when validly encoded.
+ * A character split across writes is decoded whole: its first bytes wait
+ * at the end of the line buffer for the rest.
+ */
+struct utf8 {
+	unsigned char b[4];
+	int n, need; /* bytes held, bytes the character has */
+};
+
+static void put(struct iv_cvm *cvm, const void *s, size_t n)
+{
+	if (cvm->linelen + n > sizeof(cvm->linebuf))
+		emit(cvm);
+	memcpy(cvm->linebuf + cvm->linelen, s, n);
+	cvm->linelen += n;
+}
+
+static void put_byte(struct iv_cvm *cvm, unsigned char c)
+{
+	char e[8];
+	snprintf(e, sizeof(e), "\\x%02x", c);
+	put(cvm, e, 4);
+}
+
+/* The length of the character a lead byte starts, 0 if it starts none. */
+static int utf8_len(unsigned char c)
+{
+	return c >= 0xc2 && c <= 0xdf	? 2
+	       : c >= 0xe0 && c <= 0xef ? 3
+	       : c >= 0xf0 && c <= 0xf4 ? 4
+					: 0;
+}
+
+/* Whether c may follow u's bytes: the second byte also excludes overlong
+ * forms, surrogates and code points beyond U+10FFFF. */
+static int utf8_next(const struct utf8 *u, unsigned char c)
+{
+	if ((c & 0xc0) != 0x80)
+		return 0;
+	if (u->n > 1)
+		return 1;
+	switch (u->b[0]) {
+	case 0xe0:
+		return c >= 0xa0;
+	case 0xed:
+		return c < 0xa0;
+	case 0xf0:
+		return c >= 0x90;
+	case 0xf4:
+		return c < 0x90;
+	}
+	return 1;
+}
+
+static int shown_escaped(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static void put_char(struct iv_cvm *cvm, struct utf8 *u)
+{
+	uint32_t cp = u->b[0] & (0x7f >> u->need);
+	for (int i = 1; i < u->n; i++)
+		cp = cp << 6 | (u->b[i] & 0x3f);
+	if (shown_escaped(cp)) {
+		char e[8];
+		snprintf(e, sizeof(e), "\\u%04x", (unsigned)cp);
+		put(cvm, e, 6);
+	} else {
+		put(cvm, u->b, (size_t)u->n);
+	}
+	u->n = 0;
+}
+
+/* Shows the bytes of a character cut short. */
+static void put_cut(struct iv_cvm *cvm, struct utf8 *u)
+{
+	for (int i = 0; i < u->n; i++)
+		put_byte(cvm, u->b[i]);
+	u->n = 0;
+}
+
+static void console_byte(struct iv_cvm *cvm, struct utf8 *u, unsigned char c)
+{
+	if (u->n) {
+		if (utf8_next(u, c)) {
+			u->b[u->n++] = c;
+			if (u->n == u->need)
+				put_char(cvm, u);
+			return;
+		}
+		put_cut(cvm, u);
+	}
+	if (c == '\n')
+		emit(cvm);
+	else if (c == '\t' || (c >= 0x20 && c < 0x7f))
+		put(cvm, &c, 1);
+	else if ((u->need = utf8_len(c)))
+		u->b[u->n++] = c;
+	else
+		put_byte(cvm, c);
+}
+
+/* Takes back the first bytes of a character the last write left at the end
+ * of the line buffer.  Everything before them there is ASCII or complete
+ * valid UTF-8, so they are the bytes from the last lead byte on, when they
+ * are fewer than it announces. */
+static void take_pending(struct iv_cvm *cvm, struct utf8 *u)
+{
+	size_t k = 1;
+	while (k <= 3 && k <= cvm->linelen &&
+	       ((unsigned char)cvm->linebuf[cvm->linelen - k] & 0xc0) == 0x80)
+		k++;
+	if (k > 3 || k > cvm->linelen ||
+	    utf8_len((unsigned char)cvm->linebuf[cvm->linelen - k]) <= (int)k)
+		return;
+	cvm->linelen -= k;
+	for (size_t i = 0; i < k; i++)
+		console_byte(cvm, u, (unsigned char)cvm->linebuf[cvm->linelen + i]);
+}
+
+/* Console text is labelled line by line, filtered by the rule above. */
 void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len)
 {
+	struct utf8 u = {.n = 0};
 	pthread_mutex_lock(&cvm->lock);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)buf[i];
-		if (ch == '\n')
-			emit(cvm);
-		else if (ch >= 0x20 || ch == '\t') {
-			cvm->linebuf[cvm->linelen++] = buf[i];
-			if (cvm->linelen == sizeof(cvm->linebuf))
-				emit(cvm);
-		}
-	}
+	take_pending(cvm, &u);
+	for (size_t i = 0; i < len; i++)
+		console_byte(cvm, &u, (unsigned char)buf[i]);
+	if (u.n)
+		put(cvm, u.b, (size_t)u.n); /* kept for the next write */
 	pthread_mutex_unlock(&cvm->lock);
 }
 
 void iv_cvm_console_flush(struct iv_cvm *cvm)
 {
+	struct utf8 u = {.n = 0};
 	pthread_mutex_lock(&cvm->lock);
+	take_pending(cvm, &u);
+	put_cut(cvm, &u);
 	if (cvm->linelen)
 		emit(cvm);
 	pthread_mutex_unlock(&cvm->lock);

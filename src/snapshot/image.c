@@ -697,8 +697,9 @@ long iv_image_announced(struct iv_call *c)
 	struct iv_cvm *cvm = c->cvm;
 	cvm->announced = 1;
 	/* The files it had open, from its root, at their offsets.  The paths
-	 * come from the image: they are resolved inside the cVM's root, and a
-	 * file is given only if the cell's uid could open it itself. */
+	 * come from the image: they are resolved inside the cVM's root, never
+	 * across a mount point (the cell sees none of the disk's submounts), and
+	 * a file is given only if the cell's uid could open it itself. */
 	int root = open(cvm->cfg->disk ? cvm->cfg->disk : "/nonexistent",
 			O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (int i = 0; root >= 0 && i < cvm->nfds; i++) {
@@ -706,7 +707,7 @@ long iv_image_announced(struct iv_call *c)
 			   O_DIRECTORY;
 		struct open_how how = {
 			.flags = (uint64_t)((cvm->fds[i].flags & keep) | O_CLOEXEC | O_NOFOLLOW),
-			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
 		int fd = (int)syscall(SYS_openat2, root, cvm->fd_paths[i], &how, sizeof(how));
 		struct stat st;
 		int acc = cvm->fds[i].flags & O_ACCMODE;

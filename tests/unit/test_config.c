@@ -267,7 +267,7 @@ static int unknown_isolation_key_is_rejected(void)
 static int mapping_as_string_is_rejected(void)
 {
 	EXPECT_BAD(CVMS VM_A "  args: {x: 1}\n", 9, "args", "expected a string");
-	EXPECT_BAD(CVMS VM_A "  runtime:\n  - a\n  - b\n", 10, "runtime", "expected a string");
+	EXPECT_BAD(CVMS VM_A "  args:\n  - a\n  - b\n", 10, "args", "expected a string");
 	return 1;
 }
 
@@ -586,6 +586,138 @@ static int bad_cvm_name_is_rejected(void)
 	return 1;
 }
 
+/* ---- duplicate keys, nesting and size ---- */
+
+static int duplicate_key_in_capfile_entry_names_both_lines(void)
+{
+	EXPECT_BAD(CAPS("- name: c\n  size: 1\n  size: 2\n"), 5, "size",
+		   "given twice, at lines 4 and 5");
+	EXPECT_BAD(CAPS("- name: c\n  size: 1\n  name: d\n"), 5, "name",
+		   "given twice, at lines 3 and 5");
+	return 1;
+}
+
+static int duplicate_key_in_cvm_entry_names_both_lines(void)
+{
+	/* the later value would otherwise win silently */
+	EXPECT_BAD(CVMS VM_A "  name: b\n", 9, "name", "given twice, at lines 2 and 9");
+	EXPECT_BAD(CVMS VM_A "  runtime: b.so\n", 9, "runtime", "given twice, at lines 3 and 9");
+	EXPECT_BAD(CVMS VM_A "  wait: 1\n  wait: -1\n", 10, "wait",
+		   "given twice, at lines 9 and 10");
+	EXPECT_BAD(CVMS VM_A "  isolation:\n  - {" RANGE_A "}\n", 9, "isolation",
+		   "given twice, at lines 4 and 9");
+	return 1;
+}
+
+static int duplicate_key_in_isolation_range_names_both_lines(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("a", RANGE_A ", base: 0x30000000"), 5, "base",
+		   "given twice, at lines 5 and 5");
+	EXPECT_BAD(CVMS "- name: a\n  runtime: a.so\n  isolation:\n  - base: 0x20000000\n"
+			"    size: 0x1000000\n    begin: 0x20000000\n    end: 0x21000000\n"
+			"    size: 0x1000000\n",
+		   9, "size", "given twice, at lines 6 and 9");
+	return 1;
+}
+
+static int duplicate_top_level_key_names_both_lines(void)
+{
+	EXPECT_BAD(CVMS VM_A CVMS VM_ISO("b", "base: 0x30000000, size: 0x10000, begin: "
+					      "0x30000000, end: 0x30010000"),
+		   9, "cVMs", "given twice, at lines 1 and 9");
+	EXPECT_BAD("capfiles:\n- name: c\n  size: 1\ncapfiles:\n- name: d\n  size: 1\n" CVMS VM_A,
+		   4, "capfiles", "given twice, at lines 1 and 4");
+	return 1;
+}
+
+static int key_with_nul_is_not_taken_for_another(void)
+{
+	EXPECT_BAD(CVMS VM_A "  \"wait\\0x\": 1\n", 9, NULL, "cVM keys must be plain strings");
+	return 1;
+}
+
+static int error_is_one_line_whatever_the_input_holds(void)
+{
+	EXPECT_BAD(CVMS VM_ISO("\"a\\nMON: b\"", RANGE_A), 2, "name",
+		   "'a\\x0aMON: b' may hold only letters");
+	EXPECT_BAD(CVMS VM_A "  \"x\\ry\": 1\n", 9, "x\\x0dy", "unknown cVM key");
+	return 1;
+}
+
+/* text made of a prefix, n copies of open, n copies of close */
+static char *nest(const char *prefix, const char *open, const char *close, size_t n)
+{
+	size_t lp = strlen(prefix), lo = strlen(open), lc = strlen(close);
+	char *t = malloc(lp + n * (lo + lc) + 1);
+	if (!t)
+		abort();
+	char *q = t;
+	memcpy(q, prefix, lp);
+	q += lp;
+	for (size_t i = 0; i < n; i++, q += lo)
+		memcpy(q, open, lo);
+	for (size_t i = 0; i < n; i++, q += lc)
+		memcpy(q, close, lc);
+	*q = 0;
+	return t;
+}
+
+static int deep_nesting_is_refused_at_its_line(void)
+{
+	/* 100000 levels: the scanner's time would grow with their square */
+	char *t = nest("cVMs:\n- name: a\n  args: ", "[", "]", 100000);
+	int rc = parse(t);
+	free(t);
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected 100000 levels of nesting to be refused");
+	EXPECT_STR(err.msg, "t.yaml:3: nested more than 16 levels deep");
+	t = nest("cVMs:\n", "- ", "", 17);
+	rc = parse(t);
+	free(t);
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected 17 block levels to be refused");
+	EXPECT_HAS(err.msg, "nested more than 16 levels deep");
+	t = nest("cVMs:\n- name: a\n  args: ", "{a: ", "}", 40);
+	rc = parse(t);
+	free(t);
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected 40 levels of flow mappings to be refused");
+	EXPECT_STR(err.msg, "t.yaml:3: nested more than 16 levels deep");
+	return 1;
+}
+
+static int huge_node_count_is_refused_at_its_line(void)
+{
+	/* a list of 200000 scalars: item k is on line k + 1, node k + 4 */
+	char *t = nest("cVMs:\n", "- x\n", "", 200000);
+	int rc = parse(t);
+	free(t);
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected 200000 nodes to be refused");
+	EXPECT_STR(err.msg, "t.yaml:9998: more than 10000 YAML nodes");
+	/* many aliases count too, though they share one node */
+	t = nest("capfiles: &c\n- name: c\n  size: 1\ncVMs:\n- name: a\n  args: [", "*c, ", "",
+		 20000);
+	rc = parse(t);
+	free(t);
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected 20000 aliases to be refused");
+	EXPECT_HAS(err.msg, "more than 10000 YAML nodes");
+	return 1;
+}
+
+static int alias_to_its_own_mapping_is_refused(void)
+{
+	EXPECT_BAD(CVMS "- &m {name: a, runtime: *m}\n", 2, "runtime", "expected a string");
+	EXPECT_BAD("cVMs: &s\n- *s\n", 1, "cVMs", "each entry must be a mapping");
+	return 1;
+}
+
 /* ---- iv_config_load: the file, relative paths, runtimes that must exist ---- */
 
 static char dir[64];
@@ -617,7 +749,10 @@ static int load_resolves_paths_against_the_config_dir(void)
 	EXPECT(rc == 0, "expected success, got \"%s\"", err.msg);
 	char want_rt[160], want_disk[160], got_rt[160], got_disk[160];
 	snprintf(want_rt, sizeof(want_rt), "%s/a.so", dir);
-	snprintf(want_disk, sizeof(want_disk), "%s/.", dir);
+	/* the disk is kept as its real path: "DIR/." is DIR */
+	char *real = realpath(dir, NULL);
+	snprintf(want_disk, sizeof(want_disk), "%s", real ? real : "?");
+	free(real);
 	snprintf(got_rt, sizeof(got_rt), "%s", cfg.cvms[0].runtime);
 	snprintf(got_disk, sizeof(got_disk), "%s", cfg.cvms[0].disk);
 	iv_config_free(&cfg);
@@ -700,15 +835,114 @@ static int load_reports_parse_errors_with_the_given_path(void)
 	return 1;
 }
 
+/* The config at dir/name is refused with an error that contains want. */
+static int load_fails(const char *name, const char *want)
+{
+	int rc = load(name);
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected %s to be refused with \"%s\"", name, want);
+	EXPECT_HAS(err.msg, want);
+	return 1;
+}
+
+static int load_refuses_fifo_and_device_as_config_without_blocking(void)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s/fifo.yaml", dir);
+	EXPECT(mkfifo(p, 0600) == 0, "expected to make a FIFO at %s", p);
+	/* no writer: a blocking open would wait forever */
+	if (!load_fails("fifo.yaml", "fifo.yaml: not a regular file of at most 1 MiB (a FIFO)"))
+		return 0;
+	memset(&err, 0, sizeof(err));
+	int rc = iv_config_load("/dev/zero", &cfg, &err);
+	if (rc == 0)
+		iv_config_free(&cfg);
+	EXPECT(rc == -1, "expected /dev/zero to be refused");
+	EXPECT_STR(err.msg, "/dev/zero: not a regular file of at most 1 MiB (a character device)");
+	return 1;
+}
+
+static int load_refuses_config_over_1_mib(void)
+{
+	char *t = malloc((1 << 20) + 2);
+	EXPECT(t, "out of memory");
+	memset(t, '#', (1 << 20) + 1);
+	t[(1 << 20) + 1] = 0;
+	int w = write_file("big.yaml", t);
+	free(t);
+	EXPECT(w == 0, "expected to write big.yaml");
+	return load_fails("big.yaml", "big.yaml: not a regular file of at most 1 MiB (too large)");
+}
+
+/* A config with VM_A whose disk is d. */
+static int load_disk(const char *d)
+{
+	char text[512];
+	snprintf(text, sizeof(text), CVMS VM_A "  disk: %s\n", d);
+	if (write_file("a.so", "x") || write_file("disk.yaml", text))
+		return -2;
+	return load("disk.yaml");
+}
+
+static int load_refuses_host_root_and_system_dirs_as_disk_in_any_spelling(void)
+{
+	static const char *bad[] = {
+		"/",	      "//",	      "/etc/..",     "/./usr/../",   "/proc/self/..",
+		"/proc/self", "/proc/1/root", "/etc",	     "/etc/default", "/usr",
+		"/usr/lib",   "/dev/shm",     "/sys/kernel", "/tmp",	     "/var",
+		"/home",      "/boot",	      "lnusr",	     "lnroot/etc/.."};
+	char p[128];
+	snprintf(p, sizeof(p), "%s/lnusr", dir);
+	EXPECT(symlink("/usr", p) == 0, "expected to make a link at %s", p);
+	snprintf(p, sizeof(p), "%s/lnroot", dir);
+	EXPECT(symlink("/", p) == 0, "expected to make a link at %s", p);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct stat st;
+		if (bad[i][0] == '/' && stat(bad[i], &st))
+			continue; /* not on this host */
+		int rc = load_disk(bad[i]);
+		if (rc == 0)
+			iv_config_free(&cfg);
+		EXPECT(rc == -1, "expected disk '%s' to be refused", bad[i]);
+		char want[200];
+		snprintf(want, sizeof(want), "disk.yaml:2: key 'disk': ");
+		EXPECT_HAS(err.msg, want);
+		EXPECT_HAS(err.msg, "the host's root or a system directory");
+	}
+	return 1;
+}
+
+static int load_keeps_the_real_path_of_a_disk_behind_a_link(void)
+{
+	char p[128], q[128];
+	snprintf(p, sizeof(p), "%s/realdisk", dir);
+	snprintf(q, sizeof(q), "%s/lndisk", dir);
+	EXPECT(mkdir(p, 0755) == 0 && symlink("realdisk/", q) == 0, "expected to make %s", p);
+	int rc = load_disk("lndisk/../lndisk");
+	EXPECT(rc == 0, "expected an ordinary disk to be accepted, got \"%s\"", err.msg);
+	char got[160];
+	snprintf(got, sizeof(got), "%s", cfg.cvms[0].disk);
+	iv_config_free(&cfg);
+	char *want = realpath(p, NULL);
+	snprintf(q, sizeof(q), "%s", want ? want : "?");
+	free(want);
+	EXPECT_STR(got, q);
+	return 1;
+}
+
 static void rm_dir(void)
 {
-	static const char *files[] = {"a.so",	    "ok.yaml",	 "nort.yaml",
-				      "dirrt.yaml", "disk.yaml", "bad.yaml"};
+	static const char *files[] = {"a.so",	   "ok.yaml",  "nort.yaml", "dirrt.yaml",
+				      "disk.yaml", "bad.yaml", "fifo.yaml", "big.yaml",
+				      "lnusr",	   "lnroot",   "lndisk"};
 	char p[128];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
 		unlink(p);
 	}
+	snprintf(p, sizeof(p), "%s/realdisk", dir);
+	rmdir(p);
 	rmdir(dir);
 }
 
@@ -761,6 +995,15 @@ int main(void)
 	RUN(capfiles_only_config_has_no_cvms);
 	RUN(non_mapping_documents_are_rejected);
 	RUN(bad_cvm_name_is_rejected);
+	RUN(duplicate_key_in_capfile_entry_names_both_lines);
+	RUN(duplicate_key_in_cvm_entry_names_both_lines);
+	RUN(duplicate_key_in_isolation_range_names_both_lines);
+	RUN(duplicate_top_level_key_names_both_lines);
+	RUN(key_with_nul_is_not_taken_for_another);
+	RUN(error_is_one_line_whatever_the_input_holds);
+	RUN(deep_nesting_is_refused_at_its_line);
+	RUN(huge_node_count_is_refused_at_its_line);
+	RUN(alias_to_its_own_mapping_is_refused);
 
 	snprintf(dir, sizeof(dir), "/tmp/iv-test-config-XXXXXX");
 	if (!mkdtemp(dir)) {
@@ -772,6 +1015,10 @@ int main(void)
 		RUN(load_rejects_disk_that_is_not_a_directory);
 		RUN(load_rejects_missing_config_file);
 		RUN(load_reports_parse_errors_with_the_given_path);
+		RUN(load_refuses_fifo_and_device_as_config_without_blocking);
+		RUN(load_refuses_config_over_1_mib);
+		RUN(load_refuses_host_root_and_system_dirs_as_disk_in_any_spelling);
+		RUN(load_keeps_the_real_path_of_a_disk_behind_a_link);
 		rm_dir();
 	}
 	return check_summary();
