@@ -168,6 +168,7 @@ enum iv_tpl_state {
 	IV_TPL_FROZEN,	   /* threads captured; the saver is to come back */
 	IV_TPL_READY,	   /* a zygote: its saver waits in host_save (save_id pending) */
 	IV_TPL_FORKING,	   /* the main thread is making a fork of it */
+	IV_TPL_FAILED,	   /* it could not be frozen: it is being killed */
 };
 
 /* A template thread as captured at host_save: everything a fork needs to

@@ -477,7 +477,10 @@ static int check_shared_maps(struct iv_cvm *t, char *why, size_t whylen)
 
 static void freeze_failed(struct iv_cvm *t, const char *what, const char *why)
 {
-	snprintf(t->fail, sizeof(t->fail), "cannot freeze template '%s': %s%s", t->cfg->name,
+	pthread_mutex_lock(&t->lock);
+	t->tstate = IV_TPL_FAILED;
+	pthread_mutex_unlock(&t->lock);
+	snprintf(t->fail, sizeof(t->fail), "cannot freeze template '%s': %.300s%.100s", t->cfg->name,
 		 what, why);
 	iv_cvm_kill(t);
 }
@@ -538,11 +541,8 @@ static void freeze(struct iv_cvm *t)
 	if (capture_fds(t, why, sizeof(why)) || check_shared_maps(t, why, sizeof(why)))
 		return freeze_failed(t, why, "");
 	struct iv_err ierr;
-	if (t->cfg->snapshot_path && iv_image_write(t, &ierr)) {
-		snprintf(t->fail, sizeof(t->fail), "%s", ierr.msg);
-		iv_cvm_kill(t);
-		return;
-	}
+	if (t->cfg->snapshot_path && iv_image_write(t, &ierr))
+		return freeze_failed(t, ierr.msg, "");
 	t->t_saved_ns = iv_now_ns();
 	pthread_mutex_lock(&t->lock);
 	t->tstate = IV_TPL_FROZEN;
