@@ -20,6 +20,7 @@
 
 #define MAX_CAPS 4096
 #define KEY_MAX	 64
+#define IO_MAX	 (1 << 20) /* per call: a server is never busy for long */
 
 static pthread_mutex_t caps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct iv_cap *caps[MAX_CAPS];
@@ -289,7 +290,7 @@ static long rw(struct iv_call *c, int write)
 	pthread_mutex_unlock(&cvm->lock);
 	if (!cap)
 		return -EBADF;
-	uint64_t len = c->a[2];
+	uint64_t len = c->a[2] < IO_MAX ? c->a[2] : IO_MAX; /* short, as POSIX allows */
 	if (off >= cap->size)
 		return 0;
 	if (len > cap->size - off)

@@ -507,3 +507,25 @@ test_escape_all_attempts_at_once() {
 		expect_err "cVM '$a' exited with status 0" || return 1
 	done
 }
+
+# ---- the monitor's own resources ----
+
+test_escape_interrupted_sleeps_fill_no_table() {
+	{ echo "cVMs:"
+	  esc_cvm victim 0x20000000 "victim 1500"
+	  esc_cvm sleeper 0x30000000 "sleep_interrupt 300"
+	} | yaml a.yaml >/dev/null
+	run_iv -a -y "$T/a.yaml"
+	expect_rc 0 && esc_no_success && esc_victim_ok sleeper &&
+	expect_out "[sleeper] escape sleep_interrupt: sleeps cut short: 300, then a 10 ms sleep -> 0"
+}
+
+test_escape_cap_file_io_is_bounded_per_call() {
+	{ printf -- '---\ncapfiles:\n- name: big\n  size: 0x4000000\n---\n'; echo "cVMs:"
+	  esc_cvm writer 0x20000000 "long_write big" "wait: -1"
+	  esc_cvm after 0x30000000 alive
+	} | yaml a.yaml >/dev/null
+	run_iv -a -y "$T/a.yaml"
+	expect_rc 0 && esc_no_success && esc_survived &&
+	expect_out "[writer] escape long_write: one write_file of 64 MiB -> 1048576"
+}

@@ -36,6 +36,9 @@
  *                           in lines of LEN bytes
  *   int80                   the i386 system call gate
  *   x32                     an x32 system call number
+ *   sleep_interrupt N       N host_nanosleeps of 100 s, each cut short by a signal
+ *                           from its own second thread; then a short sleep must work
+ *   long_write KEY          one host_write_file of 64 MiB into cap file KEY
  *   victim MS               sleeps MS ms by host_nanosleep, then exits 0
  *   alive                   prints one line and exits 0
  */
@@ -1202,6 +1205,84 @@ static __attribute__((noreturn)) void a_x32(void)
 	done();
 }
 
+#define NR_rt_sigaction 13
+#define NR_gettid	186
+#define SIGUSR1		10
+#define SA_RESTORER	0x04000000
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+void escape_restorer(void);
+__asm__(".text\nescape_restorer:\n\tmov $15, %eax\n\tsyscall\n\thlt\n");
+
+static volatile long sleeper_tid, armed, interrupter_done;
+static char interrupter_stack[65536] __attribute__((aligned(16)));
+
+/* Signals the sleeper while it is armed, until told to stop. */
+static void interrupter(long unused)
+{
+	(void)unused;
+	struct iv_timespec ms = {0, 1000000};
+	while (!interrupter_done) {
+		if (armed)
+			sc3(NR_tgkill, sc0(NR_getpid), sleeper_tid, SIGUSR1);
+		sc2(NR_nanosleep, &ms, 0);
+	}
+	for (;;)
+		sc1(NR_exit, 0);
+}
+
+static __attribute__((noreturn)) void a_sleep_interrupt(long n)
+{
+	struct {
+		void (*h)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} sa = {on_signal, SA_RESTORER, escape_restorer, 0};
+	sc4(NR_rt_sigaction, SIGUSR1, &sa, 0, 8);
+	sleeper_tid = sc0(NR_gettid);
+	iv_thread_spawn(interrupter, 0, interrupter_stack, sizeof(interrupter_stack));
+	long cut = 0;
+	for (long i = 0; i < n; i++) {
+		struct iv_timespec t = {100, 0};
+		armed = 1;
+		cut += host_nanosleep(&t, 0) < 0;
+		armed = 0;
+	}
+	interrupter_done = 1;
+	struct iv_timespec t = {0, 10000000};
+	long r = host_nanosleep(&t, 0);
+	o_head();
+	o_s("sleeps cut short: ");
+	o_d(cut);
+	o_s(", then a 10 ms sleep -> ");
+	o_d(r);
+	o_end();
+	note(r == 0 ? -1 : 0); /* a refused sleep would mean the table filled */
+	done();
+}
+
+static char big_buffer[2 << 20];
+
+static __attribute__((noreturn)) void a_long_write(const char *key)
+{
+	char path[80] = "/cap/";
+	memcpy(path + 5, key, strlen(key) + 1);
+	long h = host_open(path, 0);
+	/* 2 MiB of its own memory, then whatever lies beyond */
+	long r = host_write_file(h, big_buffer, 64 << 20);
+	o_head();
+	o_s("one write_file of 64 MiB -> ");
+	o_d(r);
+	o_end();
+	note(r > (1 << 20) ? 0 : -1); /* each call is bounded: a short write */
+	done();
+}
+
 static __attribute__((noreturn)) void a_victim(long ms)
 {
 	iv_puts("escape victim: started\n");
@@ -1294,6 +1375,10 @@ long cvm_main(void)
 		a_int80();
 	if (!strcmp(a, "x32"))
 		a_x32();
+	if (!strcmp(a, "sleep_interrupt"))
+		a_sleep_interrupt(w[1] ? (long)num(w[1]) : 300);
+	if (!strcmp(a, "long_write"))
+		a_long_write(w[1] ? w[1] : "big");
 	if (!strcmp(a, "victim"))
 		a_victim(w[1] ? (long)num(w[1]) : 1000);
 	if (!strcmp(a, "alive")) {
