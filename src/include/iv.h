@@ -272,6 +272,7 @@ struct iv_cvm {
 	struct iv_fd_special *special; /* console and /dev/null, fresh in every fork */
 	int nspecial;
 	uint8_t sigchld[32]; /* its SIGCHLD action (it ignores SIGCHLD while a zygote) */
+	uint64_t scratch;    /* the monitor's page in the frozen template (tfork.c) */
 	uid_t uid;	     /* the cell's credentials */
 	gid_t gid;
 	int nforks;

@@ -29,6 +29,7 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,6 @@ struct k_rt_sigframe {
 	uint8_t info[128];
 };
 
-#define SCRATCH_LEN  (64 * 1024)
 #define GET_TID_ADDR 40		 /* PR_GET_TID_ADDRESS */
 #define SS_AUTODISARM_ (1U << 31) /* SS_AUTODISARM */
 #define FORK_NPROC   64
@@ -99,6 +99,31 @@ struct rseq_conf {
 struct k_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
+
+/* The kernel's stack_t. */
+struct k_stack {
+	uint64_t sp;
+	int32_t flags, pad;
+	uint64_t size;
+};
+
+/*
+ * A page the monitor maps in a template when it freezes it and keeps there,
+ * so that every fork has it too until its set-up ends: the arguments of the
+ * system calls the monitor runs in them.  The template never runs again
+ * after the freeze, so nothing of the cVM's can change it.
+ */
+struct scratch {
+	char hostname[72];
+	struct k_sigaction sigchld, ign; /* the template's SIGCHLD action; SIG_IGN */
+	struct clone_args clone;
+	int32_t set_tid, pad;
+	struct k_stack ss;
+	uint32_t cap_hdr[2], cap_data[6]; /* capset: version 3, every set empty */
+	struct rlimit nproc;
+	uint64_t ctid;
+};
+#define AT(base, field) ((long)(base) + (long)offsetof(struct scratch, field))
 
 static struct iv_cvm *template_of(struct iv_cvm *fork)
 {
@@ -318,53 +343,41 @@ static int peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
-/* Scratch memory in a stopped cell, mapped and unmapped by injection. */
-static long scratch_map(pid_t tid, uint64_t gadget)
-{
-	return iv_inject_call(tid, gadget, SYS_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1);
-}
-
-static void scratch_unmap(pid_t tid, uint64_t gadget, long at)
-{
-	iv_inject_call(tid, gadget, SYS_munmap, at, SCRATCH_LEN, 0, 0, 0);
-}
-
 /* What only the thread itself can tell (clear-child-tid address, signal
  * stack), asked in each stopped thread; then the template ignores SIGCHLD
- * so that the kernel reaps its forks, its own action kept for them. */
+ * so that the kernel reaps its forks, its own action kept for them.  The
+ * scratch page stays, filled with what every fork's set-up needs. */
 static int capture_by_injection(struct iv_cvm *t)
 {
 	pid_t saver = t->threads[t->saver].tid;
-	long at = scratch_map(saver, t->gadget);
+	long at = iv_inject_call(saver, t->gadget, SYS_mmap, 0, sizeof(struct scratch),
+				 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 	if (at < 0)
 		return (int)at;
+	t->scratch = (uint64_t)at;
 	int rc = 0;
 	for (int i = 0; rc == 0 && i < t->nthreads; i++) {
 		struct iv_thread_state *st = &t->threads[i];
-		struct {
-			uint64_t sp;
-			int32_t flags, pad;
-			uint64_t size;
-		} ss;
-		long r1 = iv_inject_call(st->tid, t->gadget, SYS_prctl, GET_TID_ADDR, at, 0,
-					 0, 0);
-		long r2 = iv_inject_call(st->tid, t->gadget, SYS_sigaltstack, 0, at + 16, 0, 0, 0);
-		if (r1 || r2 || peek(saver, (uint64_t)at, &st->ctid, 8) ||
-		    peek(saver, (uint64_t)at + 16, &ss, sizeof(ss)))
+		struct k_stack ss;
+		long r1 = iv_inject_call(st->tid, t->gadget, SYS_prctl, GET_TID_ADDR, AT(at, ctid),
+					 0, 0, 0);
+		long r2 = iv_inject_call(st->tid, t->gadget, SYS_sigaltstack, 0, AT(at, ss), 0, 0,
+					 0);
+		if (r1 || r2 || peek(saver, AT(at, ctid), &st->ctid, 8) ||
+		    peek(saver, AT(at, ss), &ss, sizeof(ss)))
 			rc = r1 ? (int)r1 : r2 ? (int)r2 : -EFAULT;
 		st->ss_sp = ss.sp, st->ss_size = ss.size, st->ss_flags = ss.flags;
 	}
-	struct k_sigaction ign = {(uint64_t)SIG_IGN, 0, 0, 0};
-	struct iovec l = {&ign, sizeof(ign)}, r = {(void *)(uintptr_t)(at + 64), sizeof(ign)};
-	if (rc == 0 && process_vm_writev(saver, &l, 1, &r, 1, 0) != sizeof(ign))
-		rc = -EFAULT;
+	struct scratch sc = {.ign = {(uint64_t)SIG_IGN, 0, 0, 0},
+			     .cap_hdr = {CAP_V3, 0},
+			     .nproc = {FORK_NPROC, FORK_NPROC}};
 	if (rc == 0)
-		rc = (int)iv_inject_call(saver, t->gadget, SYS_rt_sigaction, SIGCHLD, at + 64,
-					 at + 128, 8, 0);
+		rc = poke(saver, (uint64_t)at, &sc, sizeof(sc));
 	if (rc == 0)
-		rc = peek(saver, (uint64_t)at + 128, t->sigchld, sizeof(t->sigchld));
-	scratch_unmap(saver, t->gadget, at);
+		rc = (int)iv_inject_call(saver, t->gadget, SYS_rt_sigaction, SIGCHLD, AT(at, ign),
+					 AT(at, sigchld), 8, 0);
+	if (rc == 0)
+		rc = peek(saver, AT(at, sigchld), &t->sigchld, sizeof(t->sigchld));
 	return rc;
 }
 
@@ -536,13 +549,14 @@ static void freeze(struct iv_cvm *t)
 	if (!ok || t->nthreads == 0 || t->main < 0)
 		return freeze_failed(t, "cannot stop its threads: ",
 				     strerror(err ? -err : errno ? errno : ESRCH));
-	if ((err = capture_by_injection(t)))
-		return freeze_failed(t, "cannot read its threads' state: ", strerror(-err));
 	if (capture_fds(t, why, sizeof(why)) || check_shared_maps(t, why, sizeof(why)))
 		return freeze_failed(t, why, "");
 	struct iv_err ierr;
 	if (t->cfg->snapshot_path && iv_image_write(t, &ierr))
 		return freeze_failed(t, ierr.msg, "");
+	/* (after the image: the scratch page is not the cVM's) */
+	if ((err = capture_by_injection(t)))
+		return freeze_failed(t, "cannot read its threads' state: ", strerror(-err));
 	t->t_saved_ns = iv_now_ns();
 	pthread_mutex_lock(&t->lock);
 	t->tstate = IV_TPL_FROZEN;
@@ -671,7 +685,7 @@ static pid_t clone_template(struct iv_cvm *t, int *err)
 
 /* Gives a stopped thread of the fork its template state, as the kernel and
  * libc left them; the registers come last, as injection uses them. */
-static int restore_thread(pid_t tid, uint64_t gadget, long scratch,
+static int restore_thread(pid_t tid, uint64_t gadget, uint64_t scratch,
 			  const struct iv_thread_state *st)
 {
 	int rc = 0;
@@ -679,25 +693,20 @@ static int restore_thread(pid_t tid, uint64_t gadget, long scratch,
 		rc = (int)iv_inject_call(tid, gadget, SYS_set_robust_list, (long)st->robust,
 					 (long)st->robust_len, 0, 0, 0);
 	if (rc == 0 && !(st->ss_flags & SS_DISABLE)) {
-		struct {
-			uint64_t sp;
-			int32_t flags, pad;
-			uint64_t size;
-		} ss = {st->ss_sp, (int32_t)(st->ss_flags & SS_AUTODISARM_), 0, st->ss_size};
-		struct iovec l = {&ss, sizeof(ss)},
-			     r = {(void *)(uintptr_t)(scratch + 2048), sizeof(ss)};
-		rc = process_vm_writev(tid, &l, 1, &r, 1, 0) == sizeof(ss)
-			     ? (int)iv_inject_call(tid, gadget, SYS_sigaltstack, scratch + 2048, 0,
-						   0, 0, 0)
-			     : -EFAULT;
+		struct k_stack ss = {st->ss_sp, (int32_t)(st->ss_flags & SS_AUTODISARM_), 0,
+				     st->ss_size};
+		rc = poke(tid, AT(scratch, ss), &ss, sizeof(ss));
+		if (rc == 0)
+			rc = (int)iv_inject_call(tid, gadget, SYS_sigaltstack, AT(scratch, ss), 0, 0,
+						 0, 0);
 	}
 	if (rc == 0 && st->rseq_len)
 		rc = (int)iv_inject_call(tid, gadget, SYS_rseq, (long)st->rseq, st->rseq_len, 0,
 					 st->rseq_sig, 0);
 	/* no capability of the fork's user namespace survives into the cVM */
 	if (rc == 0)
-		rc = (int)iv_inject_call(tid, gadget, SYS_capset, scratch + 3072, scratch + 3072 + 8,
-					 0, 0, 0);
+		rc = (int)iv_inject_call(tid, gadget, SYS_capset, AT(scratch, cap_hdr),
+					 AT(scratch, cap_data), 0, 0, 0);
 	struct iovec xs = {st->xstate, st->xsize};
 	uint64_t mask = st->sigmask;
 	if (rc == 0 && (ptrace(PTRACE_SETREGS, tid, 0, &st->regs) ||
@@ -720,28 +729,23 @@ static int build_fork(struct iv_cvm *t, struct iv_cvm *f, pid_t **tids_out)
 		rc = write_proc(p, "setgroups", "deny");
 	if (rc == 0)
 		rc = write_proc(p, "gid_map", map);
-	long at = rc ? -1 : scratch_map(p, t->gadget);
-	if (rc == 0 && at < 0)
-		rc = (int)at;
-	/* scratch: +0 hostname, +256 SIGCHLD action, +512 clone_args, +1024
-	 * set_tid, +2048 signal stack, +3072 capability header and data, +3584
-	 * process limit */
+	uint64_t at = t->scratch;
 	const char *name = f->cfg->name;
-	uint32_t caps[8] = {CAP_V3, 0};
-	struct rlimit np = {FORK_NPROC, FORK_NPROC}; /* its own budget (its own user namespace) */
-	if (rc == 0 && (poke(p, (uint64_t)at, name, strlen(name)) ||
-			poke(p, (uint64_t)at + 256, t->sigchld, sizeof(t->sigchld)) ||
-			poke(p, (uint64_t)at + 3072, caps, sizeof(caps)) ||
-			poke(p, (uint64_t)at + 3584, &np, sizeof(np))))
-		rc = -EFAULT;
+	char host[sizeof(((struct scratch *)0)->hostname)] = "";
+	snprintf(host, sizeof(host), "%s", name);
 	if (rc == 0)
-		rc = (int)iv_inject_call(p, t->gadget, SYS_sethostname, at, (long)strlen(name), 0, 0,
-					 0);
+		rc = poke(p, (uint64_t)AT(at, hostname), host, sizeof(host));
 	if (rc == 0)
-		rc = (int)iv_inject_call(p, t->gadget, SYS_rt_sigaction, SIGCHLD, at + 256, 0, 8, 0);
+		rc = (int)iv_inject_call(p, t->gadget, SYS_sethostname, AT(at, hostname),
+					 (long)strlen(host), 0, 0, 0);
+	if (rc == 0 && memcmp(&t->sigchld, &(struct k_sigaction){(uint64_t)SIG_IGN, 0, 0, 0},
+			      sizeof(t->sigchld)))
+		rc = (int)iv_inject_call(p, t->gadget, SYS_rt_sigaction, SIGCHLD, AT(at, sigchld), 0,
+					 8, 0);
+	/* its own process budget (counted in its own user namespace) */
 	if (rc == 0)
-		rc = (int)iv_inject_call(p, t->gadget, SYS_prlimit64, 0, RLIMIT_NPROC, at + 3584, 0,
-					 0);
+		rc = (int)iv_inject_call(p, t->gadget, SYS_prlimit64, 0, RLIMIT_NPROC,
+					 AT(at, nproc), 0, 0);
 
 	/* The other threads, at their template ids; they start stopped. */
 	pid_t *tids = calloc((size_t)t->nthreads, sizeof(*tids));
@@ -753,15 +757,15 @@ static int build_fork(struct iv_cvm *t, struct iv_cvm *f, pid_t **tids_out)
 			continue;
 		struct clone_args ca = {.flags = THREAD_FLAGS,
 					.child_tid = st->ctid,
-					.set_tid = (uint64_t)at + 1024,
+					.set_tid = (uint64_t)AT(at, set_tid),
 					.set_tid_size = 1};
-		pid_t want = st->ns_tid;
-		if (poke(p, (uint64_t)at + 512, &ca, sizeof(ca)) ||
-		    poke(p, (uint64_t)at + 1024, &want, sizeof(want))) {
+		int32_t want = st->ns_tid;
+		if (poke(p, (uint64_t)AT(at, clone), &ca, sizeof(ca)) ||
+		    poke(p, (uint64_t)AT(at, set_tid), &want, sizeof(want))) {
 			rc = -EFAULT;
 			break;
 		}
-		long a[6] = {at + 512, sizeof(ca), 0, 0, 0, 0}, ret = -1;
+		long a[6] = {AT(at, clone), sizeof(ca), 0, 0, 0, 0}, ret = -1;
 		rc = iv_inject(p, t->gadget, SYS_clone3, a, &ret, &tids[i]);
 		if (rc == 0 && ret != want)
 			rc = ret < 0 ? (int)ret : -EEXIST;
@@ -785,8 +789,9 @@ static int build_fork(struct iv_cvm *t, struct iv_cvm *f, pid_t **tids_out)
 					 RSEQ_UNREG, s->rseq_sig, 0);
 	if (rc == 0)
 		rc = restore_thread(p, t->gadget, at, &mm);
-	if (at >= 0)
-		scratch_unmap(p, t->gadget, at);
+	if (rc == 0)
+		rc = (int)iv_inject_call(p, t->gadget, SYS_munmap, (long)at, sizeof(struct scratch), 0,
+					 0, 0);
 	*tids_out = tids;
 	return rc;
 }
