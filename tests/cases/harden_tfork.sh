@@ -76,3 +76,23 @@ test_tfork_template_without_the_stub_code_fails_to_freeze() {
 	expect_rc 1 && expect_out "[tpl] tpl: stub unmapped: 0" &&
 	expect_err "cannot freeze template 'tpl'" && expect_no_out "[f1] tpl: global"
 }
+
+# The escape attempts again, from forks of a template (beside a sibling fork
+# that must stay alive and unharmed).
+test_tfork_escape_attempts_from_forks_are_contained() {
+	local attempts="open_host_file leaked_fds identity peek_memory ptrace kill socket execve fork fork_bomb raise_rlimit hostcall_into_code"
+	{ echo "cVMs:"
+	  esc_cvm tpl 0x20000000 template "template: 1" "wait: -1"
+	  printf -- '- name: victim\n  runtime: %s\n  args: "victim 1500"\n  resume: 1\n' "$ESC"
+	  for a in $attempts; do
+		printf -- '- name: f_%s\n  runtime: %s\n  args: "%s"\n  resume: 1\n  wait: -1\n' "$a" "$ESC" "$a"
+	  done
+	} | yaml a.yaml >/dev/null
+	run_iv -a -y "$T/a.yaml"
+	expect_rc 0 && esc_no_success && expect_out "[victim] escape victim: alive after 1500 ms" &&
+	expect_out_has "[f_identity] escape identity: uid " &&
+	expect_out_has " pid 1 ppid 0 nodename f_identity" || return 1
+	for a in $attempts; do
+		expect_out_has "[f_$a] escape $a: blocked" || return 1
+	done
+}

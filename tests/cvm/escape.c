@@ -40,6 +40,7 @@
  *                           from its own second thread; then a short sleep must work
  *   long_write KEY          one host_write_file of 64 MiB into cap file KEY
  *   victim MS               sleeps MS ms by host_nanosleep, then exits 0
+ *   template                a template: each fork makes the attempt its args name
  *   alive                   prints one line and exits 0
  */
 #include "intravisor.h"
@@ -1300,6 +1301,10 @@ long cvm_main(void)
 	const char *w[8] = {0};
 	int nw = 0;
 	long r = host_get_arg(args, sizeof(args));
+	if (r >= 0 && !strcmp(args, "template")) {
+		host_save(); /* each fork goes on with the attempt its args name */
+		r = host_get_arg(args, sizeof(args));
+	}
 	if (r < 0) {
 		iv_puts("escape: no args\n");
 		host_exit_code(2);
