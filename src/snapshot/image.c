@@ -33,8 +33,9 @@
 
 #include "iv.h"
 
-#define IMG_MAGIC   0x31504e5356495655ULL /* "UVIVSNP1" */
-#define IMG_VERSION 1
+#define IMG_MAGIC 0x31504e5356495655ULL /* "UVIVSNP1" */
+/* Version 1 images lack the mappings a libc cVM makes above the stub. */
+#define IMG_VERSION 2
 #define MAX_MAPS    4096
 #define MAX_EXTENTS (1u << 20)
 #define MAX_THREADS 256
@@ -42,6 +43,8 @@
 #define XSTATE_MAX  (64 * 1024)
 #define META_MAX    (256u << 20)
 #define RUNTIME_MAX (1ULL << 30)
+/* Kept free above the template's brk heap in a restored cell (see below). */
+#define BRK_GUARD (1ULL << 20)
 /* A cell's RLIMIT_AS is its size plus this (AS_SLACK in cell/cell.c): no
  * template can have had more memory mapped. */
 #define CELL_AS_SLACK (64ULL << 20)
@@ -375,36 +378,89 @@ static int runtime_hash(const char *path, uint64_t want, uint64_t *len, uint64_t
 struct tmap {
 	uint64_t start, end;
 	uint32_t prot;
-	int shared;
+	int shared, heap;
 };
 
-/* True for the cell's own mappings that a fresh cell has anew. */
-static int not_the_cvms(const char *name, uint64_t start)
+/* The kernel's own mappings, which a fresh cell has anew: the vDSO and its
+ * data, the vsyscall page, the uprobes page and the stub's start-up stack
+ * (the cVM's own stack is an anonymous mapping in [begin, end)). */
+static int kernel_special(const char *name)
 {
-	return start >= IV_STUB_BASE || !strcmp(name, "[vdso]") || !strcmp(name, "[vvar]") ||
-	       !strcmp(name, "[vvar_vclock]") || !strcmp(name, "[vsyscall]") ||
-	       !strcmp(name, "[stack]");
+	static const char *const names[] = {"[vdso]",	  "[vvar]",    "[vvar_vclock]",
+					    "[vsyscall]", "[uprobes]", "[stack]"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	return 0;
 }
 
-/* The template's mappings that are the cVM's, in address order. */
+/* Where the kernel started pid's brk heap (/proc/PID/stat field 47): just
+ * above the stub's image (its text, data and bss), randomised. */
+static int start_brk_of(pid_t pid, uint64_t *out)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* the command name may hold anything */
+	for (int field = 3; p; field++) {
+		p++;
+		while (*p == ' ')
+			p++;
+		if (field == 47) {
+			char *end;
+			*out = strtoull(p, &end, 10);
+			return end == p ? -1 : 0;
+		}
+		p = strchr(p, ' ');
+	}
+	return -1;
+}
+
+/*
+ * The template's mappings that are the cVM's, in address order.  That is
+ * every mapping a fork has, but the stub's image (from IV_STUB_BASE up to
+ * where the kernel put the brk heap) and the kernel's own: inside [begin,
+ * end) the cVM's image and stack, and elsewhere whatever the cVM mapped
+ * itself - a libc's brk heap right above the stub, its mmap'd allocations,
+ * TLS and thread stacks near the top of user space.
+ *
+ * A restored cell has a brk of its own, elsewhere above its stub, while a
+ * libc remembers the template's: the kernel then refuses to grow the heap
+ * from there (the restored heap is in the way, or the address is below the
+ * cell's brk) and the libc falls back to mmap, unless the cell's brk lies
+ * just above the template's heap, where growing would succeed and leave a
+ * hole.  An inaccessible reservation of up to BRK_GUARD above the heap
+ * rules that out.
+ */
 static int read_maps(struct iv_cvm *t, struct tmap **out, size_t *nout, struct iv_err *err)
 {
 	char path[64], line[512];
+	uint64_t stub_end;
+	if (start_brk_of(t->pid, &stub_end))
+		return iv_fail(err, "snapshot: cannot read /proc/%d/stat", t->pid);
 	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
 	FILE *mf = fopen(path, "re");
 	if (!mf)
 		return iv_fail(err, "snapshot: cannot read %s: %s", path, strerror(errno));
 	struct tmap *m = NULL;
 	size_t n = 0, cap = 0;
+	uint64_t heap_end = IV_ALIGN_UP(stub_end);
 	int rc = 0;
 	while (rc == 0 && fgets(line, sizeof(line), mf)) {
 		unsigned long long start, end;
 		char perms[8], name[256] = "";
 		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &start, &end, perms, name) < 3)
 			continue;
-		if (not_the_cvms(name, start))
+		if (start >= IV_USER_TOP || kernel_special(name) ||
+		    (start >= IV_STUB_BASE && start < stub_end))
 			continue;
-		if (n == cap) {
+		if (n + 2 > cap) { /* room for the guard too */
 			cap = cap ? cap * 2 : 64;
 			struct tmap *nm = realloc(m, cap * sizeof(*m));
 			if (!nm) {
@@ -413,12 +469,36 @@ static int read_maps(struct iv_cvm *t, struct tmap **out, size_t *nout, struct i
 			}
 			m = nm;
 		}
-		m[n] = (struct tmap){start, end, 0, perms[3] == 's'};
+		m[n] = (struct tmap){start, end, 0, perms[3] == 's', !strcmp(name, "[heap]")};
 		m[n].prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) |
 			    (perms[2] == 'x' ? 4 : 0);
+		if (m[n].heap && end > heap_end)
+			heap_end = end;
+		if (start < IV_USER_MIN)
+			rc = iv_fail(err, "snapshot: the template has a mapping at 0x%llx", start);
 		n++;
 	}
 	fclose(mf);
+	size_t at = 0;
+	while (at < n && m[at].start < heap_end)
+		at++;
+	uint64_t guard_end = heap_end + BRK_GUARD;
+	if (at < n && m[at].start < guard_end)
+		guard_end = m[at].start;
+	if (rc == 0 && (at == 0 || m[at - 1].end <= heap_end) && guard_end > heap_end) {
+		if (n == cap) { /* only with no mapping at all */
+			struct tmap *nm = realloc(m, (n + 1) * sizeof(*m));
+			if (!nm)
+				rc = iv_fail(err, "out of memory");
+			else
+				m = nm;
+		}
+		if (rc == 0) {
+			memmove(&m[at + 1], &m[at], (n - at) * sizeof(*m));
+			m[at] = (struct tmap){heap_end, guard_end, 0, 0, 0};
+			n++;
+		}
+	}
 	if (rc) {
 		free(m);
 		return -1;
@@ -791,11 +871,13 @@ out:
 }
 
 /*
- * Plans the memory: every mapping anonymous, then the saved pages from
- * pages.img.  Mappings must be page-aligned, below the stub, in order and
- * apart, and fit the cell's memory limit; extents must follow each other
- * through pages.img, each inside one mapping, and cover it exactly:
- * pages_len is bounded by what the cell can hold before pages.img is read.
+ * Plans the memory: every mapping anonymous, only where nothing is (the
+ * stub refuses to map over its own image, its stack, its plan or the vDSO
+ * of the new cell), then the saved pages from pages.img.  Mappings must be
+ * page-aligned user space, in order and apart, and fit the cell's memory
+ * limit; extents must follow each other through pages.img, each inside one
+ * mapping, and cover it exactly: pages_len is bounded by what the cell can
+ * hold before pages.img is read.
  */
 static int plan_memory(struct iv_cvm *cvm, struct iv_plan *p, const struct img_hdr *h,
 		       const struct img_map *maps, const struct img_extent *ext, struct iv_err *err)
@@ -804,11 +886,11 @@ static int plan_memory(struct iv_cvm *cvm, struct iv_plan *p, const struct img_h
 	for (uint32_t i = 0; i < h->nmaps; i++) {
 		const struct img_map *m = &maps[i];
 		if (m->start >= m->end || ((m->start | m->end) & (IV_PAGE - 1)) ||
-		    m->start < IV_USER_MIN || m->end > IV_STUB_BASE || m->prot > 7 ||
+		    m->start < IV_USER_MIN || m->end > IV_USER_TOP || m->prot > 7 ||
 		    (i && m->start < maps[i - 1].end))
 			return bad(cvm, err, "image.img has a mapping out of bounds");
 		total += m->end - m->start;
-		if (iv_plan_op(p, IV_OP_MAP_ANON, m->start, m->end - m->start, 0, 0))
+		if (iv_plan_op(p, IV_OP_MAP_ANON, m->start, m->end - m->start, IV_MAP_FRESH, 0))
 			return iv_fail(err, "out of memory");
 	}
 	if (total > limit)
@@ -917,6 +999,30 @@ static int take_grants(struct iv_cvm *cvm, struct iv_plan *p, const struct img_h
 	return 0;
 }
 
+/*
+ * Where the stub is to map the plan in a restored cell: a window of
+ * PLAN_WINDOW bytes below the stub that no mapping of the image and no cap
+ * file ([begin, end)) needs.  Left to the kernel, the plan would go near
+ * the top of user space, where the template's own mmaps were (with ASLR
+ * off, exactly there).  0 when there is no such window.
+ */
+#define PLAN_WINDOW (64ULL << 20) /* more than the largest plan an image makes */
+static uint64_t plan_window(const struct img_hdr *h, const struct img_map *maps)
+{
+	for (uint64_t top = IV_STUB_BASE; top >= IV_USER_MIN + PLAN_WINDOW;) {
+		uint64_t lo = top - PLAN_WINDOW, below = top;
+		if (h->begin < top && h->end > lo)
+			below = h->begin;
+		for (uint32_t i = 0; i < h->nmaps; i++)
+			if (maps[i].start < top && maps[i].end > lo && maps[i].start < below)
+				below = maps[i].start;
+		if (below == top)
+			return lo;
+		top = below; /* below everything in the way */
+	}
+	return 0;
+}
+
 /* The saving thread comes back from host_save as a restored cVM: a signal
  * frame on its own stack, which must lie in one of the image's mappings. */
 static int plan_resume(struct iv_cvm *cvm, struct iv_plan *p, const struct img_hdr *h,
@@ -943,6 +1049,7 @@ static int plan_resume(struct iv_cvm *cvm, struct iv_plan *p, const struct img_h
 	p->hdr.sp = at + 8;
 	p->hdr.fsbase = saver->regs.fs_base;
 	p->hdr.gsbase = saver->regs.gs_base;
+	p->hdr.plan_at = plan_window(h, maps);
 	return 0;
 }
 

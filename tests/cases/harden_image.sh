@@ -1,4 +1,5 @@
-# Snapshot images against hostile cells and hostile files (see docs/IMAGE.md).
+# Snapshot images against hostile cells and hostile files, and images of
+# libc programs (see docs/IMAGE.md).
 #
 # The snapshot directory must be the monitor's alone: reached without
 # symbolic links, owned by its user, writable by nobody else.  A cell whose
@@ -10,6 +11,7 @@
 # before it reads a byte.
 
 HI_PROBE=$B/tests/probe_image.so
+HI_LIBC=$B/tests/posix/libc_template
 HI_HELLO=$B/runtime/hello_world/libhello.so
 
 # hi_tpl FILE SNAP ARGS [extra]: probe_image.so as a template writing to SNAP.
@@ -143,4 +145,55 @@ test_image_image_others_can_write_is_refused() {
 test_image_restore_from_a_dir_others_can_write_is_refused() {
 	hi_restore_case 'chmod 777 "$T/snap"' \
 		"snapshot_path '$T/snap' is writable by group or others (mode 0777)"
+}
+
+# hi_libc_yaml FILE ROLE NAME ARGS: the musl template, or a restored copy.
+hi_libc_yaml() {
+	{ echo "cVMs:"
+	  cvm_entry "$3" "$HI_LIBC" 0x20000000 "args: \"$4\"" "$2: 1" "snapshot_path: $T/snap" "wait: -1"
+	} | yaml "$1"
+}
+
+hi_libc_checks() { # hi_libc_checks NAME ARGS
+	local n=$1
+	expect_out "[$n] libc: resumed with args: $2" &&
+	expect_out "[$n] libc: host_inspect is 0: ok" &&
+	expect_out "[$n] libc: small chunk kept: ok" &&
+	expect_out "[$n] libc: big chunk kept: ok" &&
+	expect_out "[$n] libc: thread-local variables kept: ok" &&
+	expect_out "[$n] libc: errno works: ok" &&
+	expect_out "[$n] libc: the thread counts on: ok" &&
+	expect_out "[$n] libc: malloc and free work: ok" &&
+	expect_out "[$n] libc: a new thread: ok" &&
+	expect_err "cVM '$n' exited with status 0"
+}
+
+test_image_libc_program_restored_with_its_heap_mmaps_tls_and_thread() {
+	run_iv -y "$(hi_libc_yaml w.yaml template tpl "")"
+	expect_rc 0 &&
+	expect_out "[tpl] libc: template: small chunk above the stub, big chunk above the stub, TLS above the stub" || return 1
+	run_iv -a -y "$(hi_libc_yaml r.yaml resume back "restored")"
+	expect_rc 0 && hi_libc_checks back restored
+}
+
+test_image_libc_program_fork_has_what_its_image_has() {
+	{ echo "cVMs:"
+	  cvm_entry tpl "$HI_LIBC" 0x20000000 "template: 1" "wait: -1"
+	  printf -- '- name: fork1\n  runtime: %s\n  args: "forked"\n  resume: 1\n' "$HI_LIBC"
+	} >"$T/f.yaml"
+	run_iv -y "$T/f.yaml"
+	expect_rc 0 && hi_libc_checks fork1 forked
+}
+
+# Without address randomisation the kernel would map the restored cell's
+# plan exactly where the template's own mmaps were: the plan goes below the
+# stub instead, clear of the image.
+test_image_libc_program_restored_with_address_randomisation_off() {
+	local f
+	f=$(hi_libc_yaml w.yaml template tpl "")
+	OUT=$(timeout -k 5 20 setarch x86_64 -R "$B/intravisor" -y "$f" 2>"$T/stderr"); RC=$?; ERR=$(cat "$T/stderr")
+	expect_rc 0 || return 1
+	f=$(hi_libc_yaml r.yaml resume back "restored")
+	OUT=$(timeout -k 5 20 setarch x86_64 -R "$B/intravisor" -y "$f" 2>"$T/stderr"); RC=$?; ERR=$(cat "$T/stderr")
+	expect_rc 0 && hi_libc_checks back restored
 }

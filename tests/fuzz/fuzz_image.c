@@ -2,8 +2,9 @@
  * libFuzzer target for snapshot images: the input is an image.img whose
  * checksums (header, metadata, pages, runtime) this harness sets right, so
  * that the fuzzer gets past them into the structural checks of
- * iv_image_plan.  Whatever it builds, the plan must only touch the cVM's
- * part of the address space, and a failure must leave nothing behind.
+ * iv_image_plan.  Whatever it builds, the plan must only touch user space,
+ * map memory only where nothing is, and a failure must leave nothing
+ * behind.
  * The harness includes image.c for its hash and header layout.
  */
 #include "../../src/snapshot/image.c"
@@ -109,8 +110,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < plan.nops; i++) {
 			const struct iv_plan_op *op = &plan.ops[i];
 			if (op->kind != IV_OP_CLOSE &&
-			    (op->addr < IV_USER_MIN || op->addr > IV_STUB_BASE ||
-			     op->len > IV_STUB_BASE - op->addr))
+			    (op->addr < IV_USER_MIN || op->addr > IV_USER_TOP ||
+			     op->len > IV_USER_TOP - op->addr))
+				__builtin_trap();
+			/* nor where the stub maps the plan */
+			if (op->kind != IV_OP_CLOSE && plan.hdr.plan_at &&
+			    op->addr < plan.hdr.plan_at + PLAN_WINDOW &&
+			    op->addr + op->len > plan.hdr.plan_at)
+				__builtin_trap();
+			/* restored memory never replaces what the new cell has */
+			if (op->kind == IV_OP_MAP_ANON && op->arg != IV_MAP_FRESH)
 				__builtin_trap();
 		}
 		close(pages_fd);
