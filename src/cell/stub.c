@@ -28,6 +28,7 @@
 #define MAP_PRIVATE			 2
 #define MAP_FIXED			 0x10
 #define MAP_ANONYMOUS			 0x20
+#define MAP_FIXED_NOREPLACE		 0x100000
 #define SECCOMP_SET_MODE_FILTER		 1
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #define PR_SET_DUMPABLE			 4
@@ -87,6 +88,9 @@ static int bad(long r)
 	return (unsigned long)r > -4096UL;
 }
 
+/* The end of the stub's image (text, data, bss), from the linker. */
+extern char _end[];
+
 /* The filter must outlive the plan's mapping. */
 static uint64_t filter_copy[4096];
 
@@ -110,7 +114,11 @@ __attribute__((noreturn)) void iv_stub_main(void)
 	if (r != (long)sizeof(h) || h.magic != IV_PLAN_MAGIC || h.version != IV_PLAN_VERSION)
 		fail(IV_STEP_PLAN, bad(r) ? r : -22);
 
-	long pl = sc6(SYS_mmap, 0, (long)h.total, PROT_READ, MAP_PRIVATE, IV_FD_PLAN, 0);
+	/* A restore says where: the kernel's choice may be where restored memory goes. */
+	long pl = sc6(SYS_mmap, (long)h.plan_at, (long)h.total, PROT_READ,
+		      MAP_PRIVATE | (h.plan_at ? MAP_FIXED_NOREPLACE : 0), IV_FD_PLAN, 0);
+	if (!bad(pl) && h.plan_at && (uint64_t)pl != h.plan_at)
+		pl = -17; /* EEXIST: a kernel that took it as a hint */
 	if (bad(pl))
 		fail(IV_STEP_PLAN, pl);
 	const uint8_t *plan = (const uint8_t *)pl;
@@ -119,11 +127,16 @@ __attribute__((noreturn)) void iv_stub_main(void)
 	    h.filter_off > h.total || h.filter_len > (h.total - h.filter_off) / 8)
 		fail(IV_STEP_PLAN, -22);
 
+	uint64_t stub_end = ((uint64_t)_end + 4095) & ~4095ULL;
 	for (uint64_t i = 0; i < h.nops; i++) {
 		const struct iv_plan_op *op = &ops[i];
-		/* Nothing of a plan may touch the stub itself (it has no filter yet). */
-		if (op->kind != IV_OP_CLOSE && (op->addr < IV_USER_MIN || op->addr > IV_STUB_BASE ||
-						op->len > IV_STUB_BASE - op->addr))
+		/* Nothing of a plan may touch the stub itself (it has no filter yet)
+		 * nor the plan. */
+		if (op->kind != IV_OP_CLOSE &&
+		    (op->addr < IV_USER_MIN || op->addr > IV_USER_TOP ||
+		     op->len > IV_USER_TOP - op->addr ||
+		     (op->addr < stub_end && op->addr + op->len > IV_STUB_BASE) ||
+		     (op->addr < (uint64_t)pl + h.total && op->addr + op->len > (uint64_t)pl)))
 			fail(IV_STEP_OP, -22);
 		switch (op->kind) {
 		case IV_OP_MAP_FILE:
@@ -132,7 +145,11 @@ __attribute__((noreturn)) void iv_stub_main(void)
 			break;
 		case IV_OP_MAP_ANON:
 			r = sc6(SYS_mmap, (long)op->addr, (long)op->len, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+				MAP_PRIVATE | MAP_ANONYMOUS |
+					(op->arg & IV_MAP_FRESH ? MAP_FIXED_NOREPLACE : MAP_FIXED),
+				-1, 0);
+			if (!bad(r) && (uint64_t)r != op->addr)
+				r = -17; /* EEXIST: a kernel that took it as a hint */
 			break;
 		case IV_OP_COPY:
 			if (op->arg > h.total || op->len > h.total - op->arg)

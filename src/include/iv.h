@@ -452,6 +452,10 @@ int iv_wait_stop(pid_t tid, int *status);
 
 /* ---- snapshot images (snapshot/image.c, docs/IMAGE.md) ---- */
 
+/* Checks a template's snapshot_path before it runs: a directory (or, if
+ * missing, its parent) reached without symbolic links, that only the
+ * monitor's user may write.  iv_image_write checks it again. */
+int iv_image_check_dir(const struct iv_cvm_cfg *cfg, struct iv_err *err);
 /* Writes the frozen template's image into its snapshot_path. */
 int iv_image_write(struct iv_cvm *t, struct iv_err *err);
 /* Reads and checks cvm's image and plans a fresh cell from it: memory

@@ -25,13 +25,17 @@
 #define IV_FD_EXTRA	  7 /* first of the descriptors OP_MAP_SHARED maps (then closed) */
 #define IV_MAX_EXTRA	  32
 
-/* Where the stub is linked; every cVM range must end below it. */
+/* Where the stub is linked; every cVM range must end below it.  Plans
+ * touch [IV_USER_MIN, IV_USER_TOP) but never the stub's own image; memory a
+ * cVM mapped itself (a libc's heap and mmaps) lies above the stub. */
 #define IV_STUB_BASE 0x600000000000ULL
 #define IV_USER_MIN  0x10000ULL
+#define IV_USER_TOP  0x7ffffffff000ULL /* the end of x86-64 user space (4-level paging) */
 
 enum iv_op_kind {
 	IV_OP_MAP_FILE = 1,   /* mmap(addr, len, RW, MAP_PRIVATE|MAP_FIXED, elf fd, arg) */
-	IV_OP_MAP_ANON = 2,   /* mmap(addr, len, RW, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED) */
+	IV_OP_MAP_ANON = 2,   /* mmap(addr, len, RW, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED);
+			       * arg IV_MAP_FRESH: only where nothing is mapped yet */
 	IV_OP_COPY = 3,	      /* copy len bytes from plan offset arg to addr */
 	IV_OP_ZERO = 4,	      /* zero [addr, addr+len) */
 	IV_OP_PROTECT = 5,    /* mprotect(addr, len, prot) */
@@ -39,6 +43,10 @@ enum iv_op_kind {
 	IV_OP_MAP_SHARED = 7, /* mmap(addr, len, RW, MAP_SHARED|MAP_FIXED, fd arg, 0): a cap file */
 	IV_OP_CLOSE = 8,      /* close(arg) */
 };
+
+/* IV_OP_MAP_ANON's arg: MAP_FIXED_NOREPLACE, so that memory restored from
+ * an image never replaces the stub's stack, plan or vDSO. */
+#define IV_MAP_FRESH 1
 
 struct iv_plan_op {
 	uint32_t kind;
@@ -67,6 +75,7 @@ struct iv_plan_hdr {
 	uint64_t sp;
 	uint64_t argc, argv, envp; /* for IV_PLAN_ENTRY_FUNCTION */
 	uint64_t fsbase, gsbase;   /* for IV_PLAN_ENTRY_SIGRETURN */
+	uint64_t plan_at;	   /* if not 0, where the stub maps the plan: clear of every op */
 };
 
 /* Messages on the control socket (each one byte tag + payload). */

@@ -114,6 +114,8 @@ int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 {
 	struct iv_elf elf;
 	int fd;
+	if (iv_image_check_dir(cfg, err))
+		return -1;
 	if (cfg->resume || read_runtime(cfg, &elf, &fd, err))
 		return cfg->resume ? 0 : -1;
 	iv_elf_free(&elf);

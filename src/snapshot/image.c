@@ -8,6 +8,13 @@
  * resumes the saving thread inside host_save with IV_SAVE_RESTORED; from
  * there it goes on as a fork does.  Nothing in an image is trusted: every
  * count, offset and address is checked, and both files are checksummed.
+ *
+ * The directory is the monitor's alone: it is opened once, with no symbolic
+ * link anywhere in its path, and used only if it is owned by the monitor's
+ * uid and nobody else may write to it, so that no cell (whose disk may hold
+ * it) can plant or swap a file or a link in it; every file in it is then
+ * reached relative to that directory, never through a link, and a file of
+ * the wrong type, owner or size is refused before a byte of it is read.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,13 +33,21 @@
 
 #include "iv.h"
 
-#define IMG_MAGIC   0x31504e5356495655ULL /* "UVIVSNP1" */
-#define IMG_VERSION 1
+#define IMG_MAGIC 0x31504e5356495655ULL /* "UVIVSNP1" */
+/* Version 1 images lack the mappings a libc cVM makes above the stub. */
+#define IMG_VERSION 2
 #define MAX_MAPS    4096
 #define MAX_EXTENTS (1u << 20)
 #define MAX_THREADS 256
 #define MAX_FDS	    64
 #define XSTATE_MAX  (64 * 1024)
+#define META_MAX    (256u << 20)
+#define RUNTIME_MAX (1ULL << 30)
+/* Kept free above the template's brk heap in a restored cell (see below). */
+#define BRK_GUARD (1ULL << 20)
+/* A cell's RLIMIT_AS is its size plus this (AS_SLACK in cell/cell.c): no
+ * template can have had more memory mapped. */
+#define CELL_AS_SLACK (64ULL << 20)
 
 struct img_hdr {
 	uint64_t magic;
@@ -47,7 +62,7 @@ struct img_hdr {
 
 struct img_map {
 	uint64_t start, end;
-	uint32_t prot, pad;
+	uint32_t prot, pad; /* PROT_* bits */
 };
 
 struct img_extent {
@@ -116,20 +131,34 @@ static uint64_t hash_more(uint64_t seed, const void *data, size_t len)
 
 #define HASH_SEED 0xcbf29ce484222325ULL
 
-static int hash_file(int fd, uint64_t *len, uint64_t *out)
+/* Reads exactly len bytes at off (short only at the end of the file). */
+static int read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Hashes exactly len bytes of fd from its start; -1 if the file is shorter
+ * or cannot be read.  The caller has checked the file's size against len,
+ * so the work is bounded by a size it chose. */
+static int hash_file(int fd, uint64_t len, uint64_t *out)
 {
 	static uint8_t buf[1 << 20];
 	struct hash h;
 	hash_init(&h, HASH_SEED);
-	*len = 0;
-	for (;;) {
-		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)*len);
-		if (n < 0)
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+		if (read_at(fd, buf, n, done))
 			return -1;
-		if (n == 0)
-			break;
-		hash_update(&h, buf, (size_t)n);
-		*len += (uint64_t)n;
+		hash_update(&h, buf, n); /* whole blocks of 32 but at the end */
+		done += n;
 	}
 	*out = hash_final(&h);
 	return 0;
@@ -188,127 +217,347 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int open_in(const char *dir, const char *name, int flags, struct iv_err *err)
+/* ---- the snapshot directory and its files ---- */
+
+#define NO_LINKS (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+
+static int open2(int at, const char *path, uint64_t flags, uint64_t resolve)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	int fd = open(path, flags | O_CLOEXEC, 0600);
-	if (fd < 0)
-		iv_fail(err, "snapshot '%s': %s", path, strerror(errno));
+	struct open_how how = {.flags = flags | O_CLOEXEC, .resolve = resolve};
+	return (int)syscall(SYS_openat2, at, path, &how, sizeof(how));
+}
+
+static const char *type_name(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISLNK(m)  ? "a symbolic link"
+			     : "not a regular file";
+}
+
+/* NULL when st is the monitor's alone: owned by its uid, and writable by
+ * neither group nor others (with an ACL, the group bits are its mask), so
+ * that no cell can create, replace or rename anything in it.  Else why not. */
+static const char *not_private(const struct stat *st, char *buf, size_t n)
+{
+	if (st->st_uid != geteuid())
+		snprintf(buf, n, "owned by uid %u, not by the monitor's uid %u",
+			 (unsigned)st->st_uid, (unsigned)geteuid());
+	else if (st->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(buf, n, "writable by group or others (mode 0%o)",
+			 (unsigned)(st->st_mode & 07777));
+	else
+		return NULL;
+	return buf;
+}
+
+/* Splits path (trailing slashes dropped) into the directory that holds it
+ * and its last component, in buf. */
+static int split(const char *path, char *buf, size_t n, const char **dir, const char **base)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len >= n)
+		return -1;
+	memcpy(buf, path, len);
+	buf[len] = 0;
+	char *slash = strrchr(buf, '/');
+	*dir = !slash ? "." : slash == buf ? "/" : buf;
+	*base = slash ? slash + 1 : buf;
+	if (slash && slash != buf)
+		*slash = 0;
+	return **base ? 0 : -1;
+}
+
+/*
+ * Opens the snapshot directory: no symbolic link anywhere in path (a link a
+ * cell planted in its disk would send the monitor's writes elsewhere), then
+ * checks that it is the monitor's alone.  With create, a missing directory
+ * is made (0700) in its parent, itself reached without links.  Returns a
+ * descriptor, or -1 with the reason in why (to follow the path in a
+ * message) and *missing set when the directory does not exist.
+ */
+static int snap_dir(const char *path, int create, char *why, size_t n, int *missing)
+{
+	*missing = 0;
+	int fd = open2(AT_FDCWD, path, O_RDONLY | O_DIRECTORY, NO_LINKS);
+	if (fd < 0 && errno == ENOENT && create) {
+		char buf[4096];
+		const char *dir, *base;
+		if (split(path, buf, sizeof(buf), &dir, &base)) {
+			snprintf(why, n, " is not a directory name");
+			return -1;
+		}
+		int pfd = open2(AT_FDCWD, dir, O_PATH | O_DIRECTORY, NO_LINKS);
+		if (pfd >= 0 && (mkdirat(pfd, base, 0700) == 0 || errno == EEXIST))
+			fd = open2(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+				   NO_LINKS | RESOLVE_BENEATH);
+		int e = errno;
+		if (pfd >= 0)
+			close(pfd);
+		errno = e;
+	}
+	if (fd < 0) {
+		*missing = errno == ENOENT;
+		if (errno == ELOOP)
+			snprintf(why, n,
+				 " is or passes through a symbolic link (none is followed)");
+		else
+			snprintf(why, n, ": %s", strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	char reason[128];
+	const char *no =
+		fstat(fd, &st) ? strerror(errno) : not_private(&st, reason, sizeof(reason));
+	if (no) {
+		snprintf(why, n, " is %s: only the monitor's user may write there", no);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
-/* True for the cell's own mappings that a fresh cell has anew. */
-static int not_the_cvms(const char *name, uint64_t start)
+int iv_image_check_dir(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 {
-	return start >= IV_STUB_BASE || !strcmp(name, "[vdso]") || !strcmp(name, "[vvar]") ||
-	       !strcmp(name, "[vvar_vclock]") || !strcmp(name, "[vsyscall]") ||
-	       !strcmp(name, "[stack]");
+	if (!cfg->template_ || !cfg->snapshot_path)
+		return 0;
+	char why[256];
+	int missing;
+	int fd = snap_dir(cfg->snapshot_path, 0, why, sizeof(why), &missing);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (missing) {
+		/* made when the template saves: its parent must be there, without links */
+		char buf[4096];
+		const char *dir, *base;
+		int pfd = split(cfg->snapshot_path, buf, sizeof(buf), &dir, &base)
+				  ? -1
+				  : open2(AT_FDCWD, dir, O_PATH | O_DIRECTORY, NO_LINKS);
+		if (pfd >= 0) {
+			close(pfd);
+			return 0;
+		}
+		snprintf(why, sizeof(why), ": its parent %s",
+			 errno == ELOOP ? "is or passes through a symbolic link (none is followed)"
+					: strerror(errno));
+	}
+	return iv_fail(err, "template '%s': snapshot_path '%s'%s", cfg->name, cfg->snapshot_path,
+		       why);
 }
 
-int iv_image_write(struct iv_cvm *t, struct iv_err *err)
+/* A runtime's length and hash, read without blocking (a FIFO there would
+ * hang the monitor) and only from a regular file of at most RUNTIME_MAX
+ * bytes.  With want != 0, a file of another length is not hashed: its
+ * length alone says it is not the runtime wanted. */
+static int runtime_hash(const char *path, uint64_t want, uint64_t *len, uint64_t *h)
 {
-	const char *dir = t->cfg->snapshot_path;
-	struct img_hdr h = {.magic = IMG_MAGIC, .version = IMG_VERSION, .hdr_size = sizeof(h)};
-	struct buf maps = {0}, ext = {0}, meta = {0};
-	int pages = -1, img = -1, rc = -1;
-	FILE *mf = NULL;
-	uint8_t *chunk = malloc(1 << 20);
-	mkdir(dir, 0700);
-	if (!chunk) {
-		iv_fail(err, "out of memory");
-		goto out;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	int rc = -1;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size <= RUNTIME_MAX) {
+		*len = (uint64_t)st.st_size;
+		*h = 0;
+		rc = want && *len != want ? 0 : hash_file(fd, *len, h);
 	}
-	pages = open_in(dir, "pages.img.tmp", O_WRONLY | O_CREAT | O_TRUNC, err);
-	if (pages < 0)
-		goto out;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
 
+/* ---- writing ---- */
+
+/* A mapping of the template, as /proc shows it. */
+struct tmap {
+	uint64_t start, end;
+	uint32_t prot;
+	int shared, heap;
+};
+
+/* The kernel's own mappings, which a fresh cell has anew: the vDSO and its
+ * data, the vsyscall page, the uprobes page and the stub's start-up stack
+ * (the cVM's own stack is an anonymous mapping in [begin, end)). */
+static int kernel_special(const char *name)
+{
+	static const char *const names[] = {"[vdso]",	  "[vvar]",    "[vvar_vclock]",
+					    "[vsyscall]", "[uprobes]", "[stack]"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	return 0;
+}
+
+/* Where the kernel started pid's brk heap (/proc/PID/stat field 47): just
+ * above the stub's image (its text, data and bss), randomised. */
+static int start_brk_of(pid_t pid, uint64_t *out)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* the command name may hold anything */
+	for (int field = 3; p; field++) {
+		p++;
+		while (*p == ' ')
+			p++;
+		if (field == 47) {
+			char *end;
+			*out = strtoull(p, &end, 10);
+			return end == p ? -1 : 0;
+		}
+		p = strchr(p, ' ');
+	}
+	return -1;
+}
+
+/*
+ * The template's mappings that are the cVM's, in address order.  That is
+ * every mapping a fork has, but the stub's image (from IV_STUB_BASE up to
+ * where the kernel put the brk heap) and the kernel's own: inside [begin,
+ * end) the cVM's image and stack, and elsewhere whatever the cVM mapped
+ * itself - a libc's brk heap right above the stub, its mmap'd allocations,
+ * TLS and thread stacks near the top of user space.
+ *
+ * A restored cell has a brk of its own, elsewhere above its stub, while a
+ * libc remembers the template's: the kernel then refuses to grow the heap
+ * from there (the restored heap is in the way, or the address is below the
+ * cell's brk) and the libc falls back to mmap, unless the cell's brk lies
+ * just above the template's heap, where growing would succeed and leave a
+ * hole.  An inaccessible reservation of up to BRK_GUARD above the heap
+ * rules that out.
+ */
+static int read_maps(struct iv_cvm *t, struct tmap **out, size_t *nout, struct iv_err *err)
+{
 	char path[64], line[512];
+	uint64_t stub_end;
+	if (start_brk_of(t->pid, &stub_end))
+		return iv_fail(err, "snapshot: cannot read /proc/%d/stat", t->pid);
 	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
-	mf = fopen(path, "re");
-	uint64_t off = 0;
-	struct hash ph;
-	hash_init(&ph, HASH_SEED);
-	while (mf && fgets(line, sizeof(line), mf)) {
+	FILE *mf = fopen(path, "re");
+	if (!mf)
+		return iv_fail(err, "snapshot: cannot read %s: %s", path, strerror(errno));
+	struct tmap *m = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t heap_end = IV_ALIGN_UP(stub_end);
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), mf)) {
 		unsigned long long start, end;
 		char perms[8], name[256] = "";
 		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &start, &end, perms, name) < 3)
 			continue;
-		if (not_the_cvms(name, start))
+		if (start >= IV_USER_TOP || kernel_special(name) ||
+		    (start >= IV_STUB_BASE && start < stub_end))
 			continue;
-		if (perms[3] == 's') {
-			int known = 0;
-			for (int i = 0; i < t->ngrants; i++)
-				known |= t->grants[i].addr == start;
-			if (!known) {
-				iv_fail(err, "snapshot: shared mapping at 0x%llx is not a cap file",
-					start);
-				goto out;
+		if (n + 2 > cap) { /* room for the guard too */
+			cap = cap ? cap * 2 : 64;
+			struct tmap *nm = realloc(m, cap * sizeof(*m));
+			if (!nm) {
+				rc = iv_fail(err, "out of memory");
+				break;
 			}
-			continue; /* a cap file: recorded as a grant */
+			m = nm;
 		}
-		struct img_map m = {start, end, 0, 0};
-		m.prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) |
-			 (perms[2] == 'x' ? 4 : 0);
-		put(&maps, &m, sizeof(m));
-		h.nmaps++;
-		if (!(m.prot & 1))
-			continue; /* a guard page: nothing to save */
-		/* Save the pages that are not zero, in runs. */
-		struct img_extent run = {0, 0, 0};
-		for (uint64_t a = start; a < end;) {
-			size_t n = end - a < (1 << 20) ? (size_t)(end - a) : (1 << 20);
-			struct iovec l = {chunk, n}, r = {(void *)(uintptr_t)a, n};
-			if (process_vm_readv(t->pid, &l, 1, &r, 1, 0) != (ssize_t)n) {
-				iv_fail(err,
-					"snapshot: cannot read the template's memory at 0x%llx: %s",
-					(unsigned long long)a, strerror(errno));
-				goto out;
-			}
-			for (size_t p = 0; p < n; p += IV_PAGE) {
-				int zero = is_zero(chunk + p, IV_PAGE);
-				if (!zero) {
-					if (run.len && run.addr + run.len == a + p) {
-						run.len += IV_PAGE;
-					} else {
-						if (run.len) {
-							put(&ext, &run, sizeof(run));
-							h.nextents++;
-						}
-						run = (struct img_extent){a + p, IV_PAGE, off};
-					}
-					if (write_all(pages, chunk + p, IV_PAGE)) {
-						iv_fail(err, "snapshot: cannot write pages.img: %s",
-							strerror(errno));
-						goto out;
-					}
-					hash_update(&ph, chunk + p, IV_PAGE);
-					off += IV_PAGE;
-				}
-			}
-			a += n;
+		m[n] = (struct tmap){start, end, 0, perms[3] == 's', !strcmp(name, "[heap]")};
+		m[n].prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) |
+			    (perms[2] == 'x' ? 4 : 0);
+		if (m[n].heap && end > heap_end)
+			heap_end = end;
+		if (start < IV_USER_MIN)
+			rc = iv_fail(err, "snapshot: the template has a mapping at 0x%llx", start);
+		n++;
+	}
+	fclose(mf);
+	size_t at = 0;
+	while (at < n && m[at].start < heap_end)
+		at++;
+	uint64_t guard_end = heap_end + BRK_GUARD;
+	if (at < n && m[at].start < guard_end)
+		guard_end = m[at].start;
+	if (rc == 0 && (at == 0 || m[at - 1].end <= heap_end) && guard_end > heap_end) {
+		if (n == cap) { /* only with no mapping at all */
+			struct tmap *nm = realloc(m, (n + 1) * sizeof(*m));
+			if (!nm)
+				rc = iv_fail(err, "out of memory");
+			else
+				m = nm;
 		}
-		if (run.len) {
-			put(&ext, &run, sizeof(run));
-			h.nextents++;
+		if (rc == 0) {
+			memmove(&m[at + 1], &m[at], (n - at) * sizeof(*m));
+			m[at] = (struct tmap){heap_end, guard_end, 0, 0, 0};
+			n++;
 		}
 	}
-	if (!mf) {
-		iv_fail(err, "snapshot: cannot read %s: %s", path, strerror(errno));
-		goto out;
+	if (rc) {
+		free(m);
+		return -1;
 	}
-	h.pages_len = off;
-	h.pages_hash = hash_final(&ph);
+	*out = m;
+	*nout = n;
+	return 0;
+}
 
-	put(&meta, maps.p, maps.len);
-	put(&meta, ext.p, ext.len);
+/* Appends the pages of m that are not all zero to pages.img, in extents. */
+static int save_pages(struct iv_cvm *t, const struct tmap *m, uint8_t *chunk, int pages,
+		      struct hash *ph, uint64_t *off, struct buf *ext, uint32_t *next,
+		      struct iv_err *err)
+{
+	struct img_extent run = {0, 0, 0};
+	for (uint64_t a = m->start; a < m->end;) {
+		size_t n = m->end - a < (1 << 20) ? (size_t)(m->end - a) : (1 << 20);
+		struct iovec l = {chunk, n}, r = {(void *)(uintptr_t)a, n};
+		if (process_vm_readv(t->pid, &l, 1, &r, 1, 0) != (ssize_t)n)
+			return iv_fail(err,
+				       "snapshot: cannot read the template's memory at 0x%llx: %s",
+				       (unsigned long long)a, strerror(errno));
+		for (size_t p = 0; p < n; p += IV_PAGE) {
+			if (is_zero(chunk + p, IV_PAGE))
+				continue;
+			if (run.len && run.addr + run.len == a + p) {
+				run.len += IV_PAGE;
+			} else {
+				if (run.len) {
+					put(ext, &run, sizeof(run));
+					(*next)++;
+				}
+				run = (struct img_extent){a + p, IV_PAGE, *off};
+			}
+			if (write_all(pages, chunk + p, IV_PAGE))
+				return iv_fail(err, "snapshot: cannot write pages.img: %s",
+					       strerror(errno));
+			hash_update(ph, chunk + p, IV_PAGE);
+			*off += IV_PAGE;
+		}
+		a += n;
+	}
+	if (run.len) {
+		put(ext, &run, sizeof(run));
+		(*next)++;
+	}
+	return 0;
+}
+
+/* The threads, files and cap file grants, after the mappings and extents. */
+static void put_state(struct iv_cvm *t, struct img_hdr *h, struct buf *meta)
+{
 	for (int i = 0; i < t->nthreads; i++) {
 		const struct iv_thread_state *st = &t->threads[i];
 		struct img_thread it = {st->regs, st->sigmask, st->xsize};
 		static const uint8_t zero[8];
-		put(&meta, &it, sizeof(it));
-		put(&meta, st->xstate, st->xsize);
-		put(&meta, zero, (8 - st->xsize % 8) % 8);
+		put(meta, &it, sizeof(it));
+		put(meta, st->xstate, st->xsize);
+		put(meta, zero, (8 - st->xsize % 8) % 8);
 	}
 	for (int i = 0; i < t->nfds; i++) {
 		struct img_fd f = {t->fds[i].fd, t->fds[i].flags, t->fds[i].pos, ""};
@@ -318,14 +567,86 @@ int iv_image_write(struct iv_cvm *t, struct iv_err *err)
 		if (n <= 0)
 			continue;
 		f.path[n] = 0;
-		put(&meta, &f, sizeof(f));
-		h.nfds++;
+		put(meta, &f, sizeof(f));
+		h->nfds++;
 	}
 	for (int i = 0; i < t->ngrants; i++) {
 		struct img_grant g = {"", t->grants[i].addr, t->grants[i].cap->size};
 		snprintf(g.name, sizeof(g.name), "%s", t->grants[i].cap->name);
-		put(&meta, &g, sizeof(g));
+		put(meta, &g, sizeof(g));
 	}
+}
+
+static const char *const tmp_names[2] = {"pages.img.tmp", "image.img.tmp"};
+
+/* A new temporary file in the snapshot directory: whatever had its name
+ * before is gone (it was the monitor's: nobody else can write there), and
+ * O_EXCL|O_NOFOLLOW make sure the file is new, not a link's target. */
+static int create_tmp(int dfd, const char *name)
+{
+	if (unlinkat(dfd, name, 0) && errno != ENOENT)
+		return -1;
+	return openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+int iv_image_write(struct iv_cvm *t, struct iv_err *err)
+{
+	const char *dir = t->cfg->snapshot_path;
+	struct img_hdr h = {.magic = IMG_MAGIC, .version = IMG_VERSION, .hdr_size = sizeof(h)};
+	struct buf maps = {0}, ext = {0}, meta = {0};
+	struct tmap *tm = NULL;
+	size_t ntm = 0;
+	int dfd = -1, pages = -1, img = -1, rc = -1, renamed = 0;
+	uint8_t *chunk = malloc(1 << 20);
+	char why[256];
+	int missing;
+	if (!chunk) {
+		iv_fail(err, "out of memory");
+		goto out;
+	}
+	dfd = snap_dir(dir, 1, why, sizeof(why), &missing);
+	if (dfd < 0) {
+		iv_fail(err, "template '%s': snapshot_path '%s'%s", t->cfg->name, dir, why);
+		goto out;
+	}
+	pages = create_tmp(dfd, tmp_names[0]);
+	if (pages < 0) {
+		iv_fail(err, "snapshot: cannot create %s/%s: %s", dir, tmp_names[0],
+			strerror(errno));
+		goto out;
+	}
+	if (read_maps(t, &tm, &ntm, err))
+		goto out;
+
+	uint64_t off = 0;
+	struct hash ph;
+	hash_init(&ph, HASH_SEED);
+	for (size_t i = 0; i < ntm; i++) {
+		if (tm[i].shared) {
+			int known = 0;
+			for (int g = 0; g < t->ngrants; g++)
+				known |= t->grants[g].addr == tm[i].start;
+			if (!known) {
+				iv_fail(err, "snapshot: shared mapping at 0x%llx is not a cap file",
+					(unsigned long long)tm[i].start);
+				goto out;
+			}
+			continue; /* a cap file: recorded as a grant */
+		}
+		struct img_map m = {tm[i].start, tm[i].end, tm[i].prot, 0};
+		put(&maps, &m, sizeof(m));
+		h.nmaps++;
+		/* unreadable (a guard page): nothing to save */
+		if ((m.prot & 1) &&
+		    save_pages(t, &tm[i], chunk, pages, &ph, &off, &ext, &h.nextents, err))
+			goto out;
+	}
+	h.pages_len = off;
+	h.pages_hash = hash_final(&ph);
+
+	put(&meta, maps.p, maps.len);
+	put(&meta, ext.p, ext.len);
+	put_state(t, &h, &meta);
 	if (meta.oom || maps.oom || ext.oom) {
 		iv_fail(err, "out of memory");
 		goto out;
@@ -339,44 +660,41 @@ int iv_image_write(struct iv_cvm *t, struct iv_err *err)
 	h.cap_next = t->cap_next;
 	h.meta_len = meta.len;
 	h.meta_hash = hash_more(HASH_SEED, meta.p, meta.len);
-	int rt = open(t->cfg->runtime, O_RDONLY | O_CLOEXEC);
-	if (rt < 0 || hash_file(rt, &h.runtime_len, &h.runtime_hash)) {
+	if (runtime_hash(t->cfg->runtime, 0, &h.runtime_len, &h.runtime_hash)) {
 		iv_fail(err, "snapshot: cannot read runtime '%s'", t->cfg->runtime);
-		if (rt >= 0)
-			close(rt);
 		goto out;
 	}
-	close(rt);
 	h.hdr_hash = hash_more(HASH_SEED, &h, sizeof(h));
 
-	img = open_in(dir, "image.img.tmp", O_WRONLY | O_CREAT | O_TRUNC, err);
-	if (img < 0)
-		goto out;
-	if (write_all(img, &h, sizeof(h)) || write_all(img, meta.p, meta.len) || fsync(img) ||
-	    fsync(pages)) {
-		iv_fail(err, "snapshot: cannot write image.img: %s", strerror(errno));
+	img = create_tmp(dfd, tmp_names[1]);
+	if (img < 0 || write_all(img, &h, sizeof(h)) || write_all(img, meta.p, meta.len) ||
+	    fsync(img) || fsync(pages)) {
+		iv_fail(err, "snapshot: cannot write %s/%s: %s", dir, tmp_names[1],
+			strerror(errno));
 		goto out;
 	}
-	char from[4096], to[4096];
-	snprintf(from, sizeof(from), "%s/pages.img.tmp", dir);
-	snprintf(to, sizeof(to), "%s/pages.img", dir);
-	int r1 = rename(from, to);
-	snprintf(from, sizeof(from), "%s/image.img.tmp", dir);
-	snprintf(to, sizeof(to), "%s/image.img", dir);
-	if (r1 || rename(from, to)) {
+	/* pages first: a reader never sees a new image.img with the old pages.img */
+	if (renameat(dfd, tmp_names[0], dfd, "pages.img") ||
+	    (renamed = 1, renameat(dfd, tmp_names[1], dfd, "image.img"))) {
 		iv_fail(err, "snapshot: cannot rename into %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	renamed = 2;
+	fsync(dfd);
 	iv_vlog("template '%s': image written to %s: %u mappings, %llu KiB of pages, %u thread(s)",
 		t->cfg->name, dir, h.nmaps, (unsigned long long)(h.pages_len >> 10), h.nthreads);
 	rc = 0;
 out:
-	if (mf)
-		fclose(mf);
+	for (int i = renamed; dfd >= 0 && i < 2; i++)
+		if ((i == 0 && pages >= 0) || (i == 1 && img >= 0))
+			unlinkat(dfd, tmp_names[i], 0);
 	if (pages >= 0)
 		close(pages);
 	if (img >= 0)
 		close(img);
+	if (dfd >= 0)
+		close(dfd);
+	free(tm);
 	free(chunk);
 	free(maps.p);
 	free(ext.p);
@@ -406,16 +724,13 @@ static int same_file(const struct verified *v, const struct stat *st)
 	       v->ctime.tv_sec == st->st_ctim.tv_sec && v->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
-/* Hashes the pages file unless this run already did with the file unchanged. */
-static int pages_hash(int fd, uint64_t *len, uint64_t *h)
+/* Hashes the pages file (st: its fstat, of exactly len bytes) unless this
+ * run already did with the file unchanged. */
+static int pages_hash(int fd, const struct stat *st, uint64_t len, uint64_t *h)
 {
-	struct stat st;
-	if (fstat(fd, &st))
-		return -1;
 	pthread_mutex_lock(&verified_lock);
 	for (int i = 0; i < nverified; i++)
-		if (same_file(&verified[i], &st)) {
-			*len = (uint64_t)st.st_size;
+		if (same_file(&verified[i], st)) {
 			*h = verified[i].hash;
 			pthread_mutex_unlock(&verified_lock);
 			return 0;
@@ -424,17 +739,59 @@ static int pages_hash(int fd, uint64_t *len, uint64_t *h)
 	if (hash_file(fd, len, h))
 		return -1;
 	pthread_mutex_lock(&verified_lock);
-	if (nverified < MAX_VERIFIED && *len == (uint64_t)st.st_size)
-		verified[nverified++] = (struct verified){st.st_dev,  st.st_ino,  st.st_size,
-							  st.st_mtim, st.st_ctim, *h};
+	if (nverified < MAX_VERIFIED)
+		verified[nverified++] = (struct verified){st->st_dev,  st->st_ino,  st->st_size,
+							  st->st_mtim, st->st_ctim, *h};
 	pthread_mutex_unlock(&verified_lock);
 	return 0;
 }
 
-static int bad(struct iv_cvm *cvm, struct iv_err *err, const char *what)
+static int badf(struct iv_cvm *cvm, struct iv_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int badf(struct iv_cvm *cvm, struct iv_err *err, const char *fmt, ...)
 {
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	return iv_fail(err, "cVM '%s': image in '%s': %s", cvm->cfg->name, cvm->cfg->snapshot_path,
 		       what);
+}
+
+static int bad(struct iv_cvm *cvm, struct iv_err *err, const char *what)
+{
+	return badf(cvm, err, "%s", what);
+}
+
+/*
+ * Opens name in the snapshot directory to read it: never through a link,
+ * never blocking (a FIFO or a device there would hang the monitor), and
+ * only a regular file that is the monitor's alone; *st is its fstat, for
+ * its size to be checked before anything of it is read.
+ */
+static int snap_file(struct iv_cvm *cvm, int dfd, const char *name, struct stat *st,
+		     struct iv_err *err)
+{
+	int fd = open2(dfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, NO_LINKS | RESOLVE_BENEATH);
+	if (fd < 0) {
+		int e = errno;
+		if (e != ENOENT && fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(st->st_mode))
+			return badf(cvm, err, "%s is %s, not a regular file", name,
+				    type_name(st->st_mode));
+		return badf(cvm, err, "%s: %s", name, strerror(e));
+	}
+	char why[128];
+	const char *no = fstat(fd, st)		 ? strerror(errno)
+			 : !S_ISREG(st->st_mode) ? type_name(st->st_mode)
+						 : not_private(st, why, sizeof(why));
+	if (no) {
+		close(fd);
+		return badf(cvm, err, "%s is %s%s", name, no,
+			    S_ISREG(st->st_mode) ? "" : ", not a regular file");
+	}
+	return fd;
 }
 
 /* Takes len bytes at *pos of the metadata, or NULL when they are not there. */
@@ -447,91 +804,291 @@ static const void *take(const uint8_t *meta, uint64_t meta_len, uint64_t *pos, u
 	return p;
 }
 
+/* Reads and checks image.img's header and metadata (*meta, malloc'd). */
+static int read_image(struct iv_cvm *cvm, int dfd, struct img_hdr *h, uint8_t **meta,
+		      struct iv_err *err)
+{
+	struct iv_cvm_cfg *cfg = cvm->cfg;
+	struct stat st;
+	int img = snap_file(cvm, dfd, "image.img", &st, err), rc = -1;
+	if (img < 0)
+		return -1;
+	if ((uint64_t)st.st_size < sizeof(*h) || read_at(img, h, sizeof(*h), 0)) {
+		bad(cvm, err, "image.img is truncated (no complete header)");
+		goto out;
+	}
+	if (h->magic != IMG_MAGIC) {
+		bad(cvm, err, "image.img is not an Intravisor snapshot (bad magic)");
+		goto out;
+	}
+	if (h->version != IMG_VERSION || h->hdr_size != sizeof(*h)) {
+		iv_fail(err,
+			"cVM '%s': image in '%s' has version %u; this monitor reads version %u",
+			cfg->name, cfg->snapshot_path, h->version, IMG_VERSION);
+		goto out;
+	}
+	uint64_t want = h->hdr_hash;
+	h->hdr_hash = 0;
+	if (hash_more(HASH_SEED, h, sizeof(*h)) != want) {
+		bad(cvm, err, "image.img header checksum mismatch (corrupted)");
+		goto out;
+	}
+	if (h->meta_len > META_MAX || (uint64_t)st.st_size != sizeof(*h) + h->meta_len) {
+		bad(cvm, err,
+		    (uint64_t)st.st_size < sizeof(*h) + h->meta_len
+			    ? "image.img is truncated"
+			    : "image.img has trailing bytes");
+		goto out;
+	}
+	if (h->nmaps > MAX_MAPS || h->nextents > MAX_EXTENTS || h->nthreads == 0 ||
+	    h->nthreads > MAX_THREADS || h->nfds > MAX_FDS || h->ngrants > IV_MAX_GRANTS ||
+	    h->saver >= h->nthreads) {
+		bad(cvm, err, "image.img has impossible counts");
+		goto out;
+	}
+	*meta = malloc(h->meta_len ? h->meta_len : 1);
+	if (!*meta || read_at(img, *meta, h->meta_len, sizeof(*h))) {
+		bad(cvm, err, "image.img cannot be read");
+		goto out;
+	}
+	if (hash_more(HASH_SEED, *meta, h->meta_len) != h->meta_hash) {
+		bad(cvm, err, "image.img checksum mismatch (corrupted)");
+		goto out;
+	}
+	rc = 0;
+out:
+	close(img);
+	return rc;
+}
+
+/*
+ * Plans the memory: every mapping anonymous, only where nothing is (the
+ * stub refuses to map over its own image, its stack, its plan or the vDSO
+ * of the new cell), then the saved pages from pages.img.  Mappings must be
+ * page-aligned user space, in order and apart, and fit the cell's memory
+ * limit; extents must follow each other through pages.img, each inside one
+ * mapping, and cover it exactly: pages_len is bounded by what the cell can
+ * hold before pages.img is read.
+ */
+static int plan_memory(struct iv_cvm *cvm, struct iv_plan *p, const struct img_hdr *h,
+		       const struct img_map *maps, const struct img_extent *ext, struct iv_err *err)
+{
+	uint64_t total = 0, limit = cvm->cfg->size + CELL_AS_SLACK;
+	for (uint32_t i = 0; i < h->nmaps; i++) {
+		const struct img_map *m = &maps[i];
+		if (m->start >= m->end || ((m->start | m->end) & (IV_PAGE - 1)) ||
+		    m->start < IV_USER_MIN || m->end > IV_USER_TOP || m->prot > 7 ||
+		    (i && m->start < maps[i - 1].end))
+			return bad(cvm, err, "image.img has a mapping out of bounds");
+		total += m->end - m->start;
+		if (iv_plan_op(p, IV_OP_MAP_ANON, m->start, m->end - m->start, IV_MAP_FRESH, 0))
+			return iv_fail(err, "out of memory");
+	}
+	if (total > limit)
+		return badf(cvm, err, "image.img maps %llu MiB, more than the cVM's %llu MiB allow",
+			    (unsigned long long)(total >> 20), (unsigned long long)(limit >> 20));
+	uint64_t off = 0, prev = 0;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < h->nextents; i++) {
+		const struct img_extent *e = &ext[i];
+		while (k < h->nmaps && maps[k].end <= e->addr)
+			k++;
+		if (!e->len || ((e->addr | e->len) & (IV_PAGE - 1)) || e->addr < prev ||
+		    e->off != off || k == h->nmaps || e->addr < maps[k].start ||
+		    e->len > maps[k].end - e->addr || e->len > h->pages_len - off)
+			return bad(cvm, err, "image.img has a mapping out of bounds");
+		prev = e->addr + e->len;
+		off += e->len;
+		if (iv_plan_op(p, IV_OP_MAP_FILE, e->addr, e->len, e->off, 0))
+			return iv_fail(err, "out of memory");
+	}
+	if (off != h->pages_len)
+		return bad(cvm, err, "image.img's extents do not cover pages.img");
+	return 0;
+}
+
+/* The threads' saved state. */
+static int take_threads(struct iv_cvm *cvm, const struct img_hdr *h, const uint8_t *meta,
+			uint64_t *pos, struct iv_err *err)
+{
+	cvm->threads = calloc(h->nthreads, sizeof(*cvm->threads));
+	if (!cvm->threads)
+		return iv_fail(err, "out of memory");
+	for (uint32_t i = 0; i < h->nthreads; i++) {
+		const struct img_thread *it = take(meta, h->meta_len, pos, sizeof(*it));
+		const uint8_t *xs = it && it->xsize <= XSTATE_MAX
+					    ? take(meta, h->meta_len, pos, (it->xsize + 7) & ~7ULL)
+					    : NULL;
+		if (!xs)
+			return bad(cvm, err, "image.img is truncated (threads)");
+		struct iv_thread_state *ts = &cvm->threads[cvm->nthreads++];
+		ts->regs = it->regs;
+		ts->sigmask = it->sigmask;
+		ts->xsize = it->xsize;
+		ts->xstate = malloc(it->xsize ? it->xsize : 1);
+		if (!ts->xstate)
+			return iv_fail(err, "out of memory");
+		memcpy(ts->xstate, xs, it->xsize);
+	}
+	cvm->saver = (int)h->saver;
+	return 0;
+}
+
+/* The files it had open, reopened when it announces itself. */
+static int take_fds(struct iv_cvm *cvm, const struct img_hdr *h, const uint8_t *meta, uint64_t *pos,
+		    struct iv_err *err)
+{
+	cvm->fds = calloc(h->nfds ? h->nfds : 1, sizeof(*cvm->fds));
+	cvm->fd_paths = calloc(h->nfds ? h->nfds : 1, sizeof(*cvm->fd_paths));
+	if (!cvm->fds || !cvm->fd_paths)
+		return iv_fail(err, "out of memory");
+	for (uint32_t i = 0; i < h->nfds; i++) {
+		const struct img_fd *f = take(meta, h->meta_len, pos, sizeof(*f));
+		if (!f || f->fd < 3 || f->fd >= 64 || memchr(f->path, 0, sizeof(f->path)) == NULL ||
+		    f->path[0] != '/')
+			return bad(cvm, err, "image.img has a bad open file");
+		cvm->fds[cvm->nfds] = (struct iv_saved_fd){f->fd, f->flags, f->pos, -1};
+		cvm->fd_paths[cvm->nfds++] = strdup(f->path);
+	}
+	return 0;
+}
+
+/* The cap files it was granted, mapped shared where they were. */
+static int take_grants(struct iv_cvm *cvm, struct iv_plan *p, const struct img_hdr *h,
+		       const uint8_t *meta, uint64_t *pos, int *extra, int *nextra,
+		       struct iv_err *err)
+{
+	struct iv_cvm_cfg *cfg = cvm->cfg;
+	for (uint32_t i = 0; i < h->ngrants; i++) {
+		const struct img_grant *g = take(meta, h->meta_len, pos, sizeof(*g));
+		if (!g || !memchr(g->name, 0, sizeof(g->name)))
+			return bad(cvm, err, "image.img has a bad cap file grant");
+		struct iv_cap *cap = iv_cap_find(g->name);
+		if (!cap || cap->size != g->size)
+			return iv_fail(err,
+				       "cVM '%s': image in '%s' needs cap file '%s' of %llu bytes, "
+				       "which this run %s",
+				       cfg->name, cfg->snapshot_path, g->name,
+				       (unsigned long long)g->size,
+				       cap ? "has with another size" : "does not have");
+		if (g->addr < h->begin || g->addr >= h->end || (g->addr & (IV_PAGE - 1)))
+			return bad(cvm, err, "image.img has a cap file outside the range");
+		extra[*nextra] = iv_cap_open(cap);
+		if (extra[*nextra] < 0)
+			return iv_fail(err, "cVM '%s': cannot map cap file '%s'", cfg->name,
+				       g->name);
+		(*nextra)++;
+		if (iv_plan_op(p, IV_OP_MAP_SHARED, g->addr, IV_ALIGN_UP(g->size),
+			       IV_FD_EXTRA + (uint64_t)*nextra - 1, 0) ||
+		    iv_plan_op(p, IV_OP_CLOSE, 0, 0, IV_FD_EXTRA + (uint64_t)*nextra - 1, 0))
+			return iv_fail(err, "cVM '%s': cannot map cap file '%s'", cfg->name,
+				       g->name);
+		cvm->grants[cvm->ngrants].cap = cap;
+		cvm->grants[cvm->ngrants].addr = g->addr;
+		cvm->ngrants++;
+	}
+	return 0;
+}
+
+/*
+ * Where the stub is to map the plan in a restored cell: a window of
+ * PLAN_WINDOW bytes below the stub that no mapping of the image and no cap
+ * file ([begin, end)) needs.  Left to the kernel, the plan would go near
+ * the top of user space, where the template's own mmaps were (with ASLR
+ * off, exactly there).  0 when there is no such window.
+ */
+#define PLAN_WINDOW (64ULL << 20) /* more than the largest plan an image makes */
+static uint64_t plan_window(const struct img_hdr *h, const struct img_map *maps)
+{
+	for (uint64_t top = IV_STUB_BASE; top >= IV_USER_MIN + PLAN_WINDOW;) {
+		uint64_t lo = top - PLAN_WINDOW, below = top;
+		if (h->begin < top && h->end > lo)
+			below = h->begin;
+		for (uint32_t i = 0; i < h->nmaps; i++)
+			if (maps[i].start < top && maps[i].end > lo && maps[i].start < below)
+				below = maps[i].start;
+		if (below == top)
+			return lo;
+		top = below; /* below everything in the way */
+	}
+	return 0;
+}
+
+/* The saving thread comes back from host_save as a restored cVM: a signal
+ * frame on its own stack, which must lie in one of the image's mappings. */
+static int plan_resume(struct iv_cvm *cvm, struct iv_plan *p, const struct img_hdr *h,
+		       const struct img_map *maps, struct iv_err *err)
+{
+	const struct iv_thread_state *saver = &cvm->threads[h->saver];
+	struct user_regs_struct r = saver->regs;
+	r.rax = IV_SAVE_RESTORED;
+	uint64_t at;
+	size_t flen;
+	uint8_t *frame = iv_frame_build(&r, saver, &at, &flen);
+	int inside = 0;
+	for (uint32_t i = 0; frame && i < h->nmaps && !inside; i++)
+		inside = at >= maps[i].start && at < maps[i].end && flen <= maps[i].end - at;
+	int frc = inside ? iv_plan_copy(p, at, frame, flen) : -1;
+	free(frame);
+	if (frc)
+		return bad(cvm, err, "the saved thread state is unusable");
+	for (uint32_t i = 0; i < h->nmaps; i++)
+		if (iv_plan_op(p, IV_OP_PROTECT, maps[i].start, maps[i].end - maps[i].start, 0,
+			       maps[i].prot))
+			return iv_fail(err, "out of memory");
+	p->hdr.entry_kind = IV_PLAN_ENTRY_SIGRETURN;
+	p->hdr.sp = at + 8;
+	p->hdr.fsbase = saver->regs.fs_base;
+	p->hdr.gsbase = saver->regs.gs_base;
+	p->hdr.plan_at = plan_window(h, maps);
+	return 0;
+}
+
+/* Checks pages.img against the header: its size before anything of it is
+ * read, then its hash.  Returns its descriptor or -1. */
+static int open_pages(struct iv_cvm *cvm, int dfd, const struct img_hdr *h, struct iv_err *err)
+{
+	struct stat st;
+	int fd = snap_file(cvm, dfd, "pages.img", &st, err);
+	if (fd < 0)
+		return -1;
+	uint64_t phash;
+	if ((uint64_t)st.st_size != h->pages_len) {
+		badf(cvm, err, "pages.img %s (%llu bytes, the image says %llu)",
+		     (uint64_t)st.st_size < h->pages_len ? "is truncated" : "has the wrong size",
+		     (unsigned long long)st.st_size, (unsigned long long)h->pages_len);
+	} else if (pages_hash(fd, &st, h->pages_len, &phash)) {
+		bad(cvm, err, "pages.img cannot be read");
+	} else if (phash != h->pages_hash) {
+		bad(cvm, err, "pages.img checksum mismatch (corrupted)");
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
 int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra, int *nextra,
 		  struct iv_err *err)
 {
 	struct iv_cvm_cfg *cfg = cvm->cfg;
 	struct img_hdr h;
 	uint8_t *meta = NULL;
-	int rc = -1;
+	int rc = -1, missing;
+	char why[256];
 	*pages_fd = -1;
 	*nextra = 0;
-	int img = open_in(cfg->snapshot_path, "image.img", O_RDONLY, err);
-	if (img < 0)
-		return -1;
-	struct stat st;
-	if (fstat(img, &st) || pread(img, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-		bad(cvm, err, "image.img is truncated (no complete header)");
+	int dfd = snap_dir(cfg->snapshot_path, 0, why, sizeof(why), &missing);
+	if (dfd < 0)
+		return iv_fail(err, "cVM '%s': snapshot_path '%s'%s", cfg->name, cfg->snapshot_path,
+			       why);
+	if (read_image(cvm, dfd, &h, &meta, err))
 		goto out;
-	}
-	if (h.magic != IMG_MAGIC) {
-		bad(cvm, err, "image.img is not an Intravisor snapshot (bad magic)");
-		goto out;
-	}
-	if (h.version != IMG_VERSION || h.hdr_size != sizeof(h)) {
-		iv_fail(err,
-			"cVM '%s': image in '%s' has version %u; this monitor reads version %u",
-			cfg->name, cfg->snapshot_path, h.version, IMG_VERSION);
-		goto out;
-	}
-	uint64_t want = h.hdr_hash;
-	h.hdr_hash = 0;
-	if (hash_more(HASH_SEED, &h, sizeof(h)) != want) {
-		bad(cvm, err, "image.img header checksum mismatch (corrupted)");
-		goto out;
-	}
-	if ((uint64_t)st.st_size != sizeof(h) + h.meta_len) {
-		bad(cvm, err,
-		    (uint64_t)st.st_size < sizeof(h) + h.meta_len ? "image.img is truncated"
-								  : "image.img has trailing bytes");
-		goto out;
-	}
-	if (h.nmaps > MAX_MAPS || h.nextents > MAX_EXTENTS || h.nthreads == 0 ||
-	    h.nthreads > MAX_THREADS || h.nfds > MAX_FDS || h.ngrants > IV_MAX_GRANTS ||
-	    h.saver >= h.nthreads || h.meta_len > (256u << 20)) {
-		bad(cvm, err, "image.img has impossible counts");
-		goto out;
-	}
-	meta = malloc(h.meta_len ? h.meta_len : 1);
-	if (!meta || pread(img, meta, h.meta_len, sizeof(h)) != (ssize_t)h.meta_len) {
-		bad(cvm, err, "image.img cannot be read");
-		goto out;
-	}
-	if (hash_more(HASH_SEED, meta, h.meta_len) != h.meta_hash) {
-		bad(cvm, err, "image.img checksum mismatch (corrupted)");
-		goto out;
-	}
-	/* The runtime it came from. */
-	uint64_t rlen, rhash;
-	int rt = open(cfg->runtime, O_RDONLY | O_CLOEXEC);
-	int rr = rt >= 0 ? hash_file(rt, &rlen, &rhash) : -1;
-	if (rt >= 0)
-		close(rt);
-	if (rr || rlen != h.runtime_len || rhash != h.runtime_hash) {
-		iv_fail(err, "cVM '%s': image in '%s' was made from another runtime than '%s'",
-			cfg->name, cfg->snapshot_path, cfg->runtime);
-		goto out;
-	}
 	if (cfg->has_isolation && (cfg->begin != h.begin || cfg->end != h.end)) {
 		iv_fail(err, "cVM '%s': image in '%s' is for the range [0x%llx, 0x%llx)", cfg->name,
 			cfg->snapshot_path, (unsigned long long)h.begin, (unsigned long long)h.end);
 		goto out;
 	}
-	/* The pages. */
-	*pages_fd = open_in(cfg->snapshot_path, "pages.img", O_RDONLY, err);
-	if (*pages_fd < 0)
-		goto out;
-	uint64_t plen, phash;
-	if (pages_hash(*pages_fd, &plen, &phash) || plen != h.pages_len) {
-		bad(cvm, err,
-		    plen < h.pages_len ? "pages.img is truncated" : "pages.img has the wrong size");
-		goto out;
-	}
-	if (phash != h.pages_hash) {
-		bad(cvm, err, "pages.img checksum mismatch (corrupted)");
-		goto out;
-	}
-
 	uint64_t pos = 0;
 	const struct img_map *maps =
 		take(meta, h.meta_len, &pos, (uint64_t)h.nmaps * sizeof(*maps));
@@ -541,125 +1098,27 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 		bad(cvm, err, "image.img is truncated (mappings)");
 		goto out;
 	}
-	int ok = 1;
-	for (uint32_t i = 0; ok && i < h.nmaps; i++) {
-		const struct img_map *m = &maps[i];
-		ok = m->start < m->end && !((m->start | m->end) & (IV_PAGE - 1)) &&
-		     m->start >= IV_USER_MIN && m->end <= IV_STUB_BASE && m->prot <= 7;
-		ok = ok && !iv_plan_op(p, IV_OP_MAP_ANON, m->start, m->end - m->start, 0, 0);
-	}
-	for (uint32_t i = 0; ok && i < h.nextents; i++) {
-		const struct img_extent *e = &ext[i];
-		int inside = 0;
-		for (uint32_t k = 0; k < h.nmaps && !inside; k++)
-			inside = e->addr >= maps[k].start && e->addr < maps[k].end &&
-				 e->len <= maps[k].end - e->addr;
-		ok = inside && e->len && !((e->addr | e->len | e->off) & (IV_PAGE - 1)) &&
-		     e->off <= h.pages_len && e->len <= h.pages_len - e->off;
-		ok = ok && !iv_plan_op(p, IV_OP_MAP_FILE, e->addr, e->len, e->off, 0);
-	}
-	if (!ok) {
-		bad(cvm, err, "image.img has a mapping out of bounds");
+	if (plan_memory(cvm, p, &h, maps, ext, err) || take_threads(cvm, &h, meta, &pos, err) ||
+	    take_fds(cvm, &h, meta, &pos, err) ||
+	    take_grants(cvm, p, &h, meta, &pos, extra, nextra, err))
 		goto out;
-	}
-	cvm->threads = calloc(h.nthreads, sizeof(*cvm->threads));
-	for (uint32_t i = 0; cvm->threads && i < h.nthreads; i++) {
-		const struct img_thread *it = take(meta, h.meta_len, &pos, sizeof(*it));
-		const uint8_t *xs = it && it->xsize <= XSTATE_MAX
-					    ? take(meta, h.meta_len, &pos, (it->xsize + 7) & ~7ULL)
-					    : NULL;
-		if (!xs) {
-			bad(cvm, err, "image.img is truncated (threads)");
-			goto out;
-		}
-		struct iv_thread_state *ts = &cvm->threads[cvm->nthreads++];
-		ts->regs = it->regs;
-		ts->sigmask = it->sigmask;
-		ts->xsize = it->xsize;
-		ts->xstate = malloc(it->xsize ? it->xsize : 1);
-		if (!ts->xstate) {
-			iv_fail(err, "out of memory");
-			goto out;
-		}
-		memcpy(ts->xstate, xs, it->xsize);
-	}
-	if (!cvm->threads) {
-		iv_fail(err, "out of memory");
-		goto out;
-	}
-	cvm->saver = (int)h.saver;
-	cvm->fds = calloc(h.nfds ? h.nfds : 1, sizeof(*cvm->fds));
-	cvm->fd_paths = calloc(h.nfds ? h.nfds : 1, sizeof(*cvm->fd_paths));
-	for (uint32_t i = 0; cvm->fds && cvm->fd_paths && i < h.nfds; i++) {
-		const struct img_fd *f = take(meta, h.meta_len, &pos, sizeof(*f));
-		if (!f || f->fd < 3 || f->fd >= 64 || memchr(f->path, 0, sizeof(f->path)) == NULL ||
-		    f->path[0] != '/') {
-			bad(cvm, err, "image.img has a bad open file");
-			goto out;
-		}
-		cvm->fds[cvm->nfds] = (struct iv_saved_fd){f->fd, f->flags, f->pos, -1};
-		cvm->fd_paths[cvm->nfds++] = strdup(f->path);
-	}
-	for (uint32_t i = 0; i < h.ngrants; i++) {
-		const struct img_grant *g = take(meta, h.meta_len, &pos, sizeof(*g));
-		if (!g || !memchr(g->name, 0, sizeof(g->name))) {
-			bad(cvm, err, "image.img has a bad cap file grant");
-			goto out;
-		}
-		struct iv_cap *cap = iv_cap_find(g->name);
-		if (!cap || cap->size != g->size) {
-			iv_fail(err,
-				"cVM '%s': image in '%s' needs cap file '%s' of %llu bytes, which "
-				"this run %s",
-				cfg->name, cfg->snapshot_path, g->name, (unsigned long long)g->size,
-				cap ? "has with another size" : "does not have");
-			goto out;
-		}
-		if (g->addr < h.begin || g->addr >= h.end || (g->addr & (IV_PAGE - 1))) {
-			bad(cvm, err, "image.img has a cap file outside the range");
-			goto out;
-		}
-		extra[*nextra] = iv_cap_open(cap);
-		if (extra[*nextra] < 0 ||
-		    iv_plan_op(p, IV_OP_MAP_SHARED, g->addr, IV_ALIGN_UP(g->size),
-			       IV_FD_EXTRA + (uint64_t)*nextra, 0) ||
-		    iv_plan_op(p, IV_OP_CLOSE, 0, 0, IV_FD_EXTRA + (uint64_t)*nextra, 0)) {
-			iv_fail(err, "cVM '%s': cannot map cap file '%s'", cfg->name, g->name);
-			goto out;
-		}
-		cvm->grants[cvm->ngrants].cap = cap;
-		cvm->grants[cvm->ngrants].addr = g->addr;
-		cvm->ngrants++;
-		(*nextra)++;
-	}
 	if (pos != h.meta_len) {
 		bad(cvm, err, "image.img has trailing metadata");
 		goto out;
 	}
-
-	/* The saving thread comes back from host_save as a restored cVM. */
-	const struct iv_thread_state *saver = &cvm->threads[h.saver];
-	struct user_regs_struct r = saver->regs;
-	r.rax = IV_SAVE_RESTORED;
-	uint64_t at;
-	size_t flen;
-	uint8_t *frame = iv_frame_build(&r, saver, &at, &flen);
-	int frc = frame ? iv_plan_copy(p, at, frame, flen) : -1;
-	free(frame);
-	if (frc) {
-		bad(cvm, err, "the saved thread state is unusable");
+	if (plan_resume(cvm, p, &h, maps, err))
+		goto out;
+	/* The runtime it came from (its length first: no hash of a wrong file). */
+	uint64_t rlen, rhash;
+	if (runtime_hash(cfg->runtime, h.runtime_len, &rlen, &rhash) || rlen != h.runtime_len ||
+	    rhash != h.runtime_hash) {
+		iv_fail(err, "cVM '%s': image in '%s' was made from another runtime than '%s'",
+			cfg->name, cfg->snapshot_path, cfg->runtime);
 		goto out;
 	}
-	for (uint32_t i = 0; i < h.nmaps; i++)
-		if (iv_plan_op(p, IV_OP_PROTECT, maps[i].start, maps[i].end - maps[i].start, 0,
-			       maps[i].prot)) {
-			iv_fail(err, "out of memory");
-			goto out;
-		}
-	p->hdr.entry_kind = IV_PLAN_ENTRY_SIGRETURN;
-	p->hdr.sp = at + 8;
-	p->hdr.fsbase = saver->regs.fs_base;
-	p->hdr.gsbase = saver->regs.gs_base;
+	*pages_fd = open_pages(cvm, dfd, &h, err);
+	if (*pages_fd < 0)
+		goto out;
 	cvm->image_lo = h.image_lo, cvm->image_hi = h.image_hi;
 	cvm->stack_lo = h.stack_lo, cvm->stack_hi = h.stack_hi;
 	cvm->cap_next = h.cap_next;
@@ -670,14 +1129,11 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 	rc = 0;
 out:
 	if (rc) {
-		if (*pages_fd >= 0)
-			close(*pages_fd);
-		*pages_fd = -1;
 		for (int i = 0; i < *nextra; i++)
 			close(extra[i]);
 		*nextra = 0;
 	}
-	close(img);
+	close(dfd);
 	free(meta);
 	return rc;
 }

@@ -488,14 +488,22 @@ static int check_shared_maps(struct iv_cvm *t, char *why, size_t whylen)
 	return rc;
 }
 
-static void freeze_failed(struct iv_cvm *t, const char *what, const char *why)
+/* The template fails with msg and is killed; it is not frozen again. */
+static void template_failed(struct iv_cvm *t, const char *msg)
 {
 	pthread_mutex_lock(&t->lock);
 	t->tstate = IV_TPL_FAILED;
 	pthread_mutex_unlock(&t->lock);
-	snprintf(t->fail, sizeof(t->fail), "cannot freeze template '%s': %.300s%.100s", t->cfg->name,
-		 what, why);
+	snprintf(t->fail, sizeof(t->fail), "%s", msg);
 	iv_cvm_kill(t);
+}
+
+static void freeze_failed(struct iv_cvm *t, const char *what, const char *why)
+{
+	char msg[sizeof(t->fail)];
+	snprintf(msg, sizeof(msg), "cannot freeze template '%s': %.300s%.100s", t->cfg->name, what,
+		 why);
+	template_failed(t, msg);
 }
 
 /* Freezes a template that called host_save: every thread stopped and
@@ -553,7 +561,7 @@ static void freeze(struct iv_cvm *t)
 		return freeze_failed(t, why, "");
 	struct iv_err ierr;
 	if (t->cfg->snapshot_path && iv_image_write(t, &ierr))
-		return freeze_failed(t, ierr.msg, "");
+		return template_failed(t, ierr.msg);
 	/* (after the image: the scratch page is not the cVM's) */
 	if ((err = capture_by_injection(t)))
 		return freeze_failed(t, "cannot read its threads' state: ", strerror(-err));

@@ -94,7 +94,7 @@ test_image_corrupted_pages_are_refused() {
 }
 
 test_image_wrong_version_is_refused() {
-	corrupt_case 'printf "\x07" | dd of="$T/snap/image.img" bs=1 seek=8 conv=notrunc status=none' "has version 7; this monitor reads version 1"
+	corrupt_case 'printf "\x07" | dd of="$T/snap/image.img" bs=1 seek=8 conv=notrunc status=none' "has version 7; this monitor reads version 2"
 }
 
 test_image_not_an_image_is_refused() {
@@ -110,7 +110,11 @@ test_image_wrong_runtime_is_refused() {
 
 test_image_missing_image_is_refused() {
 	run_iv -y "$(image_yaml r.yaml resume back "show")"
-	expect_rc 1 && expect_err "cVM 'back' failed" && expect_err "image.img': No such file or directory"
+	expect_rc 1 && expect_err "cVM 'back' failed" &&
+	expect_err "snapshot_path '$T/snap': No such file or directory" || return 1
+	mkdir -m 700 "$T/snap"
+	run_iv -y "$(image_yaml r.yaml resume back "show")"
+	expect_rc 1 && expect_err "cVM 'back' failed" && expect_err "image.img: No such file or directory"
 }
 
 test_image_needs_its_cap_files() {

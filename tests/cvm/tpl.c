@@ -251,8 +251,9 @@ long cvm_main(void)
 		say("tpl: same pid as the template: ",
 		    iv_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0) == pid_before ? "yes" : "no");
 	} else if (starts(arg, "console5")) {
-		sayn("tpl: write to fd 5: ",
-		     iv_syscall6(SYS_write, 5, (long)"via fd 5\n", 9, 0, 0, 0));
+		long r = iv_syscall6(SYS_write, 5, (long)"via fd 5\n", 9, 0, 0, 0);
+		sleep_ms(50); /* the pipe is relayed apart from hostcall output */
+		sayn("tpl: write to fd 5: ", r);
 	} else if (starts(arg, "fds")) {
 		char b[4] = {0};
 		sayn("tpl: read O_PATH fd: ", iv_syscall6(SYS_read, path_fd, (long)b, 3, 0, 0, 0));

@@ -2,8 +2,9 @@
  * libFuzzer target for snapshot images: the input is an image.img whose
  * checksums (header, metadata, pages, runtime) this harness sets right, so
  * that the fuzzer gets past them into the structural checks of
- * iv_image_plan.  Whatever it builds, the plan must only touch the cVM's
- * part of the address space, and a failure must leave nothing behind.
+ * iv_image_plan.  Whatever it builds, the plan must only touch user space,
+ * map memory only where nothing is, and a failure must leave nothing
+ * behind.
  * The harness includes image.c for its hash and header layout.
  */
 #include "../../src/snapshot/image.c"
@@ -18,7 +19,24 @@ const char *__ubsan_default_options(void)
 
 static char dir[64], runtime[96];
 static struct iv_cvm_cfg cfg;
-static uint64_t rt_len, rt_hash, pages_len = 4 * 4096, pg_hash;
+static uint64_t rt_len, rt_hash, pages_len, pg_hash;
+
+#define PAGES_MAX (64 * 4096)
+
+/* pages.img of len bytes (its contents depend only on len). */
+static void write_pages(uint64_t len)
+{
+	static uint8_t pages[PAGES_MAX];
+	memset(pages, 0x5a, sizeof(pages));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/pages.img", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, pages, len) != (ssize_t)len)
+		abort();
+	close(fd);
+	pages_len = len;
+	pg_hash = hash_more(HASH_SEED, pages, len);
+}
 
 static void setup(void)
 {
@@ -30,23 +48,17 @@ static void setup(void)
 		abort();
 	close(fd);
 	fd = open(runtime, O_RDONLY);
-	hash_file(fd, &rt_len, &rt_hash);
+	rt_len = 12;
+	hash_file(fd, rt_len, &rt_hash);
 	close(fd);
-	static uint8_t pages[4 * 4096];
-	memset(pages, 0x5a, sizeof(pages));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/pages.img", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || write(fd, pages, sizeof(pages)) != (ssize_t)sizeof(pages))
-		abort();
-	close(fd);
-	pg_hash = hash_more(HASH_SEED, pages, sizeof(pages));
+	write_pages(4 * 4096);
 	struct iv_err err;
 	iv_cap_create("c", 4096, NULL, 0, -1, &err);
 	cfg.name = "fuzz";
 	cfg.runtime = runtime;
 	cfg.snapshot_path = dir;
 	cfg.resume = 1;
+	cfg.size = 0x10000000;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -66,6 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.hdr_size = sizeof(h);
 	h.meta_len = meta_len;
 	h.meta_hash = hash_more(HASH_SEED, meta, meta_len);
+	/* pages.img as long as the input says (so that its extents can cover
+	 * it), within reason */
+	uint64_t want = h.pages_len & ~4095ULL;
+	if (want > PAGES_MAX)
+		want = want % (PAGES_MAX + 4096);
+	if (want != pages_len)
+		write_pages(want);
 	h.pages_len = pages_len;
 	h.pages_hash = pg_hash;
 	h.runtime_len = rt_len;
@@ -90,9 +109,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (iv_image_plan(&cvm, &plan, &pages_fd, extra, &nextra, &err) == 0) {
 		for (size_t i = 0; i < plan.nops; i++) {
 			const struct iv_plan_op *op = &plan.ops[i];
-			if (op->kind != IV_OP_CLOSE && op->kind != IV_OP_COPY &&
-			    (op->addr < IV_USER_MIN || op->addr > IV_STUB_BASE ||
-			     op->len > IV_STUB_BASE - op->addr))
+			if (op->kind != IV_OP_CLOSE &&
+			    (op->addr < IV_USER_MIN || op->addr > IV_USER_TOP ||
+			     op->len > IV_USER_TOP - op->addr))
+				__builtin_trap();
+			/* nor where the stub maps the plan */
+			if (op->kind != IV_OP_CLOSE && plan.hdr.plan_at &&
+			    op->addr < plan.hdr.plan_at + PLAN_WINDOW &&
+			    op->addr + op->len > plan.hdr.plan_at)
+				__builtin_trap();
+			/* restored memory never replaces what the new cell has */
+			if (op->kind == IV_OP_MAP_ANON && op->arg != IV_MAP_FRESH)
 				__builtin_trap();
 		}
 		close(pages_fd);
