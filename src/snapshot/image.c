@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1154,26 +1155,31 @@ long iv_image_announced(struct iv_call *c)
 	cvm->announced = 1;
 	/* The files it had open, from its root, at their offsets.  The paths
 	 * come from the image: they are resolved inside the cVM's root, never
-	 * across a mount point (the cell sees none of the disk's submounts), and
-	 * a file is given only if the cell's uid could open it itself. */
+	 * across a mount point (the cell sees none of the disk's submounts),
+	 * opened with the cell's own uid and gid (fsuid: this thread only) and
+	 * without blocking, and only regular files and directories are given. */
 	int root = open(cvm->cfg->disk ? cvm->cfg->disk : "/nonexistent",
 			O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (int i = 0; root >= 0 && i < cvm->nfds; i++) {
-		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME |
-			   O_DIRECTORY;
+		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECTORY;
+		int flags = cvm->fds[i].flags & keep;
 		struct open_how how = {
-			.flags = (uint64_t)((cvm->fds[i].flags & keep) | O_CLOEXEC | O_NOFOLLOW),
+			.flags = (uint64_t)(flags | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW),
 			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+		setfsgid(cvm->gid);
+		setfsuid(cvm->uid);
 		int fd = (int)syscall(SYS_openat2, root, cvm->fd_paths[i], &how, sizeof(how));
+		int e = errno;
+		setfsuid(0);
+		setfsgid(0);
 		struct stat st;
-		int acc = cvm->fds[i].flags & O_ACCMODE;
 		int allowed = fd >= 0 && fstat(fd, &st) == 0 &&
-			      (acc == O_WRONLY || (st.st_mode & S_IROTH)) &&
-			      (acc == O_RDONLY || (st.st_mode & S_IWOTH));
+			      (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) &&
+			      fcntl(fd, F_SETFL, flags) == 0;
 		if (!allowed) {
 			iv_log("cVM '%s': file '%s' of its image cannot be reopened: %s",
 			       cvm->cfg->name, cvm->fd_paths[i],
-			       fd < 0 ? strerror(errno) : "not accessible to the cell");
+			       fd < 0 ? strerror(e) : "not a regular file or directory");
 			if (fd >= 0)
 				close(fd);
 			continue;

@@ -197,3 +197,19 @@ test_image_libc_program_restored_with_address_randomisation_off() {
 	OUT=$(timeout -k 5 20 setarch x86_64 -R "$B/intravisor" -y "$f" 2>"$T/stderr"); RC=$?; ERR=$(cat "$T/stderr")
 	expect_rc 0 && hi_libc_checks back restored
 }
+
+# The file a template had open was swapped for a FIFO (or a file the cell
+# may not read) in its disk before the restore: the monitor, reopening it for
+# the restored cVM, neither blocks nor gives it the file.
+test_image_reopened_file_swapped_for_a_fifo_or_a_private_file_is_not_given() {
+	mkdir -p "$T/disk" && printf '0123456789' >"$T/disk/data.txt" && chmod 644 "$T/disk/data.txt"
+	save_image "file" "disk: $T/disk" || return 1
+	rm "$T/disk/data.txt" && mkfifo -m 666 "$T/disk/data.txt"
+	run_iv -y "$(image_yaml r.yaml resume back "file" "disk: $T/disk")"
+	expect_err "cVM 'back': file '/data.txt' of its image cannot be reopened: not a regular file or directory" &&
+	expect_out "[back] tpl: read bytes: -9" || return 1
+	rm "$T/disk/data.txt" && printf '0123456789' >"$T/disk/data.txt" && chmod 600 "$T/disk/data.txt"
+	run_iv -y "$(image_yaml r.yaml resume back "file" "disk: $T/disk")"
+	expect_err "cVM 'back': file '/data.txt' of its image cannot be reopened: Permission denied" &&
+	expect_out "[back] tpl: read bytes: -9"
+}
