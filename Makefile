@@ -5,14 +5,14 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror
-CPPFLAGS := -Isrc/include -Isdk/include
+CPPFLAGS := -Isrc/include -Isrc/features -Isdk/include
 LDLIBS  := -lyaml -lseccomp -lpthread
 B       := build
 
-MON_SRC := $(wildcard src/monitor/*.c src/loader/*.c src/hostcall/*.c src/cap/*.c src/snapshot/*.c) \
-	   src/cell/cell.c src/cell/policy.c src/cell/plan.c
-LIB_SRC := $(filter-out src/monitor/main.c,$(MON_SRC))
-HDRS    := $(wildcard src/include/*.h sdk/include/*.h)
+MON_SRC := $(wildcard src/front/*.c src/base/*.c src/core/*.c src/features/*/*.c src/loader/*.c) \
+	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c
+LIB_SRC := $(filter-out src/front/main.c,$(MON_SRC))
+HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 
 # cVMs are freestanding: no libc, no stack protector, position independent.
 CVM_CFLAGS := -O2 -g -ffreestanding -fno-stack-protector -fno-builtin -fPIC -Isdk/include $(WARN)
@@ -37,7 +37,7 @@ $(B)/%.o: %.c $(HDRS)
 $(B)/libintravisor.a: $(LIB_SRC:%.c=$(B)/%.o)
 	ar rcs $@ $^
 
-$(B)/intravisor: $(B)/src/monitor/main.o $(B)/libintravisor.a
+$(B)/intravisor: $(B)/src/front/main.o $(B)/libintravisor.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/monitor: $(B)/intravisor
@@ -100,7 +100,7 @@ $(B)/asan/intravisor: $(MON_SRC:%.c=$(B)/asan/%.o) $(B)/iv-cell
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*.c))
 $(B)/tests/unit/%: tests/unit/%.c $(MON_SRC:%.c=$(B)/asan/%.o)
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_FLAGS) $(WARN) $(CPPFLAGS) -o $@ $< $(filter-out $(B)/asan/src/monitor/main.o,$(MON_SRC:%.c=$(B)/asan/%.o)) $(LDLIBS)
+	$(CC) $(ASAN_FLAGS) $(WARN) $(CPPFLAGS) -o $@ $< $(filter-out $(B)/asan/src/front/main.o,$(MON_SRC:%.c=$(B)/asan/%.o)) $(LDLIBS)
 
 demo: all
 	cd runtime/baremetal/hello_world && ../../../$(B)/intravisor -y hello.yaml
@@ -110,14 +110,14 @@ test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS)
 
 # libFuzzer on the ELF parser, bounded (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 20
-$(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c src/loader/elf.c src/monitor/error.c $(HDRS)
+$(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c src/loader/elf.c src/base/error.c $(HDRS)
 	@mkdir -p $(dir $@)
-	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_elf.c src/loader/elf.c src/monitor/error.c
-$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/monitor/config.c src/monitor/error.c $(HDRS)
+	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_elf.c src/loader/elf.c src/base/error.c
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/front/config.c src/base/error.c $(HDRS)
 	@mkdir -p $(dir $@)
-	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_config.c src/monitor/config.c src/monitor/error.c -lyaml
+	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_config.c src/front/config.c src/base/error.c -lyaml
 # The image harness includes image.c itself (for its hash and layout).
-FUZZ_IMAGE_SRC := $(filter-out src/monitor/main.c src/snapshot/image.c,$(MON_SRC))
+FUZZ_IMAGE_SRC := $(filter-out src/front/main.c src/features/image/image.c,$(MON_SRC))
 $(B)/fuzz/fuzz_image: tests/fuzz/fuzz_image.c $(MON_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_image.c $(FUZZ_IMAGE_SRC) $(LDLIBS)

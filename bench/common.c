@@ -21,7 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/basic.h"
+#include "capfile/capfile.h"
 #include "common.h"
+#include "image/image.h"
+#include "tfork/tfork.h"
 
 volatile sig_atomic_t timed_out;
 static volatile sig_atomic_t in_iv_run;
@@ -400,6 +404,11 @@ int bench_run_monitor(struct iv_config *cfg, struct bench_run *r, char *why, siz
 	sigset_t mask;
 	pthread_sigmask(SIG_SETMASK, NULL, &mask); /* iv_run_init blocks SIGCHLD, SIGINT, ... */
 	capture_begin(&log);
+	/* the monitor's features, as main() registers them */
+	iv_feature_register(&iv_feature_basic);
+	iv_feature_register(&iv_feature_capfile);
+	iv_feature_register(&iv_feature_tfork);
+	iv_feature_register(&iv_feature_image);
 	if (iv_run_init(&run, cfg, &err)) {
 		iv_run_free(&run);
 		pthread_sigmask(SIG_SETMASK, &mask, NULL);

@@ -59,6 +59,7 @@
 
 #include "common.h"
 #include "cvm/tfork.h"
+#include "capfile/capfile.h"
 #include "iv.h"
 
 #define MAX_SAMPLES 1024 /* per series, the most the options may ask for */

@@ -30,16 +30,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "iv.h"
+#include "iv_cell.h"
 #include "seccomp_compat.h"
 
-
-#define CELL_UID_BASE	    200000
-#define AS_SLACK	    (64UL << 20) /* the stub, its stack, the plan while it is read */
-#define CELL_NOFILE	    64
-#define CELL_NPROC	    64
-#define CELL_NPROC_TEMPLATE 4096
-#define HANDSHAKE_MS	    10000
+#define AS_SLACK     (64UL << 20) /* the stub, its stack, the plan while it is read */
+#define CELL_NOFILE  64
+#define HANDSHAKE_MS 10000
 
 struct child_fds;
 /* Moves fd above the fixed numbers so that dup3 in the child cannot clobber it. */
@@ -284,8 +280,8 @@ struct child_fds {
 
 /* Runs in the new child, in the monitor's memory while the monitor waits:
  * only system calls, no allocation (the monitor is threaded). */
-static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds f, uid_t uid,
-					    int mntns)
+static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, struct child_fds f,
+					    uid_t uid, int mntns)
 {
 	int ctl = f.ctl;
 	/* Should the monitor die before this, the stub's read of the go sees EOF. */
@@ -301,7 +297,7 @@ static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds
 
 	if (setns(mntns, CLONE_NEWNS) || chdir("/"))
 		child_fail(ctl, IV_STEP_ROOT);
-	sethostname(cvm->cfg->name, strlen(cvm->cfg->name));
+	sethostname(spec->name, strlen(spec->name));
 
 	/* Fixed numbers; every source is above IV_FD_STUB (see iv_cell_spawn). */
 	if (dup3(devnull, IV_FD_CONSOLE_IN, 0) < 0 || dup3(f.console, IV_FD_CONSOLE_OUT, 0) < 0 ||
@@ -316,9 +312,8 @@ static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds
 	if (syscall(SYS_close_range, IV_FD_EXTRA + f.nextra, ~0U, 0))
 		child_fail(ctl, IV_STEP_FDS);
 
-	struct rlimit as = {cvm->cfg->size + AS_SLACK, cvm->cfg->size + AS_SLACK};
-	/* A template's forks share its uid: they and their threads count too. */
-	rlim_t np = cvm->cfg->template_ ? CELL_NPROC_TEMPLATE : CELL_NPROC;
+	struct rlimit as = {spec->mem + AS_SLACK, spec->mem + AS_SLACK};
+	rlim_t np = spec->nproc;
 	struct rlimit nofile = {CELL_NOFILE, CELL_NOFILE}, nproc = {np, np};
 	struct rlimit zero = {0, 0};
 	if (setrlimit(RLIMIT_AS, &as) || setrlimit(RLIMIT_NOFILE, &nofile) ||
@@ -341,28 +336,28 @@ static __attribute__((noreturn)) void child(struct iv_cvm *cvm, struct child_fds
 	child_fail(ctl, IV_STEP_EXEC);
 }
 
-static int read_ctl(struct iv_cvm *cvm, int ctl, char *msg, size_t len, struct iv_err *err)
+static int read_ctl(const char *name, int ctl, char *msg, size_t len, struct iv_err *err)
 {
 	struct pollfd pfd = {ctl, POLLIN, 0};
 	int r = poll(&pfd, 1, HANDSHAKE_MS);
 	if (r == 0)
-		return iv_fail(err, "cVM '%s': the cell did not report within %d ms",
-			       cvm->cfg->name, HANDSHAKE_MS);
+		return iv_fail(err, "cVM '%s': the cell did not report within %d ms", name,
+			       HANDSHAKE_MS);
 	ssize_t n = r > 0 ? read(ctl, msg, len) : -1;
 	if (n <= 0)
-		return iv_fail(err, "cVM '%s': the cell died while starting", cvm->cfg->name);
+		return iv_fail(err, "cVM '%s': the cell died while starting", name);
 	if (msg[0] == IV_CTL_FAIL && n == 9) {
 		int32_t step, e;
 		memcpy(&step, msg + 1, 4);
 		memcpy(&e, msg + 5, 4);
-		return iv_fail(err, "cVM '%s': cell failed %s: %s", cvm->cfg->name, step_name(step),
+		return iv_fail(err, "cVM '%s': cell failed %s: %s", name, step_name(step),
 			       strerror(e));
 	}
 	return (int)n;
 }
 
 struct child_args {
-	struct iv_cvm *cvm;
+	const struct iv_cell_spec *spec;
 	struct child_fds f;
 	uid_t uid;
 	int mntns;
@@ -374,11 +369,11 @@ static char child_stack[64 * 1024] __attribute__((aligned(16)));
 static int child_entry(void *arg)
 {
 	struct child_args *a = arg;
-	child(a->cvm, a->f, a->uid, a->mntns);
+	child(a->spec, a->f, a->uid, a->mntns);
 }
 
-int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const int *extra,
-		  int nextra, struct iv_err *err)
+int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_plan *plan,
+		  int elf_fd, const int *extra, int nextra, struct iv_err *err)
 {
 	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
 	int rc = -1;
@@ -387,14 +382,15 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const in
 	for (int i = 0; i < nhi; i++)
 		hi_extra[i] = fcntl(extra[i], F_DUPFD_CLOEXEC, IV_FD_EXTRA + IV_MAX_EXTRA);
 
-	int mntns = iv_cell_prepare_root(cvm->cfg->disk, err);
+	const char *name = spec->name;
+	int mntns = iv_cell_prepare_root(spec->disk, err);
 	if (mntns < 0)
 		goto out;
 	plan_fd = high_fd(iv_plan_finish(plan, err));
 	if (plan_fd < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) || pipe2(pipefd, O_CLOEXEC)) {
-		iv_fail(err, "cVM '%s': cannot create the cell's channels: %s", cvm->cfg->name,
+		iv_fail(err, "cVM '%s': cannot create the cell's channels: %s", name,
 			strerror(errno));
 		goto out;
 	}
@@ -404,60 +400,59 @@ int iv_cell_spawn(struct iv_cvm *cvm, struct iv_plan *plan, int elf_fd, const in
 	}
 	elf_fd = high_fd(elf_fd);
 	struct child_fds f = {pipefd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
-	uid_t uid = CELL_UID_BASE + (uid_t)((getpid() & 0x3ff) << 8) + (uid_t)cvm->id;
-	cvm->uid = uid;
-	cvm->gid = uid;
+	uid_t uid = spec->uid;
+	cell->uid = uid;
+	cell->gid = uid;
 
 	/* As posix_spawn does: the child borrows the monitor's memory (no copy of
 	 * its page tables, no copy-on-write faults, nothing to tear down at
 	 * exec) on a stack of its own, and this thread waits until the stub is
 	 * executing or the child has failed. */
 	int pidfd = -1;
-	struct child_args ca = {cvm, f, uid, mntns};
+	struct child_args ca = {spec, f, uid, mntns};
 	pid_t pid = clone(child_entry, child_stack + sizeof(child_stack),
 			  CLONE_VM | CLONE_VFORK | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
 				  CLONE_PIDFD | SIGCHLD,
 			  &ca, &pidfd);
 	if (pid < 0) {
-		iv_fail(err, "cVM '%s': cannot create the cell: %s", cvm->cfg->name,
-			strerror(errno));
+		iv_fail(err, "cVM '%s': cannot create the cell: %s", name, strerror(errno));
 		goto out;
 	}
 
-	cvm->pid = pid;
-	cvm->pidfd = pidfd;
+	cell->pid = pid;
+	cell->pidfd = pidfd;
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	close(sv[1]);
 	sv[1] = -1;
 
 	char msg[16];
-	int n = read_ctl(cvm, sv[0], msg, sizeof(msg), err);
+	int n = read_ctl(name, sv[0], msg, sizeof(msg), err);
 	if (n < 0)
 		goto out;
 	int32_t remote;
 	if (msg[0] != IV_CTL_LISTENER || n != IV_CTL_LISTENER_LEN) {
-		iv_fail(err, "cVM '%s': the cell sent a malformed handshake", cvm->cfg->name);
+		iv_fail(err, "cVM '%s': the cell sent a malformed handshake", name);
 		goto out;
 	}
 	memcpy(&remote, msg + 1, 4);
-	memcpy(&cvm->gadget, msg + 5, 8);
-	cvm->listener = (int)syscall(SYS_pidfd_getfd, pidfd, remote, 0);
-	if (cvm->listener < 0) {
-		iv_fail(err, "cVM '%s': cannot take the cell's listener: %s", cvm->cfg->name,
+	memcpy(&cell->gadget, msg + 5, 8);
+	cell->listener = (int)syscall(SYS_pidfd_getfd, pidfd, remote, 0);
+	if (cell->listener < 0) {
+		iv_fail(err, "cVM '%s': cannot take the cell's listener: %s", name,
 			strerror(errno));
 		goto out;
 	}
-	fcntl(cvm->listener, F_SETFD, FD_CLOEXEC);
+	fcntl(cell->listener, F_SETFD, FD_CLOEXEC);
 	/* The cVM thread and the server hand the CPU to each other directly. */
-	ioctl(cvm->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	ioctl(cell->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	/* Seized once the stub is done (a stop before would wait on us), so that
 	 * faults are seen with their address; EXITKILL: no cell outlives us. */
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_EXITKILL))
-		iv_vlog("cVM '%s': ptrace seize failed: %s", cvm->cfg->name, strerror(errno));
-	cvm->console = pipefd[0];
+		iv_vlog("cVM '%s': ptrace seize failed: %s", name, strerror(errno));
+	cell->console = pipefd[0];
 	pipefd[0] = -1;
-	cvm->ctl = sv[0];
+	cell->ctl = sv[0];
 	sv[0] = -1;
 	rc = 0;
 out:
@@ -477,13 +472,13 @@ out:
 	return rc;
 }
 
-int iv_cell_go(struct iv_cvm *cvm, struct iv_err *err)
+int iv_cell_go(struct iv_cell *cell, const char *name, struct iv_err *err)
 {
 	char go = IV_CTL_GO;
-	ssize_t n = write(cvm->ctl, &go, 1);
-	close(cvm->ctl);
-	cvm->ctl = -1;
+	ssize_t n = write(cell->ctl, &go, 1);
+	close(cell->ctl);
+	cell->ctl = -1;
 	if (n != 1)
-		return iv_fail(err, "cVM '%s': the cell died before it started", cvm->cfg->name);
+		return iv_fail(err, "cVM '%s': the cell died before it started", name);
 	return 0;
 }

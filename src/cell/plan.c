@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "iv.h"
+#include "iv_cell.h"
 
 static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 {

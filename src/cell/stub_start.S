@@ -67,7 +67,7 @@ iv_stub_sigreturn:
 /*
  * The monitor's syscall gadget: it runs system calls in a stopped thread of
  * the cell by pointing rip here and single-stepping exactly this one
- * instruction (src/snapshot/inject.c).  The hlt traps should it ever run on.
+ * instruction (src/cell/inject.c).  The hlt traps should it ever run on.
  */
 	.globl iv_stub_gadget
 iv_stub_gadget:

@@ -79,10 +79,10 @@ struct iv_plan_hdr {
 };
 
 /* Messages on the control socket (each one byte tag + payload). */
-#define IV_CTL_LISTENER 'L' /* stub -> monitor: int32 listener fd number, u64 gadget address */
+#define IV_CTL_LISTENER	    'L' /* stub -> monitor: int32 listener fd number, u64 gadget address */
 #define IV_CTL_LISTENER_LEN 13
-#define IV_CTL_FAIL	'F' /* child or stub -> monitor: int32 step, int32 errno */
-#define IV_CTL_GO	'G' /* monitor -> stub */
+#define IV_CTL_FAIL	    'F' /* child or stub -> monitor: int32 step, int32 errno */
+#define IV_CTL_GO	    'G' /* monitor -> stub */
 
 enum iv_fail_step {
 	IV_STEP_FDS = 1,

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "iv.h"
+#include "iv_cell.h"
 
 #define MAX_PHNUM  64
 #define MAX_RELOCS (1u << 20)

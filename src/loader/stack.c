@@ -7,7 +7,7 @@
 #include <sys/auxv.h>
 #include <sys/random.h>
 
-#include "iv.h"
+#include "iv_cell.h"
 
 #define MAX_ARGS    64
 #define MAX_STRINGS 4096

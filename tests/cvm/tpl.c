@@ -9,26 +9,26 @@
  */
 #include "intravisor.h"
 
-#define SYS_openat 257
-#define SYS_read   0
-#define SYS_clone  56
-#define SYS_write  1
-#define SYS_mmap   9
-#define SYS_munmap 11
-#define SYS_rt_sigaction 13
-#define SYS_dup2   33
-#define SYS_getpid 39
-#define SYS_exit   60
-#define SYS_kill   62
-#define SYS_fcntl  72
-#define SYS_gettid 186
-#define SYS_tkill  200
+#define SYS_openat	      257
+#define SYS_read	      0
+#define SYS_clone	      56
+#define SYS_write	      1
+#define SYS_mmap	      9
+#define SYS_munmap	      11
+#define SYS_rt_sigaction      13
+#define SYS_dup2	      33
+#define SYS_getpid	      39
+#define SYS_exit	      60
+#define SYS_kill	      62
+#define SYS_fcntl	      72
+#define SYS_gettid	      186
+#define SYS_tkill	      200
 #define SYS_sched_getaffinity 204
-#define SYS_tgkill 234
-#define SYS_get_robust_list 274
-#define SYS_pipe2  293
-#define SYS_process_vm_readv 310
-#define SYS_pidfd_open 434
+#define SYS_tgkill	      234
+#define SYS_get_robust_list   274
+#define SYS_pipe2	      293
+#define SYS_process_vm_readv  310
+#define SYS_pidfd_open	      434
 
 static long global = 42;
 static volatile int lock, stop;
@@ -138,8 +138,8 @@ static long reach_others(void)
 		hit += iv_syscall6(SYS_tkill, q, 0, 0, 0, 0, 0) == 0;
 		hit += iv_syscall6(SYS_kill, q, 0, 0, 0, 0, 0) == 0;
 		hit += iv_syscall6(SYS_sched_getaffinity, q, sizeof(mask), (long)mask, 0, 0, 0) > 0;
-		hit += iv_syscall6(SYS_get_robust_list, q, (long)&head[0], (long)&head[1], 0, 0, 0) ==
-		       0;
+		hit += iv_syscall6(SYS_get_robust_list, q, (long)&head[0], (long)&head[1], 0, 0,
+				   0) == 0;
 		hit += iv_syscall6(SYS_pidfd_open, q, 0, 0, 0, 0, 0) >= 0;
 		if (have_pipe) /* F_SETOWN, then F_SETSIG SIGKILL with O_ASYNC */
 			hit += iv_syscall6(SYS_fcntl, p[0], 8, q, 0, 0, 0) == 0;
@@ -160,7 +160,8 @@ long cvm_main(void)
 		for (;;)
 			iv_syscall6(SYS_exit, 0, 0, 0, 0, 0, 0);
 	} else if (starts(arg, "shared")) {
-		long m = iv_syscall6(SYS_mmap, 0, 4096, 3, 0x21 /* MAP_SHARED|MAP_ANONYMOUS */, -1, 0);
+		long m = iv_syscall6(SYS_mmap, 0, 4096, 3, 0x21 /* MAP_SHARED|MAP_ANONYMOUS */, -1,
+				     0);
 		sayn("tpl: shared page mapped: ", m > 0);
 	} else if (starts(arg, "dupconsole")) {
 		iv_syscall6(SYS_dup2, 1, 5, 0, 0, 0, 0);
@@ -169,8 +170,8 @@ long cvm_main(void)
 		sayn("tpl: stub unmapped: ",
 		     iv_syscall6(SYS_munmap, 0x600000000000L, 0x10000, 0, 0, 0, 0));
 	} else if (starts(arg, "fds")) {
-		path_fd = iv_syscall6(SYS_openat, -100, (long)"/secret", 010000000 /* O_PATH */, 0, 0,
-				      0);
+		path_fd = iv_syscall6(SYS_openat, -100, (long)"/secret", 010000000 /* O_PATH */, 0,
+				      0, 0);
 		ro_fd = iv_syscall6(SYS_openat, -100, (long)"/data.txt", 0, 0, 0, 0);
 		sayn("tpl: opened: ", path_fd >= 0 && ro_fd >= 0);
 	}
@@ -257,12 +258,14 @@ long cvm_main(void)
 	} else if (starts(arg, "fds")) {
 		char b[4] = {0};
 		sayn("tpl: read O_PATH fd: ", iv_syscall6(SYS_read, path_fd, (long)b, 3, 0, 0, 0));
-		sayn("tpl: write read-only fd: ", iv_syscall6(SYS_write, ro_fd, (long)"x", 1, 0, 0, 0));
+		sayn("tpl: write read-only fd: ",
+		     iv_syscall6(SYS_write, ro_fd, (long)"x", 1, 0, 0, 0));
 		sayn("tpl: read read-only fd: ", iv_syscall6(SYS_read, ro_fd, (long)b, 3, 0, 0, 0));
 	} else if (starts(arg, "threadbomb")) {
 		long n = 0;
 		char *stk;
-		while (n < 10000 && (stk = new_stack()) && iv_thread_spawn(thread_idle, 0, stk, 16384) > 0)
+		while (n < 10000 && (stk = new_stack()) &&
+		       iv_thread_spawn(thread_idle, 0, stk, 16384) > 0)
 			n++;
 		sayn("tpl: threads until refused: ", n);
 	} else if (starts(arg, "spawn")) {

@@ -36,55 +36,24 @@
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "iv.h"
+#include "capfile/capfile.h"
+#include "tfork.h"
 
-#define XSTATE_MAX	     (64 * 1024)
-#define FP_XSTATE_MAGIC1     0x46505853U
-#define FP_XSTATE_MAGIC2     0x46505845U
-#define UC_FP_XSTATE	     0x1
-#define UC_SIGCONTEXT_SS     0x2
-#define UC_STRICT_RESTORE_SS 0x4
-#define RED_ZONE	     128
-
-/* The kernel's x86-64 signal frame (arch/x86/include/asm/sigframe.h). */
-struct k_sigcontext {
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
-		eflags;
-	uint16_t cs, gs, fs, ss;
-	uint64_t err, trapno, oldmask, cr2, fpstate, reserved1[8];
-};
-
-struct k_ucontext {
-	uint64_t uc_flags, uc_link;
-	struct {
-		uint64_t ss_sp;
-		int32_t ss_flags, pad;
-		uint64_t ss_size;
-	} uc_stack;
-	struct k_sigcontext uc_mcontext;
-	uint64_t uc_sigmask;
-};
-
-struct k_rt_sigframe {
-	uint64_t pretcode;
-	struct k_ucontext uc;
-	uint8_t info[128];
-};
-
-#define GET_TID_ADDR 40		 /* PR_GET_TID_ADDRESS */
+#define XSTATE_MAX     (64 * 1024)
+#define GET_TID_ADDR   40	  /* PR_GET_TID_ADDRESS */
 #define SS_AUTODISARM_ (1U << 31) /* SS_AUTODISARM */
-#define FORK_NPROC   64
-#define RSEQ_UNREG   1
-#define CAP_V3	     0x20080522
-#define PTRACE_RSEQ  0x420f /* PTRACE_GET_RSEQ_CONFIGURATION */
+#define FORK_NPROC     64
+#define RSEQ_UNREG     1
+#define CAP_V3	       0x20080522
+#define PTRACE_RSEQ    0x420f /* PTRACE_GET_RSEQ_CONFIGURATION */
 #define THREAD_FLAGS                                                                               \
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |        \
 	 CLONE_CHILD_CLEARTID)
@@ -125,6 +94,60 @@ struct scratch {
 };
 #define AT(base, field) ((long)(base) + (long)offsetof(struct scratch, field))
 
+/* TFORK: where a template is in its life. */
+enum tpl_state {
+	TPL_NONE,	/* not a template, or not saved yet */
+	TPL_FREEZE_REQ, /* host_save arrived: the main thread is to freeze it */
+	TPL_FROZEN,	/* threads captured; the saver is to come back */
+	TPL_READY,	/* a zygote: its saver waits in host_save (save_id pending) */
+	TPL_FORKING,	/* the main thread is making a fork of it */
+	TPL_FAILED,	/* it could not be frozen: it is being killed */
+};
+
+/* What a template's fd numbers that are not files become in its forks. */
+enum fd_role { FDR_NULL = 1, FDR_CONSOLE = 2 };
+struct fd_special {
+	int fd, role;
+};
+
+/* A cVM as a template (state, under cvm->lock, and what it was frozen in),
+ * and as a fork. */
+struct tpl {
+	enum tpl_state tstate;
+	pid_t save_tid;	  /* the thread in host_save */
+	uint64_t save_id; /* its pending notification */
+	struct iv_thread_state *threads;
+	int nthreads, saver, main; /* captured threads; which saved; which is the leader */
+	struct iv_saved_fd *fds;   /* files, reopened in every fork */
+	int nfds;
+	struct fd_special *special; /* console and /dev/null, fresh in every fork */
+	int nspecial;
+	struct k_sigaction sigchld; /* its SIGCHLD action (it ignores SIGCHLD while a zygote) */
+	uint64_t scratch;	    /* the monitor's page in the frozen template */
+	int nforks;
+};
+
+static struct tpl *of(struct iv_cvm *cvm)
+{
+	return iv_state(cvm, &iv_feature_tfork);
+}
+
+#define MAX_FREEZE_HOOKS 4
+static int (*freeze_hooks[MAX_FREEZE_HOOKS])(struct iv_cvm *t, struct iv_err *err);
+static int nfreeze_hooks;
+
+void iv_tfork_on_freeze(int (*fn)(struct iv_cvm *t, struct iv_err *err))
+{
+	if (nfreeze_hooks < MAX_FREEZE_HOOKS)
+		freeze_hooks[nfreeze_hooks++] = fn;
+}
+
+void iv_tfork_frozen(struct iv_cvm *t, struct iv_frozen *out)
+{
+	struct tpl *tp = of(t);
+	*out = (struct iv_frozen){tp->threads, tp->nthreads, tp->saver, tp->fds, tp->nfds};
+}
+
 static struct iv_cvm *template_of(struct iv_cvm *fork)
 {
 	return &fork->run->cvms[fork->cfg->tmpl];
@@ -139,17 +162,18 @@ static long hc_save(struct iv_call *c)
 		return 0; /* a plain cVM, a fork, or fork: 0: no checkpoint */
 	long r = IV_HC_DEFER;
 	pthread_mutex_lock(&t->lock);
-	if (t->tstate == IV_TPL_NONE) {
-		t->t_save_ns = iv_now_ns();
-		t->save_tid = c->tid;
-		t->save_id = c->id;
-		t->tstate = IV_TPL_FREEZE_REQ;
-	} else if (c->tid != t->save_tid) {
+	if (of(t)->tstate == TPL_NONE) {
+		iv_mark(t, IV_T_SAVE);
+		of(t)->save_tid = c->tid;
+		of(t)->save_id = c->id;
+		of(t)->tstate = TPL_FREEZE_REQ;
+	} else if (c->tid != of(t)->save_tid) {
 		r = -EBUSY; /* one saving thread per template */
-	} else if (t->tstate == IV_TPL_FROZEN || t->tstate == IV_TPL_FORKING) {
+	} else if (of(t)->tstate == TPL_FROZEN || of(t)->tstate == TPL_FORKING) {
 		/* the saver, back after the monitor stopped it to freeze or fork */
-		t->save_id = c->id;
-		t->tstate = IV_TPL_READY;
+		of(t)->save_id = c->id;
+		of(t)->tstate = TPL_READY;
+		__atomic_store_n(&t->parked, 1, __ATOMIC_RELEASE); /* a zygote: not waited for */
 	} else {
 		r = -EBUSY;
 	}
@@ -157,111 +181,6 @@ static long hc_save(struct iv_call *c)
 	if (r == IV_HC_DEFER)
 		iv_run_wake(t->run);
 	return r;
-}
-
-/* A cVM restored from an image announces itself (sdk/crt/tfork.c). */
-static long hc_forked(struct iv_call *c)
-{
-	struct iv_cvm *f = c->cvm;
-	if (!f->cfg->resume || !f->cfg->snapshot_path || f->announced)
-		return -EPERM;
-	return iv_image_announced(c);
-}
-
-/* Writes into a cell's memory at an address the monitor chose. */
-static int poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
-{
-	struct iovec l = {(void *)buf, len}, r = {(void *)(uintptr_t)addr, len};
-	return process_vm_writev(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
-}
-
-uint8_t *iv_frame_build(const struct user_regs_struct *rp, const struct iv_thread_state *st,
-			uint64_t *at, size_t *len_out)
-{
-	const struct user_regs_struct r = *rp;
-	uint32_t xstate_size = 0, magic1 = 0;
-	if (st->xsize >= 512 + 64) {
-		memcpy(&magic1, st->xstate + 464, 4);
-		memcpy(&xstate_size, st->xstate + 464 + 16, 4);
-	}
-	int xsave = magic1 == FP_XSTATE_MAGIC1 && xstate_size <= st->xsize;
-	if (!xsave && st->xsize < 512)
-		return NULL;
-	size_t fp_len = xsave ? xstate_size + 4 : 512;
-	uint64_t top = r.rsp - RED_ZONE;
-	uint64_t fp = (top - fp_len) & ~63ULL;
-	uint64_t frame = (fp - sizeof(struct k_rt_sigframe)) & ~15ULL;
-	size_t len = (size_t)(fp + fp_len - frame);
-	uint8_t *buf = calloc(1, len);
-	if (!buf)
-		return NULL;
-	struct k_rt_sigframe *k = (struct k_rt_sigframe *)buf;
-	k->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | (xsave ? UC_FP_XSTATE : 0);
-	k->uc.uc_stack.ss_flags = SS_DISABLE;
-	struct k_sigcontext *m = &k->uc.uc_mcontext;
-	m->r8 = r.r8, m->r9 = r.r9, m->r10 = r.r10, m->r11 = r.r11;
-	m->r12 = r.r12, m->r13 = r.r13, m->r14 = r.r14, m->r15 = r.r15;
-	m->rdi = r.rdi, m->rsi = r.rsi, m->rbp = r.rbp, m->rbx = r.rbx;
-	m->rdx = r.rdx, m->rax = r.rax, m->rcx = r.rcx, m->rsp = r.rsp;
-	m->rip = r.rip, m->eflags = r.eflags;
-	m->cs = (uint16_t)r.cs, m->ss = (uint16_t)r.ss;
-	m->fpstate = fp;
-	k->uc.uc_sigmask = st->sigmask;
-	memcpy(buf + (fp - frame), st->xstate, xsave ? xstate_size : 512);
-	if (xsave) {
-		uint32_t magic2 = FP_XSTATE_MAGIC2;
-		memcpy(buf + (fp - frame) + xstate_size, &magic2, 4);
-	} else {
-		memset(buf + (fp - frame) + 464, 0, 48); /* no software-reserved magic */
-	}
-	*at = frame;
-	*len_out = len;
-	return buf;
-}
-
-/* THREAD_FRAME(i, bases), in a cVM restored from an image: a signal frame
- * for the template's i-th other thread on that thread's stack; returns the
- * stack pointer its rt_sigreturn needs. */
-static long hc_thread_frame(struct iv_call *c)
-{
-	struct iv_cvm *t = c->cvm; /* restored from an image: its own threads */
-	if (!t->cfg->resume || !t->cfg->snapshot_path)
-		return -EPERM;
-	uint64_t i = c->a[0];
-	if (i >= (uint64_t)t->nthreads - 1)
-		return -EINVAL;
-	const struct iv_thread_state *st = &t->threads[i < (uint64_t)t->saver ? i : i + 1];
-	struct user_regs_struct r = st->regs;
-
-	/* A thread stopped inside a system call gets it again, as the kernel's
-	 * own restart would (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
-	 * ERESTART_RESTARTBLOCK). */
-	long ax = (long)r.rax;
-	if (ax == -512 || ax == -513 || ax == -514 || ax == -516) {
-		r.rax = r.orig_rax;
-		r.rip -= 2;
-	}
-
-	uint64_t frame;
-	size_t len;
-	uint8_t *buf = iv_frame_build(&r, st, &frame, &len);
-	if (!buf)
-		return -ENOMEM;
-	int rc = poke(t->pid, frame, buf, len);
-	free(buf);
-	if (rc)
-		return rc;
-	uint64_t bases[2] = {r.fs_base, r.gs_base};
-	if ((rc = iv_cvm_write(t, c->a[1], bases, sizeof(bases))))
-		return rc;
-	return (long)(frame + 8);
-}
-
-void iv_hc_tfork_init(void)
-{
-	iv_hostcall_register(HC_SAVE, "save", hc_save);
-	iv_hostcall_register(HC_FORKED, "forked", hc_forked);
-	iv_hostcall_register(HC_THREAD_FRAME, "thread_frame", hc_thread_frame);
 }
 
 /* ---- the main thread's side: freezing a template ---- */
@@ -337,34 +256,28 @@ static int capture_thread(struct iv_thread_state *st)
 	return st->ns_tid > 0 ? 0 : -1;
 }
 
-static int peek(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec l = {buf, len}, r = {(void *)(uintptr_t)addr, len};
-	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
-}
-
 /* What only the thread itself can tell (clear-child-tid address, signal
  * stack), asked in each stopped thread; then the template ignores SIGCHLD
  * so that the kernel reaps its forks, its own action kept for them.  The
  * scratch page stays, filled with what every fork's set-up needs. */
 static int capture_by_injection(struct iv_cvm *t)
 {
-	pid_t saver = t->threads[t->saver].tid;
-	long at = iv_inject_call(saver, t->gadget, SYS_mmap, 0, sizeof(struct scratch),
+	pid_t saver = of(t)->threads[of(t)->saver].tid;
+	long at = iv_inject_call(saver, t->cell.gadget, SYS_mmap, 0, sizeof(struct scratch),
 				 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 	if (at < 0)
 		return (int)at;
-	t->scratch = (uint64_t)at;
+	of(t)->scratch = (uint64_t)at;
 	int rc = 0;
-	for (int i = 0; rc == 0 && i < t->nthreads; i++) {
-		struct iv_thread_state *st = &t->threads[i];
+	for (int i = 0; rc == 0 && i < of(t)->nthreads; i++) {
+		struct iv_thread_state *st = &of(t)->threads[i];
 		struct k_stack ss;
-		long r1 = iv_inject_call(st->tid, t->gadget, SYS_prctl, GET_TID_ADDR, AT(at, ctid),
-					 0, 0, 0);
-		long r2 = iv_inject_call(st->tid, t->gadget, SYS_sigaltstack, 0, AT(at, ss), 0, 0,
-					 0);
-		if (r1 || r2 || peek(saver, AT(at, ctid), &st->ctid, 8) ||
-		    peek(saver, AT(at, ss), &ss, sizeof(ss)))
+		long r1 = iv_inject_call(st->tid, t->cell.gadget, SYS_prctl, GET_TID_ADDR,
+					 AT(at, ctid), 0, 0, 0);
+		long r2 = iv_inject_call(st->tid, t->cell.gadget, SYS_sigaltstack, 0, AT(at, ss), 0,
+					 0, 0);
+		if (r1 || r2 || iv_peek(saver, AT(at, ctid), &st->ctid, 8) ||
+		    iv_peek(saver, AT(at, ss), &ss, sizeof(ss)))
 			rc = r1 ? (int)r1 : r2 ? (int)r2 : -EFAULT;
 		st->ss_sp = ss.sp, st->ss_size = ss.size, st->ss_flags = ss.flags;
 	}
@@ -372,12 +285,12 @@ static int capture_by_injection(struct iv_cvm *t)
 			     .cap_hdr = {CAP_V3, 0},
 			     .nproc = {FORK_NPROC, FORK_NPROC}};
 	if (rc == 0)
-		rc = poke(saver, (uint64_t)at, &sc, sizeof(sc));
+		rc = iv_poke(saver, (uint64_t)at, &sc, sizeof(sc));
 	if (rc == 0)
-		rc = (int)iv_inject_call(saver, t->gadget, SYS_rt_sigaction, SIGCHLD, AT(at, ign),
-					 AT(at, sigchld), 8, 0);
+		rc = (int)iv_inject_call(saver, t->cell.gadget, SYS_rt_sigaction, SIGCHLD,
+					 AT(at, ign), AT(at, sigchld), 8, 0);
 	if (rc == 0)
-		rc = peek(saver, AT(at, sigchld), &t->sigchld, sizeof(t->sigchld));
+		rc = iv_peek(saver, AT(at, sigchld), &of(t)->sigchld, sizeof(of(t)->sigchld));
 	return rc;
 }
 
@@ -396,7 +309,7 @@ static int same_file(int a, int b)
 static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", t->cell.pid);
 	DIR *d = opendir(path);
 	if (!d) {
 		snprintf(why, whylen, "cannot list its files: %s", strerror(errno));
@@ -407,7 +320,7 @@ static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 		if (e->d_name[0] == '.')
 			continue;
 		int fd = atoi(e->d_name);
-		int held = (int)syscall(SYS_pidfd_getfd, t->pidfd, fd, 0);
+		int held = (int)syscall(SYS_pidfd_getfd, t->cell.pidfd, fd, 0);
 		struct stat st;
 		if (held < 0 || fstat(held, &st)) {
 			snprintf(why, whylen, "cannot take its descriptor %d: %s", fd,
@@ -416,16 +329,17 @@ static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 			break;
 		}
 		int role = 0;
-		if (S_ISFIFO(st.st_mode) && t->console >= 0 && same_file(held, t->console))
-			role = IV_FDR_CONSOLE;
+		if (S_ISFIFO(st.st_mode) && t->cell.console >= 0 &&
+		    same_file(held, t->cell.console))
+			role = FDR_CONSOLE;
 		else if (S_ISCHR(st.st_mode) && null >= 0 && same_file(held, null))
-			role = IV_FDR_NULL;
+			role = FDR_NULL;
 		if (role) {
-			struct iv_fd_special *ns =
-				realloc(t->special, (size_t)(t->nspecial + 1) * sizeof(*ns));
+			struct fd_special *ns = realloc(
+				of(t)->special, (size_t)(of(t)->nspecial + 1) * sizeof(*ns));
 			if (ns) {
-				t->special = ns;
-				t->special[t->nspecial++] = (struct iv_fd_special){fd, role};
+				of(t)->special = ns;
+				of(t)->special[of(t)->nspecial++] = (struct fd_special){fd, role};
 			}
 			close(held);
 			continue;
@@ -441,17 +355,19 @@ static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 			rc = -1;
 			break;
 		}
-		struct iv_saved_fd *nf = realloc(t->fds, (size_t)(t->nfds + 1) * sizeof(*nf));
+		struct iv_saved_fd *nf =
+			realloc(of(t)->fds, (size_t)(of(t)->nfds + 1) * sizeof(*nf));
 		if (!nf) {
 			close(held);
 			snprintf(why, whylen, "out of memory");
 			rc = -1;
 			break;
 		}
-		t->fds = nf;
+		of(t)->fds = nf;
 		int flags = fcntl(held, F_GETFL);
 		off_t pos = lseek(held, 0, SEEK_CUR);
-		t->fds[t->nfds++] = (struct iv_saved_fd){fd, flags, pos < 0 ? 0 : pos, held};
+		of(t)->fds[of(t)->nfds++] =
+			(struct iv_saved_fd){fd, flags, pos < 0 ? 0 : pos, held};
 	}
 	closedir(d);
 	if (null >= 0)
@@ -464,7 +380,7 @@ static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 static int check_shared_maps(struct iv_cvm *t, char *why, size_t whylen)
 {
 	char path[64], line[512];
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->cell.pid);
 	FILE *f = fopen(path, "re");
 	int rc = f ? 0 : -1;
 	while (f && rc == 0 && fgets(line, sizeof(line), f)) {
@@ -472,10 +388,7 @@ static int check_shared_maps(struct iv_cvm *t, char *why, size_t whylen)
 		char perms[8];
 		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3 || perms[3] != 's')
 			continue;
-		int granted = 0;
-		for (int i = 0; i < t->ngrants; i++)
-			granted |= t->grants[i].addr == start;
-		if (!granted) {
+		if (!iv_cap_granted_at(t, start)) {
 			snprintf(why, whylen,
 				 "it has shared memory at 0x%llx that is not a cap file: forks "
 				 "would share it",
@@ -492,7 +405,7 @@ static int check_shared_maps(struct iv_cvm *t, char *why, size_t whylen)
 static void template_failed(struct iv_cvm *t, const char *msg)
 {
 	pthread_mutex_lock(&t->lock);
-	t->tstate = IV_TPL_FAILED;
+	of(t)->tstate = TPL_FAILED;
 	pthread_mutex_unlock(&t->lock);
 	snprintf(t->fail, sizeof(t->fail), "%s", msg);
 	iv_cvm_kill(t);
@@ -513,7 +426,7 @@ static void freeze(struct iv_cvm *t)
 	char path[64], why[256] = "";
 	/* A leader that has exited (a zombie whose threads live on) can never be
 	 * stopped: refuse it instead of waiting for it. */
-	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", t->cell.pid);
 	FILE *sf = fopen(path, "re");
 	char state = 0;
 	if (!sf || fscanf(sf, "%*d (%*[^)]) %c", &state) != 1)
@@ -522,57 +435,61 @@ static void freeze(struct iv_cvm *t)
 		fclose(sf);
 	if (state == 'Z' || state == 'X')
 		return freeze_failed(t, "its main thread has exited", "");
-	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", t->cell.pid);
 	DIR *d = opendir(path);
 	struct dirent *e;
 	int ok = d != NULL, err = 0;
-	t->main = -1;
+	of(t)->main = -1;
 	while (ok && (e = readdir(d))) {
 		pid_t tid = atoi(e->d_name);
 		if (tid <= 0)
 			continue;
 		struct iv_thread_state *nt =
-			realloc(t->threads, (size_t)(t->nthreads + 1) * sizeof(*nt));
+			realloc(of(t)->threads, (size_t)(of(t)->nthreads + 1) * sizeof(*nt));
 		if (!nt) {
 			ok = 0;
 			break;
 		}
-		t->threads = nt;
-		struct iv_thread_state *st = &t->threads[t->nthreads];
+		of(t)->threads = nt;
+		struct iv_thread_state *st = &of(t)->threads[of(t)->nthreads];
 		memset(st, 0, sizeof(*st));
 		st->tid = tid;
-		if ((err = stop_thread(tid, tid != t->pid)) || capture_thread(st)) {
+		if ((err = stop_thread(tid, tid != t->cell.pid)) || capture_thread(st)) {
 			free(st->xstate);
 			ok = 0;
 			break;
 		}
-		if (tid == t->save_tid)
-			t->saver = t->nthreads;
-		if (tid == t->pid)
-			t->main = t->nthreads;
-		t->nthreads++;
+		if (tid == of(t)->save_tid)
+			of(t)->saver = of(t)->nthreads;
+		if (tid == t->cell.pid)
+			of(t)->main = of(t)->nthreads;
+		of(t)->nthreads++;
 	}
 	if (d)
 		closedir(d);
-	if (!ok || t->nthreads == 0 || t->main < 0)
+	if (!ok || of(t)->nthreads == 0 || of(t)->main < 0)
 		return freeze_failed(t, "cannot stop its threads: ",
-				     strerror(err ? -err : errno ? errno : ESRCH));
+				     strerror(err     ? -err
+					      : errno ? errno
+						      : ESRCH));
 	if (capture_fds(t, why, sizeof(why)) || check_shared_maps(t, why, sizeof(why)))
 		return freeze_failed(t, why, "");
 	struct iv_err ierr;
-	if (t->cfg->snapshot_path && iv_image_write(t, &ierr))
-		return template_failed(t, ierr.msg);
-	/* (after the image: the scratch page is not the cVM's) */
+	for (int i = 0; i < nfreeze_hooks; i++)
+		if (freeze_hooks[i](t, &ierr))
+			return template_failed(t, ierr.msg);
+	/* (after the freeze hooks, which may write its image: the scratch page
+	 * is not the cVM's) */
 	if ((err = capture_by_injection(t)))
 		return freeze_failed(t, "cannot read its threads' state: ", strerror(-err));
-	t->t_saved_ns = iv_now_ns();
+	iv_mark(t, IV_T_SAVED);
 	pthread_mutex_lock(&t->lock);
-	t->tstate = IV_TPL_FROZEN;
+	of(t)->tstate = TPL_FROZEN;
 	pthread_mutex_unlock(&t->lock);
 	iv_vlog("template '%s' frozen at host_save: %d thread(s), %d open file(s)", t->cfg->name,
-		t->nthreads, t->nfds);
+		of(t)->nthreads, of(t)->nfds);
 	/* its host_save call was interrupted by the stop: it makes it again */
-	ptrace(PTRACE_CONT, t->save_tid, 0, 0);
+	ptrace(PTRACE_CONT, of(t)->save_tid, 0, 0);
 }
 
 /* ---- making a fork ---- */
@@ -595,8 +512,8 @@ static int reopen_as(const struct iv_cvm *t, const struct iv_saved_fd *s)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->held);
 	int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECTORY;
 	/* fsuid and fsgid are per thread: only this open runs as the cell */
-	setfsgid(t->gid);
-	setfsuid(t->uid);
+	setfsgid(t->cell.gid);
+	setfsuid(t->cell.uid);
 	int fd = open(path, (s->flags & keep) | O_CLOEXEC);
 	int e = errno;
 	setfsuid(0);
@@ -613,11 +530,11 @@ static int reopen_as(const struct iv_cvm *t, const struct iv_saved_fd *s)
 /* Installs fd as number at in the template, while its host_save is pending. */
 static int give_template(struct iv_cvm *t, int fd, int at)
 {
-	struct seccomp_notif_addfd a = {.id = t->save_id,
+	struct seccomp_notif_addfd a = {.id = of(t)->save_id,
 					.flags = SECCOMP_ADDFD_FLAG_SETFD,
 					.srcfd = (uint32_t)fd,
 					.newfd = (uint32_t)at};
-	return ioctl(t->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -errno : 0;
+	return ioctl(t->cell.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -errno : 0;
 }
 
 /* The fork's descriptor table, laid out in the template just before the
@@ -625,21 +542,21 @@ static int give_template(struct iv_cvm *t, int fd, int at)
 static int stage_fds(struct iv_cvm *t, struct iv_cvm *f, int console_w)
 {
 	int rc = 0;
-	for (int i = 0; rc == 0 && i < t->nspecial; i++) {
-		int src = t->special[i].role == IV_FDR_CONSOLE ? console_w : devnull_fd();
-		rc = give_template(t, src, t->special[i].fd);
+	for (int i = 0; rc == 0 && i < of(t)->nspecial; i++) {
+		int src = of(t)->special[i].role == FDR_CONSOLE ? console_w : devnull_fd();
+		rc = give_template(t, src, of(t)->special[i].fd);
 	}
-	for (int i = 0; rc == 0 && i < t->nfds; i++) {
+	for (int i = 0; rc == 0 && i < of(t)->nfds; i++) {
 		/* (an O_PATH description cannot be handed over by the kernel) */
-		int fd = t->fds[i].flags & O_PATH ? -1 : reopen_as(t, &t->fds[i]);
-		int e = fd < 0 ? (t->fds[i].flags & O_PATH ? EBADF : errno) : 0;
+		int fd = of(t)->fds[i].flags & O_PATH ? -1 : reopen_as(t, &of(t)->fds[i]);
+		int e = fd < 0 ? (of(t)->fds[i].flags & O_PATH ? EBADF : errno) : 0;
 		if (fd >= 0) {
-			e = -give_template(t, fd, t->fds[i].fd);
+			e = -give_template(t, fd, of(t)->fds[i].fd);
 			close(fd);
 		}
 		if (e)
 			iv_log("fork '%s': file %d of template '%s' is not carried over: %s",
-			       f->cfg->name, t->fds[i].fd, t->cfg->name, strerror(e));
+			       f->cfg->name, of(t)->fds[i].fd, t->cfg->name, strerror(e));
 	}
 	return rc;
 }
@@ -662,7 +579,7 @@ static int write_proc(pid_t pid, const char *file, const char *text)
  * every descriptor it held for the child, and goes back to host_save. */
 static pid_t clone_template(struct iv_cvm *t, int *err)
 {
-	pid_t saver = t->save_tid, child = 0;
+	pid_t saver = of(t)->save_tid, child = 0;
 	long ret = -1;
 	int rc = stop_thread(saver, 0);
 	if (rc == 0)
@@ -672,10 +589,10 @@ static pid_t clone_template(struct iv_cvm *t, int *err)
 			     : 0;
 	if (rc == 0) {
 		long a[6] = {FORK_FLAGS, 0, 0, 0, 0, 0};
-		rc = iv_inject(saver, t->gadget, SYS_clone, a, &ret, &child);
+		rc = iv_inject(saver, t->cell.gadget, SYS_clone, a, &ret, &child);
 	}
 	ptrace(PTRACE_SETOPTIONS, saver, 0, PTRACE_O_EXITKILL);
-	long closed = iv_inject_call(saver, t->gadget, SYS_close_range, 0, ~0U, 0, 0, 0);
+	long closed = iv_inject_call(saver, t->cell.gadget, SYS_close_range, 0, ~0U, 0, 0, 0);
 	if (rc == 0 && ret < 0)
 		rc = (int)ret;
 	if (rc == 0 && child <= 0)
@@ -703,10 +620,10 @@ static int restore_thread(pid_t tid, uint64_t gadget, uint64_t scratch,
 	if (rc == 0 && !(st->ss_flags & SS_DISABLE)) {
 		struct k_stack ss = {st->ss_sp, (int32_t)(st->ss_flags & SS_AUTODISARM_), 0,
 				     st->ss_size};
-		rc = poke(tid, AT(scratch, ss), &ss, sizeof(ss));
+		rc = iv_poke(tid, AT(scratch, ss), &ss, sizeof(ss));
 		if (rc == 0)
-			rc = (int)iv_inject_call(tid, gadget, SYS_sigaltstack, AT(scratch, ss), 0, 0,
-						 0, 0);
+			rc = (int)iv_inject_call(tid, gadget, SYS_sigaltstack, AT(scratch, ss), 0,
+						 0, 0, 0);
 	}
 	if (rc == 0 && st->rseq_len)
 		rc = (int)iv_inject_call(tid, gadget, SYS_rseq, (long)st->rseq, st->rseq_len, 0,
@@ -728,78 +645,79 @@ static int restore_thread(pid_t tid, uint64_t gadget, uint64_t scratch,
  * template ids, each thread's state, no capabilities. */
 static int build_fork(struct iv_cvm *t, struct iv_cvm *f, pid_t **tids_out)
 {
-	pid_t p = f->pid;
+	pid_t p = f->cell.pid;
 	char map[64];
-	snprintf(map, sizeof(map), "%u %u 1\n", t->uid, t->uid);
+	snprintf(map, sizeof(map), "%u %u 1\n", t->cell.uid, t->cell.uid);
 	int rc = write_proc(p, "uid_map", map);
-	snprintf(map, sizeof(map), "%u %u 1\n", t->gid, t->gid);
+	snprintf(map, sizeof(map), "%u %u 1\n", t->cell.gid, t->cell.gid);
 	if (rc == 0)
 		rc = write_proc(p, "setgroups", "deny");
 	if (rc == 0)
 		rc = write_proc(p, "gid_map", map);
-	uint64_t at = t->scratch;
+	uint64_t at = of(t)->scratch;
 	const char *name = f->cfg->name;
 	char host[sizeof(((struct scratch *)0)->hostname)] = "";
 	snprintf(host, sizeof(host), "%s", name);
 	if (rc == 0)
-		rc = poke(p, (uint64_t)AT(at, hostname), host, sizeof(host));
+		rc = iv_poke(p, (uint64_t)AT(at, hostname), host, sizeof(host));
 	if (rc == 0)
-		rc = (int)iv_inject_call(p, t->gadget, SYS_sethostname, AT(at, hostname),
+		rc = (int)iv_inject_call(p, t->cell.gadget, SYS_sethostname, AT(at, hostname),
 					 (long)strlen(host), 0, 0, 0);
-	if (rc == 0 && memcmp(&t->sigchld, &(struct k_sigaction){(uint64_t)SIG_IGN, 0, 0, 0},
-			      sizeof(t->sigchld)))
-		rc = (int)iv_inject_call(p, t->gadget, SYS_rt_sigaction, SIGCHLD, AT(at, sigchld), 0,
-					 8, 0);
+	if (rc == 0 && memcmp(&of(t)->sigchld, &(struct k_sigaction){(uint64_t)SIG_IGN, 0, 0, 0},
+			      sizeof(of(t)->sigchld)))
+		rc = (int)iv_inject_call(p, t->cell.gadget, SYS_rt_sigaction, SIGCHLD,
+					 AT(at, sigchld), 0, 8, 0);
 	/* its own process budget (counted in its own user namespace) */
 	if (rc == 0)
-		rc = (int)iv_inject_call(p, t->gadget, SYS_prlimit64, 0, RLIMIT_NPROC,
+		rc = (int)iv_inject_call(p, t->cell.gadget, SYS_prlimit64, 0, RLIMIT_NPROC,
 					 AT(at, nproc), 0, 0);
 
 	/* The other threads, at their template ids; they start stopped. */
-	pid_t *tids = calloc((size_t)t->nthreads, sizeof(*tids));
+	pid_t *tids = calloc((size_t)of(t)->nthreads, sizeof(*tids));
 	if (!tids)
 		rc = -ENOMEM;
-	for (int i = 0; rc == 0 && i < t->nthreads; i++) {
-		const struct iv_thread_state *st = &t->threads[i];
-		if (i == t->main)
+	for (int i = 0; rc == 0 && i < of(t)->nthreads; i++) {
+		const struct iv_thread_state *st = &of(t)->threads[i];
+		if (i == of(t)->main)
 			continue;
 		struct clone_args ca = {.flags = THREAD_FLAGS,
 					.child_tid = st->ctid,
 					.set_tid = (uint64_t)AT(at, set_tid),
 					.set_tid_size = 1};
 		int32_t want = st->ns_tid;
-		if (poke(p, (uint64_t)AT(at, clone), &ca, sizeof(ca)) ||
-		    poke(p, (uint64_t)AT(at, set_tid), &want, sizeof(want))) {
+		if (iv_poke(p, (uint64_t)AT(at, clone), &ca, sizeof(ca)) ||
+		    iv_poke(p, (uint64_t)AT(at, set_tid), &want, sizeof(want))) {
 			rc = -EFAULT;
 			break;
 		}
 		long a[6] = {AT(at, clone), sizeof(ca), 0, 0, 0, 0}, ret = -1;
-		rc = iv_inject(p, t->gadget, SYS_clone3, a, &ret, &tids[i]);
+		rc = iv_inject(p, t->cell.gadget, SYS_clone3, a, &ret, &tids[i]);
 		if (rc == 0 && ret != want)
 			rc = ret < 0 ? (int)ret : -EEXIST;
 		int st_;
 		if (rc == 0 && (tids[i] <= 0 || iv_wait_stop(tids[i], &st_)))
 			rc = -ECHILD;
 		if (rc == 0)
-			rc = restore_thread(tids[i], t->gadget, at, st);
+			rc = restore_thread(tids[i], t->cell.gadget, at, st);
 	}
 
 	/* The first task becomes the template's main thread. */
-	const struct iv_thread_state *m = &t->threads[t->main], *s = &t->threads[t->saver];
+	const struct iv_thread_state *m = &of(t)->threads[of(t)->main],
+				     *s = &of(t)->threads[of(t)->saver];
 	struct iv_thread_state mm = *m;
 	if (rc == 0 && m->ctid &&
-	    iv_inject_call(p, t->gadget, SYS_set_tid_address, (long)m->ctid, 0, 0, 0, 0) < 0)
+	    iv_inject_call(p, t->cell.gadget, SYS_set_tid_address, (long)m->ctid, 0, 0, 0, 0) < 0)
 		rc = -EINVAL;
-	if (t->main == t->saver)
+	if (of(t)->main == of(t)->saver)
 		mm.rseq_len = 0; /* the clone kept the saver's */
 	else if (rc == 0 && s->rseq_len)
-		rc = (int)iv_inject_call(p, t->gadget, SYS_rseq, (long)s->rseq, s->rseq_len,
+		rc = (int)iv_inject_call(p, t->cell.gadget, SYS_rseq, (long)s->rseq, s->rseq_len,
 					 RSEQ_UNREG, s->rseq_sig, 0);
 	if (rc == 0)
-		rc = restore_thread(p, t->gadget, at, &mm);
+		rc = restore_thread(p, t->cell.gadget, at, &mm);
 	if (rc == 0)
-		rc = (int)iv_inject_call(p, t->gadget, SYS_munmap, (long)at, sizeof(struct scratch), 0,
-					 0, 0);
+		rc = (int)iv_inject_call(p, t->cell.gadget, SYS_munmap, (long)at,
+					 sizeof(struct scratch), 0, 0, 0);
 	*tids_out = tids;
 	return rc;
 }
@@ -820,7 +738,7 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 		return -1;
 	}
 	pthread_mutex_lock(&t->lock);
-	t->tstate = IV_TPL_FORKING;
+	of(t)->tstate = TPL_FORKING;
 	pthread_mutex_unlock(&t->lock);
 	rc = stage_fds(t, f, p[1]);
 	close(p[1]);
@@ -832,52 +750,51 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 	}
 	int st;
 	/* Same layout, same grants (the cap files themselves are shared). */
-	memcpy(f->grants, t->grants, sizeof(f->grants));
-	f->ngrants = t->ngrants;
-	f->cap_next = t->cap_next;
+	iv_cap_inherit(f, t);
 	f->image_lo = t->image_lo, f->image_hi = t->image_hi;
 	f->stack_lo = t->stack_lo, f->stack_hi = t->stack_hi;
-	f->gadget = t->gadget;
+	f->cell.gadget = t->cell.gadget;
 	f->leader = t;
-	f->pid = child;
-	f->pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	f->cell.pid = child;
+	f->cell.pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	pid_t *tids = NULL;
-	rc = f->pidfd < 0 ? -errno : iv_wait_stop(child, &st);
+	rc = f->cell.pidfd < 0 ? -errno : iv_wait_stop(child, &st);
 	if (rc == 0)
 		rc = build_fork(t, f, &tids);
 	if (rc == 0 && ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_EXITKILL))
 		rc = -errno;
 	/* Threads go first, untraced like any cVM thread; the saver's host_save
 	 * restarts in the first task and returns 0. */
-	for (int i = 0; rc == 0 && i < t->nthreads; i++)
-		if (i != t->main && tids[i] > 0)
+	for (int i = 0; rc == 0 && i < of(t)->nthreads; i++)
+		if (i != of(t)->main && tids[i] > 0)
 			ptrace(PTRACE_DETACH, tids[i], 0, 0);
 	free(tids);
-	f->console = p[0];
+	f->cell.console = p[0];
 	f->state = IV_CVM_RUNNING; /* reaped and reported like any other from here */
 	if (rc) {
 		fork_failed(t, f, "cannot set it up", -rc);
 		kill(child, SIGKILL);
 		return -1;
 	}
-	f->t_cell_ns = f->t_running_ns = iv_now_ns();
-	t->nforks++;
-	iv_run_watch_console(f->run, f);
+	iv_mark(f, IV_T_CELL);
+	iv_mark(f, IV_T_RUNNING);
+	of(t)->nforks++;
 	iv_vlog("fork '%s' of template '%s': cell %d, %d thread(s) recreated", f->cfg->name,
-		t->cfg->name, f->pid, t->nthreads - 1);
+		t->cfg->name, f->cell.pid, of(t)->nthreads - 1);
 	ptrace(PTRACE_CONT, child, 0, 0);
 	return 0;
 }
 
-int iv_tfork_request(struct iv_cvm *f)
+/* Deploys a fork (resume: 1 without an image) of its template. */
+static int deploy(struct iv_cvm *f)
 {
+	if (!f->cfg->resume || f->cfg->snapshot_path)
+		return IV_NOT_MINE;
 	struct iv_cvm *t = template_of(f);
-	if (f->state == IV_CVM_RUNNING)
-		return 0;
 	if (f->fail[0])
 		return -1;
-	if (!f->t_deploy_ns)
-		f->t_deploy_ns = iv_now_ns();
+	if (!f->t[IV_T_DEPLOY])
+		iv_mark(f, IV_T_DEPLOY);
 	if (!t->cfg->fork) {
 		snprintf(f->fail, sizeof(f->fail),
 			 "template '%s' has fork: 0, so host_save makes no checkpoint",
@@ -890,39 +807,56 @@ int iv_tfork_request(struct iv_cvm *f)
 		return -1;
 	}
 	pthread_mutex_lock(&t->lock);
-	int ready = t->tstate == IV_TPL_READY;
+	int ready = of(t)->tstate == TPL_READY;
 	pthread_mutex_unlock(&t->lock);
 	if (!ready)
 		return 1;
-	f->t_loaded_ns = iv_now_ns();
+	iv_mark(f, IV_T_LOADED);
 	return make_fork(t, f);
 }
 
-void iv_tfork_step(struct iv_run *run)
+/* Freezes the templates that saved. */
+static void step(struct iv_run *run)
 {
 	for (size_t i = 0; i < run->ncvms; i++) {
 		struct iv_cvm *t = &run->cvms[i];
-		if (t->state != IV_CVM_DONE && t->tstate == IV_TPL_FREEZE_REQ)
+		if (t->state != IV_CVM_DONE && of(t)->tstate == TPL_FREEZE_REQ)
 			freeze(t);
 	}
 }
 
-void iv_tfork_free(struct iv_cvm *cvm)
+static void ended(struct iv_cvm *cvm)
 {
-	for (int i = 0; i < cvm->nthreads; i++)
-		free(cvm->threads[i].xstate);
-	for (int i = 0; cvm->fd_paths && i < cvm->nfds; i++)
-		free(cvm->fd_paths[i]);
-	for (int i = 0; i < cvm->nfds; i++)
-		if (cvm->fds[i].held >= 0)
-			close(cvm->fds[i].held);
-	free(cvm->fd_paths);
-	free(cvm->threads);
-	free(cvm->fds);
-	free(cvm->special);
-	cvm->fd_paths = NULL;
-	cvm->threads = NULL;
-	cvm->fds = NULL;
-	cvm->special = NULL;
-	cvm->nthreads = cvm->nfds = cvm->nspecial = 0;
+	if (cvm->released && !cvm->fault_known)
+		iv_log("template '%s' released after %d fork(s)", cvm->cfg->name, of(cvm)->nforks);
 }
+
+static void free_state(struct iv_cvm *cvm)
+{
+	struct tpl *tp = of(cvm);
+	for (int i = 0; i < tp->nthreads; i++)
+		free(tp->threads[i].xstate);
+	for (int i = 0; i < tp->nfds; i++)
+		if (tp->fds[i].held >= 0)
+			close(tp->fds[i].held);
+	free(tp->threads);
+	free(tp->fds);
+	free(tp->special);
+}
+
+static int start(struct iv_run *run, struct iv_err *err)
+{
+	(void)run, (void)err;
+	iv_hostcall_register(HC_SAVE, "save", hc_save);
+	return 0;
+}
+
+struct iv_feature iv_feature_tfork = {
+	.name = "TFORK",
+	.cvm_size = sizeof(struct tpl),
+	.start = start,
+	.deploy = deploy,
+	.step = step,
+	.ended = ended,
+	.free = free_state,
+};

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <linux/seccomp.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -41,7 +41,7 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 		c->cfg = &cfg->cvms[i];
 		c->run = run;
 		c->leader = c;
-		c->pidfd = c->listener = c->console = c->ctl = -1;
+		c->cell.pidfd = c->cell.listener = c->cell.console = c->cell.ctl = -1;
 		pthread_mutex_init(&c->lock, NULL);
 	}
 	run->epfd = -1;
@@ -64,8 +64,10 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	if (run->sigfd < 0)
 		return iv_fail(err, "signalfd: %s", strerror(errno));
-	iv_hostcalls_init();
-	if (iv_cell_global_init(err) || iv_policy_init(err) || iv_cap_init(cfg, err))
+	for (size_t i = 0; i < cfg->ncvms; i++)
+		if (iv_features_alloc(&run->cvms[i]))
+			return iv_fail(err, "out of memory");
+	if (iv_cell_global_init(err) || iv_policy_init(err) || iv_features_start(run, err))
 		return -1;
 	for (size_t i = 0; i < cfg->ncvms; i++)
 		if (iv_cell_prepare_root(cfg->cvms[i].disk, err) < 0)
@@ -83,8 +85,7 @@ void iv_run_wake(struct iv_run *run)
 /* Deferred answers are kept per cVM, one per thread (a thread waits in one
  * call at a time, so a newer call of the same thread replaces the older),
  * bounded per cVM, so that no cVM can fill a table that others need. */
-int iv_run_add_timer(struct iv_cvm *cvm, pid_t tid, uint64_t deadline_ns, int listener,
-		     uint64_t id)
+int iv_run_add_timer(struct iv_cvm *cvm, pid_t tid, uint64_t deadline_ns, int listener, uint64_t id)
 {
 	int rc = 0;
 	pthread_mutex_lock(&cvm->lock);
@@ -139,17 +140,17 @@ static int64_t fire_timers(struct iv_run *run)
 	return next;
 }
 
-void iv_run_watch_console(struct iv_run *run, struct iv_cvm *cvm)
+static void watch_console(struct iv_run *run, struct iv_cvm *cvm)
 {
-	fcntl(cvm->console, F_SETFL, O_NONBLOCK);
+	fcntl(cvm->cell.console, F_SETFL, O_NONBLOCK);
 	struct epoll_event cev = {.events = EPOLLIN, .data.ptr = cvm};
-	epoll_ctl(run->epfd, EPOLL_CTL_ADD, cvm->console, &cev);
+	epoll_ctl(run->epfd, EPOLL_CTL_ADD, cvm->cell.console, &cev);
 }
 
 static struct iv_cvm *by_pid(struct iv_run *run, pid_t pid)
 {
 	for (size_t i = 0; i < run->ncvms; i++)
-		if (run->cvms[i].pid == pid && run->cvms[i].state != IV_CVM_DONE)
+		if (run->cvms[i].cell.pid == pid && run->cvms[i].state != IV_CVM_DONE)
 			return &run->cvms[i];
 	return NULL;
 }
@@ -165,8 +166,8 @@ static void drain_console(struct iv_cvm *cvm, int epfd, int all)
 	char buf[4096];
 	ssize_t n;
 	size_t done = 0;
-	while (cvm->console >= 0 && (all || done < CONSOLE_CHUNK) &&
-	       (n = read(cvm->console, buf, sizeof(buf))) != 0) {
+	while (cvm->cell.console >= 0 && (all || done < CONSOLE_CHUNK) &&
+	       (n = read(cvm->cell.console, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -179,10 +180,10 @@ static void drain_console(struct iv_cvm *cvm, int epfd, int all)
 	}
 	if (!all && done >= CONSOLE_CHUNK)
 		return;
-	if (cvm->console >= 0) {
-		epoll_ctl(epfd, EPOLL_CTL_DEL, cvm->console, NULL);
-		close(cvm->console);
-		cvm->console = -1;
+	if (cvm->cell.console >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, cvm->cell.console, NULL);
+		close(cvm->cell.console);
+		cvm->cell.console = -1;
 	}
 }
 
@@ -202,23 +203,24 @@ static int finish(struct iv_run *run, struct iv_cvm *cvm)
 		run->stopping_servers = 1;
 		return 0;
 	}
-	if (cvm->pid > 0 && waitpid(cvm->pid, &st, __WALL | WNOHANG) != cvm->pid)
+	if (cvm->cell.pid > 0 && waitpid(cvm->cell.pid, &st, __WALL | WNOHANG) != cvm->cell.pid)
 		return 0;
 	cvm->status = st;
-	cvm->t_done_ns = iv_now_ns();
+	iv_mark(cvm, IV_T_DONE);
 	/* every writer should be gone: read what is left (never waiting) */
 	drain_console(cvm, run->epfd, 1);
 	iv_cvm_console_flush(cvm);
-	if (cvm->leader == cvm && cvm->listener >= 0)
-		close(cvm->listener);
-	if (cvm->pidfd >= 0)
-		close(cvm->pidfd);
-	cvm->listener = cvm->pidfd = -1;
+	if (cvm->leader == cvm && cvm->cell.listener >= 0)
+		close(cvm->cell.listener);
+	if (cvm->cell.pidfd >= 0)
+		close(cvm->cell.pidfd);
+	cvm->cell.listener = cvm->cell.pidfd = -1;
 	pthread_mutex_lock(&cvm->lock);
 	cvm->ntimers = 0;
 	pthread_mutex_unlock(&cvm->lock);
 	cvm->state = IV_CVM_DONE;
 	iv_cvm_report(cvm);
+	iv_features_ended(cvm);
 	iv_run_wake(run); /* forks waiting for this template learn of its end */
 	return 1;
 }
@@ -251,8 +253,8 @@ static void on_stop(struct iv_cvm *cvm, int st)
 	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGSYS ||
 	    sig == SIGTRAP) {
 		siginfo_t si;
-		if (!catches(cvm->pid, sig)) {
-			if (ptrace(PTRACE_GETSIGINFO, cvm->pid, 0, &si) == 0) {
+		if (!catches(cvm->cell.pid, sig)) {
+			if (ptrace(PTRACE_GETSIGINFO, cvm->cell.pid, 0, &si) == 0) {
 				cvm->fault_sig = sig;
 				cvm->fault_addr = (uint64_t)(uintptr_t)si.si_addr;
 				cvm->fault_known = 1;
@@ -261,7 +263,7 @@ static void on_stop(struct iv_cvm *cvm, int st)
 			sig = 0;
 		}
 	}
-	ptrace(PTRACE_CONT, cvm->pid, 0, sig);
+	ptrace(PTRACE_CONT, cvm->cell.pid, 0, sig);
 }
 
 /* Handles every stop and exit of the run's cells, then of everything else
@@ -271,8 +273,8 @@ static void reap(struct iv_run *run)
 	run->stopping_servers = 0;
 	for (size_t i = 0; i < run->ncvms; i++) {
 		struct iv_cvm *cvm = &run->cvms[i];
-		while (cvm->pid > 0 && cvm->state != IV_CVM_DONE) {
-			int st, r = iv_take_stop(cvm->pid, &st);
+		while (cvm->cell.pid > 0 && cvm->state != IV_CVM_DONE) {
+			int st, r = iv_take_stop(cvm->cell.pid, &st);
 			if (r > 0) {
 				on_stop(cvm, st);
 				continue;
@@ -295,7 +297,7 @@ static void reap(struct iv_run *run)
 static void kill_all(struct iv_run *run)
 {
 	for (size_t i = 0; i < run->ncvms; i++)
-		if (run->cvms[i].pid > 0 && run->cvms[i].state != IV_CVM_DONE)
+		if (run->cvms[i].cell.pid > 0 && run->cvms[i].state != IV_CVM_DONE)
 			iv_cvm_kill(&run->cvms[i]);
 }
 
@@ -306,9 +308,9 @@ static size_t alive(struct iv_run *run, size_t *zygotes)
 	*zygotes = 0;
 	for (size_t i = 0; i < run->ncvms; i++) {
 		struct iv_cvm *c = &run->cvms[i];
-		if (c->state == IV_CVM_DONE || c->pid <= 0)
+		if (c->state == IV_CVM_DONE || c->cell.pid <= 0)
 			continue;
-		if (c->tstate == IV_TPL_READY || c->tstate == IV_TPL_FORKING)
+		if (__atomic_load_n(&c->parked, __ATOMIC_ACQUIRE))
 			(*zygotes)++;
 		else
 			n++;
@@ -321,37 +323,32 @@ static size_t alive(struct iv_run *run, size_t *zygotes)
 static int deploy(struct iv_run *run, struct iv_cvm *cvm, int *failed)
 {
 	struct iv_err err;
-	if (cvm->cfg->resume && !cvm->cfg->snapshot_path) {
-		int r = iv_tfork_request(cvm);
-		if (r == 1 || (r == 0 && cvm->state != IV_CVM_RUNNING))
-			return 1;
-		if (r < 0) {
-			cvm->state = IV_CVM_DONE;
-			iv_cvm_report(cvm);
-			*failed = 1;
-		}
+	/* a feature may deploy it itself (a fork of a template) */
+	int r = iv_features_deploy(cvm);
+	if (r == 1)
+		return 1;
+	if (r == IV_NOT_MINE && iv_cvm_deploy(cvm, &err) == 0)
+		r = 0;
+	if (cvm->cell.console >= 0)
+		watch_console(run, cvm);
+	if (r == 0)
 		return 0;
+	*failed = 1;
+	if (cvm->cell.pid > 0) {
+		/* the cell exists (killed): reaped and reported like any other */
+		cvm->state = IV_CVM_RUNNING;
+	} else {
+		cvm->state = IV_CVM_DONE;
+		iv_cvm_report(cvm);
+		iv_features_ended(cvm);
 	}
-	if (iv_cvm_deploy(cvm, &err)) {
-		if (cvm->pid > 0) {
-			/* the cell exists (killed): reaped and reported like any other */
-			cvm->state = IV_CVM_RUNNING;
-		} else {
-			cvm->state = IV_CVM_DONE;
-			iv_cvm_report(cvm);
-		}
-		*failed = 1;
-		return 0;
-	}
-	iv_run_watch_console(run, cvm);
 	return 0;
 }
 
 /* Whether cvm's wait is over: it ended, or (a template) it became a zygote. */
 static int wait_over(struct iv_cvm *cvm)
 {
-	return cvm->state == IV_CVM_DONE || cvm->tstate == IV_TPL_READY ||
-	       cvm->tstate == IV_TPL_FORKING;
+	return cvm->state == IV_CVM_DONE || __atomic_load_n(&cvm->parked, __ATOMIC_ACQUIRE);
 }
 
 int iv_run(struct iv_run *run)
@@ -368,7 +365,7 @@ int iv_run(struct iv_run *run)
 	int stop = 0, failed = 0, signalled = 0, released = 0;
 
 	for (;;) {
-		iv_tfork_step(run);
+		iv_features_step(run);
 		if (deploying && !stop && !deploy(run, deploying, &failed)) {
 			if (deploying->state == IV_CVM_RUNNING && deploying->cfg->wait < 0)
 				waiting = deploying;
@@ -404,7 +401,7 @@ int iv_run(struct iv_run *run)
 				/* Every fork has ended: the templates are no longer needed. */
 				released = 1;
 				for (size_t i = 0; i < run->ncvms; i++)
-					if (run->cvms[i].tstate != IV_TPL_NONE)
+					if (run->cvms[i].parked)
 						run->cvms[i].released = 1;
 				kill_all(run);
 			}
@@ -470,9 +467,9 @@ int iv_run(struct iv_run *run)
 
 void iv_run_free(struct iv_run *run)
 {
-	for (size_t i = 0; i < run->ncvms; i++)
-		iv_tfork_free(&run->cvms[i]);
-	iv_cap_fini();
+	for (size_t i = 0; run->cvms && i < run->ncvms; i++)
+		iv_features_free(&run->cvms[i]);
+	iv_features_stop(run);
 	if (run->sigfd >= 0)
 		close(run->sigfd);
 	if (run->wakefd >= 0)

@@ -26,7 +26,7 @@ int iv_cvm_read(struct iv_cvm *cvm, uint64_t addr, void *dst, size_t len)
 	if (!in_range(cvm, addr, len))
 		return -EFAULT;
 	struct iovec local = {dst, len}, remote = {(void *)(uintptr_t)addr, len};
-	ssize_t n = process_vm_readv(cvm->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_readv(cvm->cell.pid, &local, 1, &remote, 1, 0);
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
@@ -37,7 +37,7 @@ int iv_cvm_write(struct iv_cvm *cvm, uint64_t addr, const void *src, size_t len)
 	if (!in_range(cvm, addr, len))
 		return -EFAULT;
 	struct iovec local = {(void *)src, len}, remote = {(void *)(uintptr_t)addr, len};
-	ssize_t n = process_vm_writev(cvm->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_writev(cvm->cell.pid, &local, 1, &remote, 1, 0);
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
@@ -65,6 +65,6 @@ int iv_call_install_fd(struct iv_call *c, int fd)
 {
 	struct seccomp_notif_addfd a = {
 		.id = c->id, .flags = 0, .srcfd = (uint32_t)fd, .newfd = 0, .newfd_flags = 0};
-	int r = ioctl(c->cvm->leader->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	int r = ioctl(c->cvm->leader->cell.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
 	return r < 0 ? -errno : r;
 }

@@ -54,13 +54,13 @@ static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid)
 	struct iv_run *run = leader->run;
 	for (size_t i = 0; i < run->ncvms; i++) {
 		struct iv_cvm *c = &run->cvms[i];
-		if (c->leader == leader && c->pid == tid && c->state != IV_CVM_DONE)
+		if (c->leader == leader && c->cell.pid == tid && c->state != IV_CVM_DONE)
 			return c;
 	}
 	pid_t tgid = tgid_of(tid);
 	for (size_t i = 0; tgid && i < run->ncvms; i++) {
 		struct iv_cvm *c = &run->cvms[i];
-		if (c->leader == leader && c->pid == tgid && c->state != IV_CVM_DONE)
+		if (c->leader == leader && c->cell.pid == tgid && c->state != IV_CVM_DONE)
 			return c;
 	}
 	return NULL;
@@ -73,14 +73,14 @@ static void *serve(void *arg)
 
 	while (!leader->stopping) {
 		memset(&req, 0, sizeof(req));
-		if (ioctl(leader->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+		if (ioctl(leader->cell.listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
 			if (errno == EINTR)
 				continue; /* a stop request */
 			if (errno == ENOENT) {
 				/* The caller died meanwhile.  Once no task uses the filter
 				 * the listener hangs up and RECV would fail at once, again
 				 * and again: the server's work is done. */
-				struct pollfd pfd = {leader->listener, POLLIN, 0};
+				struct pollfd pfd = {leader->cell.listener, POLLIN, 0};
 				if (poll(&pfd, 1, -1) == 1 && (pfd.revents & POLLHUP))
 					break;
 				continue;
@@ -90,7 +90,7 @@ static void *serve(void *arg)
 		}
 		if (iv_inject_expected((pid_t)req.pid, req.data.nr)) {
 			/* a system call the monitor runs in a stopped thread */
-			iv_answer(leader->listener, req.id, IV_HC_CONTINUE);
+			iv_answer(leader->cell.listener, req.id, IV_HC_CONTINUE);
 			continue;
 		}
 		long r = -EPERM;
@@ -104,15 +104,15 @@ static void *serve(void *arg)
 			struct iv_call c = {
 				.cvm = who, .tid = (pid_t)req.pid, .id = req.id, .nr = nr};
 			memcpy(c.a, req.data.args, sizeof(c.a));
-			if (!who->t_first_hc_ns)
-				who->t_first_hc_ns = iv_now_ns();
+			if (!who->t[IV_T_FIRST_HC])
+				iv_mark(who, IV_T_FIRST_HC);
 			r = iv_hostcall_dispatch(&c);
 		}
 		__atomic_store_n(&leader->serving, NULL, __ATOMIC_SEQ_CST);
 		if (who && __atomic_load_n(&who->ended, __ATOMIC_SEQ_CST))
 			iv_run_wake(leader->run); /* its reap waited for this call */
 		if (r != IV_HC_DEFER)
-			iv_answer(leader->listener, req.id, r);
+			iv_answer(leader->cell.listener, req.id, r);
 	}
 	__atomic_store_n(&leader->server_done, 1, __ATOMIC_SEQ_CST);
 	iv_run_wake(leader->run);

@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,8 +14,11 @@
 
 #include "iv.h"
 
-#define STACK_MAX (8UL << 20)
-#define ELF_MAX	  (1UL << 30)
+#define STACK_MAX	    (8UL << 20)
+#define CELL_UID_BASE	    200000
+#define CELL_NPROC	    64
+#define CELL_NPROC_TEMPLATE 4096
+#define ELF_MAX		    (1UL << 30)
 
 static const char *prot_str(int prot)
 {
@@ -114,7 +117,7 @@ int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 {
 	struct iv_elf elf;
 	int fd;
-	if (iv_image_check_dir(cfg, err))
+	if (iv_features_check(cfg, err))
 		return -1;
 	if (cfg->resume || read_runtime(cfg, &elf, &fd, err))
 		return cfg->resume ? 0 : -1;
@@ -135,7 +138,6 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 	cvm->stack_lo = cfg->end - stack;
 	cvm->image_lo = elf.lo;
 	cvm->image_hi = elf.hi;
-	cvm->cap_next = cvm->stack_lo - IV_PAGE;
 	iv_vlog("ELF BASE = 0x%llx, MAP SIZE = 0x%llx, ENTRY = 0x%llx, %s entry",
 		(unsigned long long)elf.lo, (unsigned long long)(elf.hi - elf.lo),
 		(unsigned long long)elf.entry,
@@ -172,7 +174,7 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	struct iv_cvm_cfg *cfg = cvm->cfg;
 	struct iv_plan plan = {0};
 	int elf_fd = -1;
-	cvm->t_deploy_ns = iv_now_ns();
+	iv_mark(cvm, IV_T_DEPLOY);
 	iv_vlog("***************** Deploy '%s' ***************", cfg->name);
 	iv_vlog("BUILDING cvm: name=%s, disk=%s, runtime=%s, args='%s', base=0x%llx, size=0x%llx, "
 		"begin=0x%llx, end=0x%llx, cb_out='%s', wait=%lds",
@@ -182,40 +184,56 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		(unsigned long long)cfg->end, cfg->callback_out ? cfg->callback_out : "monitor",
 		cfg->wait);
 	int extra[IV_MAX_EXTRA], nextra = 0;
-	/* A cVM restored from an image maps its pages file where others map their ELF. */
-	int rc = cfg->resume ? iv_image_plan(cvm, &plan, &elf_fd, extra, &nextra, err)
-			     : load(cvm, &plan, &elf_fd, err);
+	/* A feature may plan the cell (a restore maps its pages file where
+	 * others map their ELF); else the runtime is loaded. */
+	int rc = iv_features_plan(cvm, &plan, &elf_fd, extra, &nextra, err);
+	if (rc == IV_NOT_MINE)
+		rc = load(cvm, &plan, &elf_fd, err);
 	if (rc == 0)
 		rc = iv_policy_build(&plan, err);
-	cvm->t_loaded_ns = iv_now_ns();
+	iv_mark(cvm, IV_T_LOADED);
+	/* A template's forks count in user namespaces of their own: its budget
+	 * bounds the family's total. */
+	struct iv_cell_spec spec = {
+		.name = cfg->name,
+		.disk = cfg->disk,
+		.mem = cfg->size,
+		.nproc = cfg->template_ ? CELL_NPROC_TEMPLATE : CELL_NPROC,
+		.uid = CELL_UID_BASE + (uid_t)((getpid() & 0x3ff) << 8) + (uid_t)cvm->id,
+	};
 	if (rc == 0)
-		rc = iv_cell_spawn(cvm, &plan, elf_fd, extra, nextra, err);
+		rc = iv_cell_spawn(&cvm->cell, &spec, &plan, elf_fd, extra, nextra, err);
 	else if (elf_fd >= 0)
 		close(elf_fd);
 	for (int i = 0; i < nextra; i++)
 		close(extra[i]);
-	cvm->t_cell_ns = iv_now_ns();
+	iv_mark(cvm, IV_T_CELL);
 	iv_plan_free(&plan);
 	if (rc == 0)
 		rc = iv_server_start(cvm, err);
 	if (rc == 0)
-		rc = iv_cell_go(cvm, err);
+		rc = iv_cell_go(&cvm->cell, cfg->name, err);
 	if (rc) {
 		snprintf(cvm->fail, sizeof(cvm->fail), "%s", err->msg);
 		iv_cvm_kill(cvm);
 		return -1;
 	}
 	cvm->state = IV_CVM_RUNNING;
-	cvm->t_running_ns = iv_now_ns();
+	iv_mark(cvm, IV_T_RUNNING);
 	iv_vlog("cVM '%s': cell %d running (uid-confined, seccomp listener %d)", cfg->name,
-		cvm->pid, cvm->listener);
+		cvm->cell.pid, cvm->cell.listener);
 	return 0;
+}
+
+void iv_mark(struct iv_cvm *cvm, enum iv_phase p)
+{
+	cvm->t[p] = iv_now_ns();
 }
 
 void iv_cvm_kill(struct iv_cvm *cvm)
 {
-	if (cvm->pidfd >= 0 && cvm->state != IV_CVM_DONE)
-		syscall(SYS_pidfd_send_signal, cvm->pidfd, SIGKILL, NULL, 0);
+	if (cvm->cell.pidfd >= 0 && cvm->state != IV_CVM_DONE)
+		syscall(SYS_pidfd_send_signal, cvm->cell.pidfd, SIGKILL, NULL, 0);
 }
 
 static void emit(struct iv_cvm *cvm)
@@ -397,11 +415,11 @@ int iv_cvm_ok(const struct iv_cvm *cvm)
 void iv_cvm_report(struct iv_cvm *cvm)
 {
 	const char *name = cvm->cfg->name;
-	double ms = (double)(cvm->t_done_ns - cvm->t_deploy_ns) / 1e6;
+	double ms = (double)(cvm->t[IV_T_DONE] - cvm->t[IV_T_DEPLOY]) / 1e6;
 	if (cvm->fail[0])
 		iv_log("cVM '%s' failed: %s", name, cvm->fail);
 	else if (cvm->released && !cvm->fault_known)
-		iv_log("template '%s' released after %d fork(s)", name, cvm->nforks);
+		return; /* ended by the run: its feature says so */
 	else if (cvm->exit_by_hostcall)
 		iv_log("cVM '%s' exited with status %ld (host_exit) after %.3f ms", name,
 		       cvm->exit_code, ms);

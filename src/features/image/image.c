@@ -21,6 +21,8 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,104 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "iv.h"
+#include "capfile/capfile.h"
+#include "image.h"
+#include "tfork/tfork.h"
+
+#define FP_XSTATE_MAGIC1     0x46505853U
+#define FP_XSTATE_MAGIC2     0x46505845U
+#define UC_FP_XSTATE	     0x1
+#define UC_SIGCONTEXT_SS     0x2
+#define UC_STRICT_RESTORE_SS 0x4
+#define RED_ZONE	     128
+
+/* The kernel's x86-64 signal frame (arch/x86/include/asm/sigframe.h). */
+struct k_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
+		eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate, reserved1[8];
+};
+
+struct k_ucontext {
+	uint64_t uc_flags, uc_link;
+	struct {
+		uint64_t ss_sp;
+		int32_t ss_flags, pad;
+		uint64_t ss_size;
+	} uc_stack;
+	struct k_sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
+};
+
+struct k_rt_sigframe {
+	uint64_t pretcode;
+	struct k_ucontext uc;
+	uint8_t info[128];
+};
+
+/* A cVM restored from an image: what its image said, until it has
+ * announced itself and recreated its threads. */
+struct restored {
+	struct iv_thread_state *threads;
+	int nthreads, saver;
+	struct iv_saved_fd *fds;
+	char **fd_paths; /* where each file was, in its root */
+	int nfds;
+	int announced;
+};
+
+static struct restored *of(struct iv_cvm *cvm)
+{
+	return iv_state(cvm, &iv_feature_image);
+}
+
+/* The signal frame that resumes a thread with registers r and st's FPU
+ * state, below r's stack red zone: a malloc'd buffer of *len bytes to be
+ * stored at *at; rt_sigreturn wants rsp = *at + 8. */
+static uint8_t *frame_build(const struct user_regs_struct *rp, const struct iv_thread_state *st,
+			    uint64_t *at, size_t *len_out)
+{
+	const struct user_regs_struct r = *rp;
+	uint32_t xstate_size = 0, magic1 = 0;
+	if (st->xsize >= 512 + 64) {
+		memcpy(&magic1, st->xstate + 464, 4);
+		memcpy(&xstate_size, st->xstate + 464 + 16, 4);
+	}
+	int xsave = magic1 == FP_XSTATE_MAGIC1 && xstate_size <= st->xsize;
+	if (!xsave && st->xsize < 512)
+		return NULL;
+	size_t fp_len = xsave ? xstate_size + 4 : 512;
+	uint64_t top = r.rsp - RED_ZONE;
+	uint64_t fp = (top - fp_len) & ~63ULL;
+	uint64_t frame = (fp - sizeof(struct k_rt_sigframe)) & ~15ULL;
+	size_t len = (size_t)(fp + fp_len - frame);
+	uint8_t *buf = calloc(1, len);
+	if (!buf)
+		return NULL;
+	struct k_rt_sigframe *k = (struct k_rt_sigframe *)buf;
+	k->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | (xsave ? UC_FP_XSTATE : 0);
+	k->uc.uc_stack.ss_flags = SS_DISABLE;
+	struct k_sigcontext *m = &k->uc.uc_mcontext;
+	m->r8 = r.r8, m->r9 = r.r9, m->r10 = r.r10, m->r11 = r.r11;
+	m->r12 = r.r12, m->r13 = r.r13, m->r14 = r.r14, m->r15 = r.r15;
+	m->rdi = r.rdi, m->rsi = r.rsi, m->rbp = r.rbp, m->rbx = r.rbx;
+	m->rdx = r.rdx, m->rax = r.rax, m->rcx = r.rcx, m->rsp = r.rsp;
+	m->rip = r.rip, m->eflags = r.eflags;
+	m->cs = (uint16_t)r.cs, m->ss = (uint16_t)r.ss;
+	m->fpstate = fp;
+	k->uc.uc_sigmask = st->sigmask;
+	memcpy(buf + (fp - frame), st->xstate, xsave ? xstate_size : 512);
+	if (xsave) {
+		uint32_t magic2 = FP_XSTATE_MAGIC2;
+		memcpy(buf + (fp - frame) + xstate_size, &magic2, 4);
+	} else {
+		memset(buf + (fp - frame) + 464, 0, 48); /* no software-reserved magic */
+	}
+	*at = frame;
+	*len_out = len;
+	return buf;
+}
 
 #define IMG_MAGIC 0x31504e5356495655ULL /* "UVIVSNP1" */
 /* Version 1 images lack the mappings a libc cVM makes above the stub. */
@@ -323,7 +422,7 @@ static int snap_dir(const char *path, int create, char *why, size_t n, int *miss
 	return fd;
 }
 
-int iv_image_check_dir(const struct iv_cvm_cfg *cfg, struct iv_err *err)
+static int check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 {
 	if (!cfg->template_ || !cfg->snapshot_path)
 		return 0;
@@ -443,9 +542,9 @@ static int read_maps(struct iv_cvm *t, struct tmap **out, size_t *nout, struct i
 {
 	char path[64], line[512];
 	uint64_t stub_end;
-	if (start_brk_of(t->pid, &stub_end))
-		return iv_fail(err, "snapshot: cannot read /proc/%d/stat", t->pid);
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	if (start_brk_of(t->cell.pid, &stub_end))
+		return iv_fail(err, "snapshot: cannot read /proc/%d/stat", t->cell.pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->cell.pid);
 	FILE *mf = fopen(path, "re");
 	if (!mf)
 		return iv_fail(err, "snapshot: cannot read %s: %s", path, strerror(errno));
@@ -518,7 +617,7 @@ static int save_pages(struct iv_cvm *t, const struct tmap *m, uint8_t *chunk, in
 	for (uint64_t a = m->start; a < m->end;) {
 		size_t n = m->end - a < (1 << 20) ? (size_t)(m->end - a) : (1 << 20);
 		struct iovec l = {chunk, n}, r = {(void *)(uintptr_t)a, n};
-		if (process_vm_readv(t->pid, &l, 1, &r, 1, 0) != (ssize_t)n)
+		if (process_vm_readv(t->cell.pid, &l, 1, &r, 1, 0) != (ssize_t)n)
 			return iv_fail(err,
 				       "snapshot: cannot read the template's memory at 0x%llx: %s",
 				       (unsigned long long)a, strerror(errno));
@@ -550,20 +649,21 @@ static int save_pages(struct iv_cvm *t, const struct tmap *m, uint8_t *chunk, in
 }
 
 /* The threads, files and cap file grants, after the mappings and extents. */
-static void put_state(struct iv_cvm *t, struct img_hdr *h, struct buf *meta)
+static void put_state(struct iv_cvm *t, const struct iv_frozen *fz, struct img_hdr *h,
+		      struct buf *meta)
 {
-	for (int i = 0; i < t->nthreads; i++) {
-		const struct iv_thread_state *st = &t->threads[i];
+	for (int i = 0; i < fz->nthreads; i++) {
+		const struct iv_thread_state *st = &fz->threads[i];
 		struct img_thread it = {st->regs, st->sigmask, st->xsize};
 		static const uint8_t zero[8];
 		put(meta, &it, sizeof(it));
 		put(meta, st->xstate, st->xsize);
 		put(meta, zero, (8 - st->xsize % 8) % 8);
 	}
-	for (int i = 0; i < t->nfds; i++) {
-		struct img_fd f = {t->fds[i].fd, t->fds[i].flags, t->fds[i].pos, ""};
+	for (int i = 0; i < fz->nfds; i++) {
+		struct img_fd f = {fz->fds[i].fd, fz->fds[i].flags, fz->fds[i].pos, ""};
 		char link[64];
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, t->fds[i].fd);
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->cell.pid, fz->fds[i].fd);
 		ssize_t n = readlink(link, f.path, sizeof(f.path) - 1);
 		if (n <= 0)
 			continue;
@@ -571,10 +671,13 @@ static void put_state(struct iv_cvm *t, struct img_hdr *h, struct buf *meta)
 		put(meta, &f, sizeof(f));
 		h->nfds++;
 	}
-	for (int i = 0; i < t->ngrants; i++) {
-		struct img_grant g = {"", t->grants[i].addr, t->grants[i].cap->size};
-		snprintf(g.name, sizeof(g.name), "%s", t->grants[i].cap->name);
+	struct iv_cap *cap;
+	uint64_t addr;
+	for (int i = 0; iv_cap_grant(t, i, &cap, &addr) == 0; i++) {
+		struct img_grant g = {"", addr, cap->size};
+		snprintf(g.name, sizeof(g.name), "%s", cap->name);
 		put(meta, &g, sizeof(g));
+		h->ngrants++;
 	}
 }
 
@@ -590,8 +693,11 @@ static int create_tmp(int dfd, const char *name)
 	return openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
-int iv_image_write(struct iv_cvm *t, struct iv_err *err)
+/* Writes the frozen template's image into its snapshot_path. */
+static int image_write(struct iv_cvm *t, struct iv_err *err)
 {
+	struct iv_frozen fz;
+	iv_tfork_frozen(t, &fz);
 	const char *dir = t->cfg->snapshot_path;
 	struct img_hdr h = {.magic = IMG_MAGIC, .version = IMG_VERSION, .hdr_size = sizeof(h)};
 	struct buf maps = {0}, ext = {0}, meta = {0};
@@ -624,10 +730,7 @@ int iv_image_write(struct iv_cvm *t, struct iv_err *err)
 	hash_init(&ph, HASH_SEED);
 	for (size_t i = 0; i < ntm; i++) {
 		if (tm[i].shared) {
-			int known = 0;
-			for (int g = 0; g < t->ngrants; g++)
-				known |= t->grants[g].addr == tm[i].start;
-			if (!known) {
+			if (!iv_cap_granted_at(t, tm[i].start)) {
 				iv_fail(err, "snapshot: shared mapping at 0x%llx is not a cap file",
 					(unsigned long long)tm[i].start);
 				goto out;
@@ -647,18 +750,17 @@ int iv_image_write(struct iv_cvm *t, struct iv_err *err)
 
 	put(&meta, maps.p, maps.len);
 	put(&meta, ext.p, ext.len);
-	put_state(t, &h, &meta);
+	put_state(t, &fz, &h, &meta);
 	if (meta.oom || maps.oom || ext.oom) {
 		iv_fail(err, "out of memory");
 		goto out;
 	}
-	h.nthreads = (uint32_t)t->nthreads;
-	h.ngrants = (uint32_t)t->ngrants;
-	h.saver = (uint32_t)t->saver;
+	h.nthreads = (uint32_t)fz.nthreads;
+	h.saver = (uint32_t)fz.saver;
 	h.begin = t->cfg->begin, h.end = t->cfg->end;
 	h.image_lo = t->image_lo, h.image_hi = t->image_hi;
 	h.stack_lo = t->stack_lo, h.stack_hi = t->stack_hi;
-	h.cap_next = t->cap_next;
+	h.cap_next = iv_cap_next(t);
 	h.meta_len = meta.len;
 	h.meta_hash = hash_more(HASH_SEED, meta.p, meta.len);
 	if (runtime_hash(t->cfg->runtime, 0, &h.runtime_len, &h.runtime_hash)) {
@@ -912,8 +1014,8 @@ static int plan_memory(struct iv_cvm *cvm, struct iv_plan *p, const struct img_h
 static int take_threads(struct iv_cvm *cvm, const struct img_hdr *h, const uint8_t *meta,
 			uint64_t *pos, struct iv_err *err)
 {
-	cvm->threads = calloc(h->nthreads, sizeof(*cvm->threads));
-	if (!cvm->threads)
+	of(cvm)->threads = calloc(h->nthreads, sizeof(*of(cvm)->threads));
+	if (!of(cvm)->threads)
 		return iv_fail(err, "out of memory");
 	for (uint32_t i = 0; i < h->nthreads; i++) {
 		const struct img_thread *it = take(meta, h->meta_len, pos, sizeof(*it));
@@ -922,7 +1024,7 @@ static int take_threads(struct iv_cvm *cvm, const struct img_hdr *h, const uint8
 					    : NULL;
 		if (!xs)
 			return bad(cvm, err, "image.img is truncated (threads)");
-		struct iv_thread_state *ts = &cvm->threads[cvm->nthreads++];
+		struct iv_thread_state *ts = &of(cvm)->threads[of(cvm)->nthreads++];
 		ts->regs = it->regs;
 		ts->sigmask = it->sigmask;
 		ts->xsize = it->xsize;
@@ -931,7 +1033,7 @@ static int take_threads(struct iv_cvm *cvm, const struct img_hdr *h, const uint8
 			return iv_fail(err, "out of memory");
 		memcpy(ts->xstate, xs, it->xsize);
 	}
-	cvm->saver = (int)h->saver;
+	of(cvm)->saver = (int)h->saver;
 	return 0;
 }
 
@@ -939,17 +1041,17 @@ static int take_threads(struct iv_cvm *cvm, const struct img_hdr *h, const uint8
 static int take_fds(struct iv_cvm *cvm, const struct img_hdr *h, const uint8_t *meta, uint64_t *pos,
 		    struct iv_err *err)
 {
-	cvm->fds = calloc(h->nfds ? h->nfds : 1, sizeof(*cvm->fds));
-	cvm->fd_paths = calloc(h->nfds ? h->nfds : 1, sizeof(*cvm->fd_paths));
-	if (!cvm->fds || !cvm->fd_paths)
+	of(cvm)->fds = calloc(h->nfds ? h->nfds : 1, sizeof(*of(cvm)->fds));
+	of(cvm)->fd_paths = calloc(h->nfds ? h->nfds : 1, sizeof(*of(cvm)->fd_paths));
+	if (!of(cvm)->fds || !of(cvm)->fd_paths)
 		return iv_fail(err, "out of memory");
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		const struct img_fd *f = take(meta, h->meta_len, pos, sizeof(*f));
 		if (!f || f->fd < 3 || f->fd >= 64 || memchr(f->path, 0, sizeof(f->path)) == NULL ||
 		    f->path[0] != '/')
 			return bad(cvm, err, "image.img has a bad open file");
-		cvm->fds[cvm->nfds] = (struct iv_saved_fd){f->fd, f->flags, f->pos, -1};
-		cvm->fd_paths[cvm->nfds++] = strdup(f->path);
+		of(cvm)->fds[of(cvm)->nfds] = (struct iv_saved_fd){f->fd, f->flags, f->pos, -1};
+		of(cvm)->fd_paths[of(cvm)->nfds++] = strdup(f->path);
 	}
 	return 0;
 }
@@ -984,9 +1086,8 @@ static int take_grants(struct iv_cvm *cvm, struct iv_plan *p, const struct img_h
 		    iv_plan_op(p, IV_OP_CLOSE, 0, 0, IV_FD_EXTRA + (uint64_t)*nextra - 1, 0))
 			return iv_fail(err, "cVM '%s': cannot map cap file '%s'", cfg->name,
 				       g->name);
-		cvm->grants[cvm->ngrants].cap = cap;
-		cvm->grants[cvm->ngrants].addr = g->addr;
-		cvm->ngrants++;
+		if (iv_cap_grant_at(cvm, cap, g->addr))
+			return bad(cvm, err, "image.img has too many cap file grants");
 	}
 	return 0;
 }
@@ -1020,12 +1121,12 @@ static uint64_t plan_window(const struct img_hdr *h, const struct img_map *maps)
 static int plan_resume(struct iv_cvm *cvm, struct iv_plan *p, const struct img_hdr *h,
 		       const struct img_map *maps, struct iv_err *err)
 {
-	const struct iv_thread_state *saver = &cvm->threads[h->saver];
+	const struct iv_thread_state *saver = &of(cvm)->threads[h->saver];
 	struct user_regs_struct r = saver->regs;
 	r.rax = IV_SAVE_RESTORED;
 	uint64_t at;
 	size_t flen;
-	uint8_t *frame = iv_frame_build(&r, saver, &at, &flen);
+	uint8_t *frame = frame_build(&r, saver, &at, &flen);
 	int inside = 0;
 	for (uint32_t i = 0; frame && i < h->nmaps && !inside; i++)
 		inside = at >= maps[i].start && at < maps[i].end && flen <= maps[i].end - at;
@@ -1069,9 +1170,14 @@ static int open_pages(struct iv_cvm *cvm, int dfd, const struct img_hdr *h, stru
 	return -1;
 }
 
-int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra, int *nextra,
-		  struct iv_err *err)
+/* Reads and checks cvm's image and plans a fresh cell from it: memory
+ * mapped lazily from the pages file (returned in *pages_fd), cap files to
+ * map shared (fds in extra[], *nextra), the saving thread resumed. */
+static int plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra, int *nextra,
+		struct iv_err *err)
 {
+	if (!cvm->cfg->resume || !cvm->cfg->snapshot_path)
+		return IV_NOT_MINE;
 	struct iv_cvm_cfg *cfg = cvm->cfg;
 	struct img_hdr h;
 	uint8_t *meta = NULL;
@@ -1122,7 +1228,7 @@ int iv_image_plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *ext
 		goto out;
 	cvm->image_lo = h.image_lo, cvm->image_hi = h.image_hi;
 	cvm->stack_lo = h.stack_lo, cvm->stack_hi = h.stack_hi;
-	cvm->cap_next = h.cap_next;
+	iv_cap_set_next(cvm, h.cap_next);
 	iv_vlog("cVM '%s': restoring from %s: %u mappings (%u extents, %llu KiB of pages), %u "
 		"thread(s)",
 		cfg->name, cfg->snapshot_path, h.nmaps, h.nextents,
@@ -1146,13 +1252,14 @@ static int give_fd(struct iv_call *c, int fd, int at)
 					.flags = SECCOMP_ADDFD_FLAG_SETFD,
 					.srcfd = (uint32_t)fd,
 					.newfd = (uint32_t)at};
-	return ioctl(c->cvm->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -errno : 0;
+	return ioctl(c->cvm->cell.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -errno : 0;
 }
 
-long iv_image_announced(struct iv_call *c)
+/* HC_FORKED in a restored cVM: its files reopened; returns threads to recreate. */
+static long announced(struct iv_call *c)
 {
 	struct iv_cvm *cvm = c->cvm;
-	cvm->announced = 1;
+	of(cvm)->announced = 1;
 	/* The files it had open, from its root, at their offsets.  The paths
 	 * come from the image: they are resolved inside the cVM's root, never
 	 * across a mount point (the cell sees none of the disk's submounts),
@@ -1160,15 +1267,15 @@ long iv_image_announced(struct iv_call *c)
 	 * without blocking, and only regular files and directories are given. */
 	int root = open(cvm->cfg->disk ? cvm->cfg->disk : "/nonexistent",
 			O_PATH | O_DIRECTORY | O_CLOEXEC);
-	for (int i = 0; root >= 0 && i < cvm->nfds; i++) {
+	for (int i = 0; root >= 0 && i < of(cvm)->nfds; i++) {
 		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECTORY;
-		int flags = cvm->fds[i].flags & keep;
+		int flags = of(cvm)->fds[i].flags & keep;
 		struct open_how how = {
 			.flags = (uint64_t)(flags | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW),
 			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
-		setfsgid(cvm->gid);
-		setfsuid(cvm->uid);
-		int fd = (int)syscall(SYS_openat2, root, cvm->fd_paths[i], &how, sizeof(how));
+		setfsgid(cvm->cell.gid);
+		setfsuid(cvm->cell.uid);
+		int fd = (int)syscall(SYS_openat2, root, of(cvm)->fd_paths[i], &how, sizeof(how));
 		int e = errno;
 		setfsuid(0);
 		setfsgid(0);
@@ -1178,18 +1285,101 @@ long iv_image_announced(struct iv_call *c)
 			      fcntl(fd, F_SETFL, flags) == 0;
 		if (!allowed) {
 			iv_log("cVM '%s': file '%s' of its image cannot be reopened: %s",
-			       cvm->cfg->name, cvm->fd_paths[i],
+			       cvm->cfg->name, of(cvm)->fd_paths[i],
 			       fd < 0 ? strerror(e) : "not a regular file or directory");
 			if (fd >= 0)
 				close(fd);
 			continue;
 		}
-		if (lseek(fd, cvm->fds[i].pos, SEEK_SET) == cvm->fds[i].pos)
-			give_fd(c, fd, cvm->fds[i].fd);
+		if (lseek(fd, of(cvm)->fds[i].pos, SEEK_SET) == of(cvm)->fds[i].pos)
+			give_fd(c, fd, of(cvm)->fds[i].fd);
 		close(fd);
 	}
 	if (root >= 0)
 		close(root);
-	cvm->t_restored_ns = iv_now_ns();
-	return cvm->nthreads - 1;
+	iv_mark(cvm, IV_T_RESTORED);
+	return of(cvm)->nthreads - 1;
 }
+
+/* THREAD_FRAME(i, bases), in a cVM restored from an image: a signal frame
+ * for the template's i-th other thread on that thread's stack; returns the
+ * stack pointer its rt_sigreturn needs. */
+static long hc_thread_frame(struct iv_call *c)
+{
+	struct iv_cvm *t = c->cvm; /* restored from an image: its own threads */
+	if (!t->cfg->resume || !t->cfg->snapshot_path)
+		return -EPERM;
+	uint64_t i = c->a[0];
+	if (i >= (uint64_t)of(t)->nthreads - 1)
+		return -EINVAL;
+	const struct iv_thread_state *st = &of(t)->threads[i < (uint64_t)of(t)->saver ? i : i + 1];
+	struct user_regs_struct r = st->regs;
+
+	/* A thread stopped inside a system call gets it again, as the kernel's
+	 * own restart would (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
+	 * ERESTART_RESTARTBLOCK). */
+	long ax = (long)r.rax;
+	if (ax == -512 || ax == -513 || ax == -514 || ax == -516) {
+		r.rax = r.orig_rax;
+		r.rip -= 2;
+	}
+
+	uint64_t frame;
+	size_t len;
+	uint8_t *buf = frame_build(&r, st, &frame, &len);
+	if (!buf)
+		return -ENOMEM;
+	int rc = iv_poke(t->cell.pid, frame, buf, len);
+	free(buf);
+	if (rc)
+		return rc;
+	uint64_t bases[2] = {r.fs_base, r.gs_base};
+	if ((rc = iv_cvm_write(t, c->a[1], bases, sizeof(bases))))
+		return rc;
+	return (long)(frame + 8);
+}
+
+/* A cVM restored from an image announces itself (sdk/crt/tfork.c). */
+static long hc_forked(struct iv_call *c)
+{
+	struct iv_cvm *f = c->cvm;
+	if (!f->cfg->resume || !f->cfg->snapshot_path || of(f)->announced)
+		return -EPERM;
+	return announced(c);
+}
+
+/* A template with a snapshot_path writes its image when it is frozen. */
+static int frozen(struct iv_cvm *t, struct iv_err *err)
+{
+	return t->cfg->snapshot_path ? image_write(t, err) : 0;
+}
+
+static int start(struct iv_run *run, struct iv_err *err)
+{
+	(void)run, (void)err;
+	iv_hostcall_register(HC_FORKED, "forked", hc_forked);
+	iv_hostcall_register(HC_THREAD_FRAME, "thread_frame", hc_thread_frame);
+	iv_tfork_on_freeze(frozen);
+	return 0;
+}
+
+static void free_state(struct iv_cvm *cvm)
+{
+	struct restored *r = of(cvm);
+	for (int i = 0; i < r->nthreads; i++)
+		free(r->threads[i].xstate);
+	for (int i = 0; r->fd_paths && i < r->nfds; i++)
+		free(r->fd_paths[i]);
+	free(r->threads);
+	free(r->fds);
+	free(r->fd_paths);
+}
+
+struct iv_feature iv_feature_image = {
+	.name = "snapshot images",
+	.cvm_size = sizeof(struct restored),
+	.start = start,
+	.check = check,
+	.plan = plan,
+	.free = free_state,
+};

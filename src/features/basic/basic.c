@@ -6,8 +6,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "iv.h"
-#include "iv_hostcalls.h"
+#include "basic.h"
 
 #define WRITE_MAX (1 << 20)
 
@@ -33,7 +32,7 @@ static long hc_exit(struct iv_call *c)
 	struct iv_cvm *cvm = c->cvm;
 	pthread_mutex_lock(&cvm->lock);
 	if (!cvm->exit_by_hostcall) {
-		cvm->t_exit_ns = iv_now_ns();
+		iv_mark(cvm, IV_T_EXIT);
 		cvm->exit_by_hostcall = 1;
 		cvm->exit_code = (long)c->a[0];
 	}
@@ -80,7 +79,7 @@ static long hc_nanosleep(struct iv_call *c)
 		req.tv_sec = 100L * 365 * 86400;
 	uint64_t deadline =
 		iv_now_ns() + (uint64_t)req.tv_sec * 1000000000ULL + (uint64_t)req.tv_nsec;
-	if (iv_run_add_timer(c->cvm, c->tid, deadline, c->cvm->leader->listener, c->id))
+	if (iv_run_add_timer(c->cvm, c->tid, deadline, c->cvm->leader->cell.listener, c->id))
 		return -EAGAIN;
 	return IV_HC_DEFER;
 }
@@ -98,12 +97,19 @@ static long hc_gettimeofday(struct iv_call *c)
 	return iv_cvm_write(c->cvm, c->a[0], &tv, sizeof(tv));
 }
 
-void iv_hc_basic_init(void)
+static int start(struct iv_run *run, struct iv_err *err)
 {
+	(void)run, (void)err;
 	iv_hostcall_register(HC_WRITE, "write", hc_write);
 	iv_hostcall_register(HC_EXIT, "exit", hc_exit);
 	iv_hostcall_register(HC_INSPECT, "inspect", hc_inspect);
 	iv_hostcall_register(HC_GET_ARG, "get_arg", hc_get_arg);
 	iv_hostcall_register(HC_NANOSLEEP, "nanosleep", hc_nanosleep);
 	iv_hostcall_register(HC_GETTIMEOFDAY, "gettimeofday", hc_gettimeofday);
+	return 0;
 }
+
+struct iv_feature iv_feature_basic = {
+	.name = "basic hostcalls",
+	.start = start,
+};

@@ -57,10 +57,3 @@ long iv_hostcall_dispatch(struct iv_call *c)
 		return -ENOSYS;
 	return table[c->nr].fn(c);
 }
-
-void iv_hostcalls_init(void)
-{
-	iv_hc_basic_init();
-	iv_hc_capfile_init();
-	iv_hc_tfork_init();
-}

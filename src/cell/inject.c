@@ -13,15 +13,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "iv.h"
+#include "iv_cell.h"
 
 #define INJECT_TIMEOUT_NS (2000ULL * 1000 * 1000)
 
@@ -127,4 +129,16 @@ long iv_inject_call(pid_t tid, uint64_t gadget, long nr, long a0, long a1, long 
 	long a[6] = {a0, a1, a2, a3, a4, 0}, ret;
 	int rc = iv_inject(tid, gadget, nr, a, &ret, NULL);
 	return rc ? rc : ret;
+}
+
+int iv_peek(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec l = {buf, len}, r = {(void *)(uintptr_t)addr, len};
+	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int iv_poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec l = {(void *)buf, len}, r = {(void *)(uintptr_t)addr, len};
+	return process_vm_writev(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }

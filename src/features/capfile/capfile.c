@@ -15,12 +15,34 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "iv.h"
-#include "iv_hostcalls.h"
+#include "capfile.h"
 
-#define MAX_CAPS 4096
-#define KEY_MAX	 64
-#define IO_MAX	 (1 << 20) /* per call: a server is never busy for long */
+#define MAX_CAPS    4096
+#define KEY_MAX	    64
+#define IO_MAX	    (1 << 20) /* per call: a server is never busy for long */
+#define MAX_HANDLES 16
+
+/* A cVM's cap files: open /cap/KEY handles and grants (under cvm->lock). */
+struct handle {
+	struct iv_cap *cap;
+	uint64_t offset;
+};
+
+struct cap_cvm {
+	struct handle handles[MAX_HANDLES];
+	struct {
+		struct iv_cap *cap;
+		uint64_t addr;
+	} grants[IV_MAX_GRANTS];
+	int ngrants;
+	uint64_t next;	    /* the next cap mapping goes just below this */
+	uint64_t adv_bytes; /* held by the monitor for cap files it advertised */
+};
+
+static struct cap_cvm *of(struct iv_cvm *cvm)
+{
+	return iv_state(cvm, &iv_feature_capfile);
+}
 
 static pthread_mutex_t caps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct iv_cap *caps[MAX_CAPS];
@@ -106,8 +128,13 @@ struct iv_cap *iv_cap_create(const char *name, uint64_t size, const void *data, 
 	return c;
 }
 
-int iv_cap_init(struct iv_config *cfg, struct iv_err *err)
+static void register_hostcalls(void);
+
+/* The config's cap files exist before any cVM. */
+static int start(struct iv_run *run, struct iv_err *err)
 {
+	struct iv_config *cfg = run->cfg;
+	register_hostcalls();
 	for (size_t i = 0; i < cfg->ncapfiles; i++) {
 		struct iv_capfile_cfg *cf = &cfg->capfiles[i];
 		struct iv_cap *c =
@@ -119,8 +146,9 @@ int iv_cap_init(struct iv_config *cfg, struct iv_err *err)
 	return 0;
 }
 
-void iv_cap_fini(void)
+static void stop(struct iv_run *run)
 {
+	(void)run;
 	pthread_mutex_lock(&caps_lock);
 	for (size_t i = 0; i < ncaps; i++)
 		cap_free(caps[i]);
@@ -139,29 +167,86 @@ int iv_cap_open(struct iv_cap *c)
 /* Where the cap is (or will be) mapped in this cVM; 0 when there is no room. */
 static uint64_t grant(struct iv_cvm *cvm, struct iv_cap *cap, uint64_t at)
 {
+	struct cap_cvm *cc = of(cvm);
 	uint64_t addr = 0;
 	pthread_mutex_lock(&cvm->lock);
-	for (int i = 0; i < cvm->ngrants; i++)
-		if (cvm->grants[i].cap == cap) {
-			addr = cvm->grants[i].addr;
+	for (int i = 0; i < cc->ngrants; i++)
+		if (cc->grants[i].cap == cap) {
+			addr = cc->grants[i].addr;
 			goto out;
 		}
-	if (cvm->ngrants == IV_MAX_GRANTS)
+	if (cc->ngrants == IV_MAX_GRANTS)
 		goto out;
 	if (!at) {
 		uint64_t len = IV_ALIGN_UP(cap->size);
-		if (cvm->cap_next - cvm->image_hi < len + IV_PAGE)
+		if (!cc->next)
+			cc->next = cvm->stack_lo - IV_PAGE;
+		if (cc->next - cvm->image_hi < len + IV_PAGE)
 			goto out;
-		at = cvm->cap_next - len;
-		cvm->cap_next = at - IV_PAGE; /* a guard page between grants */
+		at = cc->next - len;
+		cc->next = at - IV_PAGE; /* a guard page between grants */
 	}
-	cvm->grants[cvm->ngrants].cap = cap;
-	cvm->grants[cvm->ngrants].addr = at;
-	cvm->ngrants++;
+	cc->grants[cc->ngrants].cap = cap;
+	cc->grants[cc->ngrants].addr = at;
+	cc->ngrants++;
 	addr = at;
 out:
 	pthread_mutex_unlock(&cvm->lock);
 	return addr;
+}
+
+int iv_cap_grant(struct iv_cvm *cvm, int i, struct iv_cap **cap, uint64_t *addr)
+{
+	struct cap_cvm *cc = of(cvm);
+	int rc = -1;
+	pthread_mutex_lock(&cvm->lock);
+	if (i >= 0 && i < cc->ngrants) {
+		*cap = cc->grants[i].cap;
+		*addr = cc->grants[i].addr;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&cvm->lock);
+	return rc;
+}
+
+int iv_cap_grant_at(struct iv_cvm *cvm, struct iv_cap *cap, uint64_t addr)
+{
+	return grant(cvm, cap, addr) == addr ? 0 : -1;
+}
+
+int iv_cap_granted_at(struct iv_cvm *cvm, uint64_t addr)
+{
+	struct iv_cap *cap;
+	uint64_t at;
+	for (int i = 0; iv_cap_grant(cvm, i, &cap, &at) == 0; i++)
+		if (at == addr)
+			return 1;
+	return 0;
+}
+
+uint64_t iv_cap_next(struct iv_cvm *cvm)
+{
+	pthread_mutex_lock(&cvm->lock);
+	uint64_t next = of(cvm)->next ? of(cvm)->next : cvm->stack_lo - IV_PAGE;
+	pthread_mutex_unlock(&cvm->lock);
+	return next;
+}
+
+void iv_cap_set_next(struct iv_cvm *cvm, uint64_t next)
+{
+	pthread_mutex_lock(&cvm->lock);
+	of(cvm)->next = next;
+	pthread_mutex_unlock(&cvm->lock);
+}
+
+void iv_cap_inherit(struct iv_cvm *fork, struct iv_cvm *tpl)
+{
+	struct cap_cvm *f = of(fork), *t = of(tpl);
+	pthread_mutex_lock(&tpl->lock);
+	memcpy(f->grants, t->grants, sizeof(f->grants));
+	f->ngrants = t->ngrants;
+	f->next = t->next;
+	pthread_mutex_unlock(&tpl->lock);
 }
 
 static long install(struct iv_call *c, struct iv_cap *cap)
@@ -213,11 +298,12 @@ static long hc_cf_adv(struct iv_call *c)
 		return -EINVAL;
 	if (ptr < cvm->cfg->begin || ptr > cvm->cfg->end || IV_ALIGN_UP(size) > cvm->cfg->end - ptr)
 		return -EFAULT;
+	struct cap_cvm *cc = of(cvm);
 	pthread_mutex_lock(&cvm->lock);
-	int full = cvm->ngrants == IV_MAX_GRANTS ||
-		   cvm->adv_bytes + IV_ALIGN_UP(size) > cvm->cfg->size;
+	int full =
+		cc->ngrants == IV_MAX_GRANTS || cc->adv_bytes + IV_ALIGN_UP(size) > cvm->cfg->size;
 	if (!full)
-		cvm->adv_bytes += IV_ALIGN_UP(size);
+		cc->adv_bytes += IV_ALIGN_UP(size);
 	pthread_mutex_unlock(&cvm->lock);
 	if (full)
 		return -ENOSPC;
@@ -239,7 +325,7 @@ static long hc_cf_adv(struct iv_call *c)
 		if (cap)
 			cap_free(cap);
 		pthread_mutex_lock(&cvm->lock);
-		cvm->adv_bytes -= IV_ALIGN_UP(size);
+		cc->adv_bytes -= IV_ALIGN_UP(size);
 		pthread_mutex_unlock(&cvm->lock);
 		return ret;
 	}
@@ -251,9 +337,10 @@ static long hc_cf_adv(struct iv_call *c)
 
 /* ---- /cap/KEY as files, through hostcalls ---- */
 
-static struct iv_handle *handle(struct iv_cvm *cvm, uint64_t h)
+static struct handle *handle(struct iv_cvm *cvm, uint64_t h)
 {
-	return h < IV_MAX_HANDLES && cvm->handles[h].cap ? &cvm->handles[h] : NULL;
+	struct cap_cvm *cc = of(cvm);
+	return h < MAX_HANDLES && cc->handles[h].cap ? &cc->handles[h] : NULL;
 }
 
 static long hc_open(struct iv_call *c)
@@ -268,11 +355,12 @@ static long hc_open(struct iv_call *c)
 	if (!cap)
 		return -ENOENT;
 	struct iv_cvm *cvm = c->cvm;
+	struct cap_cvm *cc = of(cvm);
 	pthread_mutex_lock(&cvm->lock);
 	long h = -EMFILE;
-	for (int i = 0; i < IV_MAX_HANDLES; i++)
-		if (!cvm->handles[i].cap) {
-			cvm->handles[i] = (struct iv_handle){cap, 0};
+	for (int i = 0; i < MAX_HANDLES; i++)
+		if (!cc->handles[i].cap) {
+			cc->handles[i] = (struct handle){cap, 0};
 			h = i;
 			break;
 		}
@@ -284,7 +372,7 @@ static long rw(struct iv_call *c, int write)
 {
 	struct iv_cvm *cvm = c->cvm;
 	pthread_mutex_lock(&cvm->lock);
-	struct iv_handle *h = handle(cvm, c->a[0]);
+	struct handle *h = handle(cvm, c->a[0]);
 	struct iv_cap *cap = h ? h->cap : NULL;
 	uint64_t off = h ? h->offset : 0;
 	pthread_mutex_unlock(&cvm->lock);
@@ -336,7 +424,7 @@ static long hc_lseek(struct iv_call *c)
 	long r;
 	int64_t off = (int64_t)c->a[1];
 	pthread_mutex_lock(&cvm->lock);
-	struct iv_handle *h = handle(cvm, c->a[0]);
+	struct handle *h = handle(cvm, c->a[0]);
 	if (!h) {
 		r = -EBADF;
 	} else {
@@ -359,14 +447,14 @@ static long hc_close(struct iv_call *c)
 {
 	struct iv_cvm *cvm = c->cvm;
 	pthread_mutex_lock(&cvm->lock);
-	struct iv_handle *h = handle(cvm, c->a[0]);
+	struct handle *h = handle(cvm, c->a[0]);
 	if (h)
 		h->cap = NULL;
 	pthread_mutex_unlock(&cvm->lock);
 	return h ? 0 : -EBADF;
 }
 
-void iv_hc_capfile_init(void)
+static void register_hostcalls(void)
 {
 	iv_hostcall_register(HC_CF_ADV, "cap_file_adv", hc_cf_adv);
 	iv_hostcall_register(HC_CF_PRB, "cap_file_prb", hc_cf_prb);
@@ -376,3 +464,10 @@ void iv_hc_capfile_init(void)
 	iv_hostcall_register(HC_LSEEK, "lseek", hc_lseek);
 	iv_hostcall_register(HC_CLOSE, "close", hc_close);
 }
+
+struct iv_feature iv_feature_capfile = {
+	.name = "cap files",
+	.cvm_size = sizeof(struct cap_cvm),
+	.start = start,
+	.stop = stop,
+};

@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "basic/basic.h"
+#include "capfile/capfile.h"
+#include "image/image.h"
 #include "iv.h"
+#include "tfork/tfork.h"
 
 static const char usage[] =
 	"usage: intravisor [-v] [--metrics FILE] -y CONFIG.yaml\n"
@@ -14,7 +18,8 @@ static const char usage[] =
 	"  -h, --help           show this help\n"
 	"cVM console lines are printed as '[name] text'; the monitor's own lines start with "
 	"'MON:'.\n"
-	"Exit status: 0 when every cVM ended with status 0, 1 otherwise, 2 for a bad command line,\n"
+	"Exit status: 0 when every cVM ended with status 0, 1 otherwise, 2 for a bad command "
+	"line,\n"
 	"configuration or runtime image (nothing starts), 128+N when ended by signal N.\n";
 
 int main(int argc, char **argv)
@@ -52,6 +57,12 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+
+	/* The features, each after those it builds on; a new one is one line. */
+	iv_feature_register(&iv_feature_basic);
+	iv_feature_register(&iv_feature_capfile);
+	iv_feature_register(&iv_feature_tfork);
+	iv_feature_register(&iv_feature_image);
 
 	struct iv_config cfg;
 	struct iv_err err;

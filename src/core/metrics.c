@@ -35,23 +35,23 @@ static const char *kind(const struct iv_cvm *c)
 
 static void phases(const struct iv_cvm *c, double *p)
 {
-	uint64_t end = c->t_exit_ns ? c->t_exit_ns : c->t_done_ns;
+	uint64_t end = c->t[IV_T_EXIT] ? c->t[IV_T_EXIT] : c->t[IV_T_DONE];
 	for (int i = 0; i < NPHASES; i++)
 		p[i] = -1;
 	if (c->cfg->resume && !c->cfg->snapshot_path) {
-		p[FORK] = span(c->t_deploy_ns, c->t_running_ns);
+		p[FORK] = span(c->t[IV_T_DEPLOY], c->t[IV_T_RUNNING]);
 	} else {
 		/* an image restore reads, checks and plans where others load an ELF */
-		p[c->cfg->resume ? RESTORE : LOAD] = span(c->t_deploy_ns, c->t_loaded_ns);
-		p[SANDBOX] = span(c->t_loaded_ns, c->t_running_ns);
+		p[c->cfg->resume ? RESTORE : LOAD] = span(c->t[IV_T_DEPLOY], c->t[IV_T_LOADED]);
+		p[SANDBOX] = span(c->t[IV_T_LOADED], c->t[IV_T_RUNNING]);
 	}
-	if (c->t_save_ns) {
-		p[PREPARE] = span(c->t_running_ns, c->t_save_ns);
-		p[SNAPSHOT] = span(c->t_save_ns, c->t_saved_ns);
+	if (c->t[IV_T_SAVE]) {
+		p[PREPARE] = span(c->t[IV_T_RUNNING], c->t[IV_T_SAVE]);
+		p[SNAPSHOT] = span(c->t[IV_T_SAVE], c->t[IV_T_SAVED]);
 	} else {
-		p[EXECUTE] = span(c->t_running_ns, end);
+		p[EXECUTE] = span(c->t[IV_T_RUNNING], end);
 	}
-	p[TOTAL] = span(c->t_deploy_ns, c->t_done_ns);
+	p[TOTAL] = span(c->t[IV_T_DEPLOY], c->t[IV_T_DONE]);
 }
 
 /* Only cVMs that ran: a deployment that failed said so in one line. */
@@ -61,7 +61,7 @@ void iv_metrics_print(const struct iv_run *run, uint64_t t0)
 	for (size_t i = 0; i < run->ncvms; i++) {
 		const struct iv_cvm *c = &run->cvms[i];
 		double p[NPHASES];
-		if (!c->t_running_ns)
+		if (!c->t[IV_T_RUNNING])
 			continue;
 		any = 1;
 		char line[512];

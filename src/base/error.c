@@ -1,9 +1,10 @@
 /* The one error convention, and the monitor's log. */
 #define _GNU_SOURCE
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
-#include "iv.h"
+#include "iv_base.h"
 
 int iv_verbose;
 

@@ -1,0 +1,153 @@
+/*
+ * iv_cell.h - the mechanisms under the monitor's core: ELF loading, the plan
+ * a cell stub executes, the seccomp policy, spawning cells, and running
+ * system calls inside a stopped cell.  Nothing here knows what a cVM is.
+ */
+#ifndef IV_CELL_H
+#define IV_CELL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "iv_base.h"
+#include "plan.h"
+
+/* ---- ELF loading (loader/elf.c, loader/stack.c) ---- */
+
+#define IV_ELF_MAX_SEGMENTS 16
+
+enum iv_entry_kind {
+	IV_ENTRY_PROCESS = 1,  /* static executable: rsp -> argc, as the kernel starts it */
+	IV_ENTRY_FUNCTION = 2, /* shared object with -e sym: called as sym(argc, argv, envp) */
+};
+
+struct iv_segment {
+	uint64_t vaddr; /* after relocation */
+	uint64_t memsz, filesz, offset;
+	int prot; /* PROT_* */
+};
+
+struct iv_reloc {
+	uint64_t addr, value;
+};
+
+struct iv_elf {
+	enum iv_entry_kind kind;
+	uint64_t bias;	 /* added to every vaddr */
+	uint64_t lo, hi; /* page-aligned range the image occupies */
+	uint64_t entry;
+	uint64_t phdr; /* address of the program headers in memory (AT_PHDR), 0 if unmapped */
+	uint16_t phnum, phentsize;
+	struct iv_segment seg[IV_ELF_MAX_SEGMENTS];
+	size_t nseg;
+	struct iv_reloc *relocs; /* malloc'd; 8-byte stores the stub performs */
+	size_t nrelocs;
+};
+
+/*
+ * Validates an ELF image held in buf and lays it out inside [begin, end):
+ * a static executable must already lie there, a position-independent one
+ * is placed at begin.  Nothing in buf is trusted: every offset and size is
+ * checked.  On success out->relocs must be released with iv_elf_free().
+ */
+int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, struct iv_elf *out,
+		 struct iv_err *err);
+void iv_elf_free(struct iv_elf *elf);
+
+/* ---- the plan a cell stub executes (cell/plan.c) ---- */
+
+struct iv_plan {
+	struct iv_plan_hdr hdr;
+	struct iv_plan_op *ops;
+	size_t nops, opcap;
+	uint8_t *data; /* what OP_COPY ops copy from */
+	size_t dlen, dcap;
+	void *filter; /* struct sock_filter[] */
+	size_t filter_len;
+};
+
+/* Appends an op; -1 only on allocation failure. */
+int iv_plan_op(struct iv_plan *p, uint32_t kind, uint64_t addr, uint64_t len, uint64_t arg,
+	       uint32_t prot);
+/* Copies data into the plan and adds an op that stores it at addr. */
+int iv_plan_copy(struct iv_plan *p, uint64_t addr, const void *data, size_t len);
+/* Lays the plan out in a sealed memfd the stub reads; returns the fd or -1. */
+int iv_plan_finish(struct iv_plan *p, struct iv_err *err);
+void iv_plan_free(struct iv_plan *p);
+
+/* Builds the initial stack (argc, argv, envp, auxv, strings) below top and
+ * records it in the plan; returns the stack pointer to start with in *sp. */
+int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, const char *name,
+		   const char *args, uint64_t *sp, struct iv_err *err);
+
+/* ---- cells (cell/cell.c, cell/policy.c) ---- */
+
+/* Builds the cells' seccomp filter (classic BPF), once per process. */
+int iv_policy_init(struct iv_err *err);
+/* Copies the filter into the plan (building it first if need be). */
+int iv_policy_build(struct iv_plan *p, struct iv_err *err);
+
+/* A cell: a confined process that runs its stub, then its cVM. */
+struct iv_cell {
+	pid_t pid; /* in the monitor's pid namespace */
+	int pidfd;
+	int listener;	 /* seccomp user-notification fd */
+	int console;	 /* read end of the cell's stdout/stderr pipe */
+	int ctl;	 /* control socket to the stub until it starts */
+	uint64_t gadget; /* a syscall instruction in the stub (inject.c) */
+	uid_t uid;	 /* its credentials */
+	gid_t gid;
+};
+
+/* What a new cell is to be. */
+struct iv_cell_spec {
+	const char *name;    /* its hostname, and for messages */
+	const char *disk;    /* its root directory (NULL: an empty read-only one) */
+	uint64_t mem;	     /* memory it may map (RLIMIT_AS, beyond the stub's own) */
+	unsigned long nproc; /* RLIMIT_NPROC */
+	uid_t uid;	     /* and gid */
+};
+
+/* Spawns a cell from a complete plan and the runtime's fd (taken); on
+ * success the cell is filled in and the stub waits for iv_cell_go(). */
+int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_plan *plan,
+		  int elf_fd, const int *extra, int nextra, struct iv_err *err);
+/* Lets the stub jump into the cVM. */
+int iv_cell_go(struct iv_cell *cell, const char *name, struct iv_err *err);
+/* Creates what every cell shares (the stub, the empty root, the null
+ * network, mount namespaces per root); once per process, undone by fini. */
+int iv_cell_global_init(struct iv_err *err);
+/* The prepared mount namespace rooted at dir (NULL: the empty root), made on
+ * first use: an fd, or -1.  The run prepares every configured root up front
+ * because making one waits for an RCU grace period. */
+int iv_cell_prepare_root(const char *dir, struct iv_err *err);
+void iv_cell_global_fini(void);
+
+/* ---- system calls run inside a stopped cell (cell/inject.c) ---- */
+
+/* Runs system call nr with args a in thread tid, which is in a ptrace stop
+ * of the calling thread, through the cell stub's syscall instruction at
+ * gadget; its registers are restored after.  0 with the call's result in
+ * *ret (and a new task's id in *child, for clone), or -errno.  Bounded. */
+int iv_inject(pid_t tid, uint64_t gadget, long nr, const long a[6], long *ret, pid_t *child);
+/* The same, returning the call's result, or -errno when it could not run. */
+long iv_inject_call(pid_t tid, uint64_t gadget, long nr, long a0, long a1, long a2, long a3,
+		    long a4);
+/* True for the system call the monitor is injecting into tid right now:
+ * its server lets that one through. */
+int iv_inject_expected(pid_t tid, long nr);
+/* Takes a stop of tid, a tracee, if there is one: 1 with its wait status
+ * (as waitpid puts it), 0 when there is none, -ESRCH when it has ended (its
+ * exit is left for the reaper), -errno. */
+int iv_take_stop(pid_t tid, int *status);
+/* Waits (bounded, without blocking) for tid to stop: 0 with its wait
+ * status, -ESRCH when it ended instead, -ETIMEDOUT. */
+int iv_wait_stop(pid_t tid, int *status);
+
+/* Copies to or from a cell's memory at an address the monitor chose
+ * (honouring the cell's page protections); 0 or -EFAULT. */
+int iv_peek(pid_t pid, uint64_t addr, void *buf, size_t len);
+int iv_poke(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+#endif
