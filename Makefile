@@ -24,7 +24,7 @@ EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test
 TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c)) \
 	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c))
 
-.PHONY: all deps fuzz-deps demo test fuzz bench bench-tfork clean format
+.PHONY: all deps fuzz-deps demo test fuzz fuzz-hostcall bench bench-tfork clean format
 all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(EXAMPLES)
 
 deps:
@@ -133,6 +133,11 @@ fuzz: all $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image
 	@mkdir -p $(B)/fuzz/corpus-image
 	$(B)/intravisor -y tests/fuzz/image_seed.yaml 2>/dev/null && cp $(B)/fuzz/seed-image/image.img $(B)/fuzz/corpus-image/seed
 	$(B)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-image
+# The hostcall fuzzer cVM (tests/cvm/hc_fuzz.c) under the ASan monitor for
+# FUZZ_SECONDS, in rounds of fresh seeds from HC_FUZZ_SEED (tests/fuzz/hc_fuzz.sh).
+HC_FUZZ_SEED ?= 1
+fuzz-hostcall: all $(B)/asan/intravisor $(B)/tests/hc_fuzz.so
+	bash tests/fuzz/hc_fuzz.sh $(FUZZ_SECONDS) $(HC_FUZZ_SEED)
 
 clean:
 	rm -rf $(B)
