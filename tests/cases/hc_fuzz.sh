@@ -62,7 +62,7 @@ test_hc_fuzz_random_hostcalls_from_three_cvms_leave_others_served() {
 test_hc_fuzz_template_and_its_forks_fuzz_and_others_stay_served() {
 	{ hcf_head
 	  hcf_checkers
-	  hcf_cvm tpl 0x20000000 "4 800 t" "template: 1" "wait: -1"
+	  hcf_cvm tpl 0x20000000 "4 800 tm" "template: 1" "wait: -1"
 	  printf -- '- name: %s\n  runtime: %s\n  args: "%s"\n  resume: 1\n' \
 		f1 "$HCF" "5 1600" f2 "$HCF" "6 1600 ms"
 	  echo "  wait: -1"

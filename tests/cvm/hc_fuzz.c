@@ -13,7 +13,9 @@
  *
  * FLAGS (letters, any order):
  *   t  template: fuzz MS/4 ms without HC_SAVE, then host_save(); each fork
- *      re-reads its own args (SEED MS FLAGS) and fuzzes as a plain cVM
+ *      re-reads its own args (SEED MS FLAGS) and fuzzes as a plain cVM;
+ *      with m, the second thread is still calling when the template
+ *      freezes and goes on in every fork
  *   m  a second thread fuzzes at the same time (its own arena and seed)
  *   s  a helper thread sends SIGUSR1 to the fuzzing threads every 0-2 ms,
  *      interrupting pending hostcalls (handler without SA_RESTART)
@@ -80,7 +82,8 @@ static char stacks[2][65536] __attribute__((aligned(16)));
 static struct fuzzer fz[MAX_THREADS];
 static unsigned char seen[OUTSIDE_BASE + 32]; /* numbers called, by index */
 static volatile long stop, helper_done, signals, anomalies;
-static long deadline_ns, expect_inspect, allow_save, huge_sleeps, signalled;
+static volatile long deadline_ns;
+static long expect_inspect, allow_save, huge_sleeps, signalled;
 static unsigned long begin, end;
 
 extern const char __ehdr_start[];
@@ -385,10 +388,15 @@ static void fuzz_until(struct fuzzer *f, long until_ns)
 
 /* ---- threads ---- */
 
+/* The second fuzzing thread.  In a 't' template it is still calling when
+ * the template freezes, and goes on in each fork (with a new tid) until the
+ * fork's deadline. */
 static void fuzz_thread(long i)
 {
-	fz[i].tid = iv_syscall6(NR_gettid, 0, 0, 0, 0, 0, 0);
-	fuzz_until(&fz[i], deadline_ns);
+	do {
+		fz[i].tid = iv_syscall6(NR_gettid, 0, 0, 0, 0, 0, 0);
+		fuzz_until(&fz[i], 0);
+	} while (!stop && now_ns() < deadline_ns);
 	__atomic_store_n(&fz[i].done, 1, __ATOMIC_RELEASE);
 }
 
@@ -450,7 +458,8 @@ static void run(const char *args, long t_start)
 {
 	long seed = num(args), ms = num(word(args, 1));
 	const char *flags = word(args, 2);
-	int nthreads = has(flags, 'm') ? 2 : 1;
+	int inherited = fz[1].tid && !fz[1].done; /* a 't' template's second thread */
+	int nthreads = has(flags, 'm') || inherited ? 2 : 1;
 	signalled = has(flags, 's') || has(flags, 'S');
 	huge_sleeps = has(flags, 'S');
 	for (int i = 0; i < nthreads; i++)
@@ -463,7 +472,8 @@ static void run(const char *args, long t_start)
 		if (iv_thread_spawn(signaller, nthreads, stacks[0], sizeof(stacks[0])) < 0)
 			iv_puts("hc_fuzz: cannot start the signal thread\n");
 	}
-	if (nthreads > 1 && iv_thread_spawn(fuzz_thread, 1, stacks[1], sizeof(stacks[1])) < 0) {
+	if (nthreads > 1 && !inherited &&
+	    iv_thread_spawn(fuzz_thread, 1, stacks[1], sizeof(stacks[1])) < 0) {
 		iv_puts("hc_fuzz: cannot start the second thread\n");
 		fz[1].done = 1;
 	}
@@ -572,8 +582,10 @@ long cvm_main(long argc, char **argv)
 		for (int i = 0; i < MAX_THREADS; i++)
 			setup_fuzzer(i, num(args));
 		allow_save = 0;
-		deadline_ns = t_start + ms * 250000L;
-		fuzz_until(&fz[0], deadline_ns);
+		deadline_ns = t_start + ms * 1000000L;
+		if (has(word(args, 2), 'm'))
+			iv_thread_spawn(fuzz_thread, 1, stacks[1], sizeof(stacks[1]));
+		fuzz_until(&fz[0], t_start + ms * 250000L);
 		say("\nhc_fuzz: template made ", fz[0].calls, " calls before host_save\n");
 		host_save();
 		/* A fork (or a template with fork: 0): its own args and clock. */

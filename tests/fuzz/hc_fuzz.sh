@@ -6,7 +6,8 @@
 #
 # A round is one monitor run: a checker ("watch") and three fuzzers with the
 # next seeds and rotating flags; every fourth round a template that fuzzes
-# before host_save, two forks that fuzz and a sibling fork that checks.
+# before host_save (every other one with a second thread still calling as it
+# freezes), two forks that fuzz and a sibling fork that checks.
 # HC_FUZZ_FLAGS (space-separated, "-" for none) replaces the flag rotation.
 # A round fails when the monitor exits non-zero (99: a sanitizer report),
 # hangs, a checker was not served, or a fuzzer did not end with "done" or
@@ -55,9 +56,10 @@ plain_round() {
 }
 
 template_round() {
-	local s=$1
+	local s=$1 m=$2
 	head_yaml
-	entry tpl 0x20000000 "$s $MS t" "template: 1" "wait: -1"
+	# every other template has a second thread that is calling as it freezes
+	entry tpl 0x20000000 "$s $MS t$m" "template: 1" "wait: -1"
 	fork sib "watch $MS"
 	fork f1 "$((s + 1)) $MS $(flag $((s + 1)))"
 	fork f2 "$((s + 2)) $MS $(flag $((s + 2)))"
@@ -89,7 +91,7 @@ while [ $SECONDS -lt $end ]; do
 	d=$WORK/r$rounds
 	mkdir -p "$d"
 	if [ $((rounds % 4)) = 3 ]; then
-		template_round "$SEED" >"$d/a.yaml"
+		template_round "$SEED" "$([ $((rounds / 4 % 2)) = 1 ] && echo m)" >"$d/a.yaml"
 		who="sib f1 f2"
 	else
 		plain_round "$SEED" >"$d/a.yaml"
