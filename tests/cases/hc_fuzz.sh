@@ -1,8 +1,9 @@
 # The hostcall fuzzer (tests/cvm/hc_fuzz.c): cVMs that make random
-# hostcalls with random arguments, under the ASan/UBSan monitor, beside cVMs
-# that must still be served: a checker ("watch": 10 ms sleeps, inspect,
-# get_arg, each checked), escape.so's victim (one long sleep) and, after the
-# fuzzers, a cVM that starts and ends.  `make fuzz-hostcall` runs the same
+# hostcalls with random arguments (plain, forks of a fuzzing template, a
+# restored image), under the ASan/UBSan monitor, beside cVMs that must still
+# be served: a checker ("watch": 10 ms sleeps, inspect, get_arg, each
+# checked), escape.so's victim (one long sleep) and, after the fuzzers, a cVM
+# that starts and ends.  `make fuzz-hostcall` runs the same
 # fuzzer for longer with rotating seeds (tests/fuzz/hc_fuzz.sh).
 
 HCF=$B/tests/hc_fuzz.so
@@ -72,4 +73,19 @@ test_hc_fuzz_template_and_its_forks_fuzz_and_others_stay_served() {
 	grep -qE '^\[tpl\] hc_fuzz: template made [1-9][0-9]* calls before host_save$' <<<"$OUT" ||
 		{ show; fail "the template did not fuzz before host_save"; return 1; }
 	expect_err "template 'tpl' released after 2 fork(s)" && hcf_ok f1 f2
+}
+
+test_hc_fuzz_restored_image_fuzzes_and_others_stay_served() {
+	{ hcf_head
+	  hcf_cvm tpl 0x20000000 "7 400 tmn" "template: 1" "snapshot_path: $T/img"
+	} | yaml t.yaml >/dev/null
+	run_iv -a -y "$T/t.yaml"
+	expect_rc 0 && expect_no_err "AddressSanitizer" || return 1
+	{ hcf_head
+	  hcf_checkers
+	  hcf_cvm r1 0x20000000 "8 1600 ms" "resume: 1" "snapshot_path: $T/img" "wait: -1"
+	  cvm_entry after "$B/tests/escape.so" 0x30000000 'args: "alive"'
+	} | yaml r.yaml >/dev/null
+	run_iv -a -y "$T/r.yaml"
+	hcf_ok r1
 }

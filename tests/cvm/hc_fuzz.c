@@ -21,6 +21,8 @@
  *      interrupting pending hostcalls (handler without SA_RESTART)
  *   S  as s, and valid nanosleeps may be huge (the signal cuts them short)
  *   x  end (HC_EXIT) while the other threads are still calling
+ *   n  no HC_CF_ADV (for a template whose image is restored in a later run:
+ *      an image needs every cap file it was granted, advertised ones too)
  *
  * Numbers come mostly from the registered ones, else from 0..1023, else
  * just outside (the syscalls just below IV_HC_BASE, 1024..1039).  HC_EXIT
@@ -83,7 +85,7 @@ static struct fuzzer fz[MAX_THREADS];
 static unsigned char seen[OUTSIDE_BASE + 32]; /* numbers called, by index */
 static volatile long stop, helper_done, signals, anomalies;
 static volatile long deadline_ns;
-static long expect_inspect, allow_save, huge_sleeps, signalled;
+static long expect_inspect, allow_save, allow_adv = 1, huge_sleeps, signalled;
 static unsigned long begin, end;
 
 extern const char __ehdr_start[];
@@ -192,7 +194,8 @@ static long pick_nr(struct fuzzer *f)
 			nr = OUTSIDE_BASE + (long)below(f, 16);
 		else
 			nr = -1 - (long)below(f, 8); /* syscalls 0x1ff8..0x1fff */
-	} while (nr == HC_EXIT || (nr == HC_SAVE && !allow_save));
+	} while (nr == HC_EXIT || (nr == HC_SAVE && !allow_save) ||
+		 (nr == HC_CF_ADV && !allow_adv));
 	return nr;
 }
 
@@ -582,6 +585,7 @@ long cvm_main(long argc, char **argv)
 		for (int i = 0; i < MAX_THREADS; i++)
 			setup_fuzzer(i, num(args));
 		allow_save = 0;
+		allow_adv = !has(word(args, 2), 'n');
 		deadline_ns = t_start + ms * 1000000L;
 		if (has(word(args, 2), 'm'))
 			iv_thread_spawn(fuzz_thread, 1, stacks[1], sizeof(stacks[1]));
@@ -597,6 +601,7 @@ long cvm_main(long argc, char **argv)
 		fz[0].calls = fz[0].sleeps = 0;
 	}
 	allow_save = 1;
+	allow_adv = !has(word(args, 2), 'n');
 	run(args, t_start);
 	summary();
 	/* HC_EXIT last, with status 0 and whatever else in its other registers. */

@@ -7,7 +7,8 @@
 # A round is one monitor run: a checker ("watch") and three fuzzers with the
 # next seeds and rotating flags; every fourth round a template that fuzzes
 # before host_save (every other one with a second thread still calling as it
-# freezes), two forks that fuzz and a sibling fork that checks.
+# freezes), two forks that fuzz and a sibling fork that checks; then the
+# template's image is restored in a second run, where it fuzzes again.
 # HC_FUZZ_FLAGS (space-separated, "-" for none) replaces the flag rotation.
 # A round fails when the monitor exits non-zero (99: a sanitizer report),
 # hangs, a checker was not served, or a fuzzer did not end with "done" or
@@ -59,10 +60,17 @@ template_round() {
 	local s=$1 m=$2
 	head_yaml
 	# every other template has a second thread that is calling as it freezes
-	entry tpl 0x20000000 "$s $MS t$m" "template: 1" "wait: -1"
+	entry tpl 0x20000000 "$s $MS t${m}n" "template: 1" "wait: -1" "snapshot_path: $d/img"
 	fork sib "watch $MS"
 	fork f1 "$((s + 1)) $MS $(flag $((s + 1)))"
 	fork f2 "$((s + 2)) $MS $(flag $((s + 2)))"
+}
+
+# The template's image, restored in a run of its own.
+restore_round() {
+	local s=$1
+	head_yaml
+	entry r1 0x20000000 "$s $MS $(flag "$s")" "resume: 1" "snapshot_path: $d/img"
 }
 
 # check DIR FUZZERS...: why the round in DIR failed, or nothing.
@@ -85,35 +93,49 @@ check() {
 	done
 }
 
+# run NAME FUZZERS...: runs the config $d/NAME.yaml; prints its calls, then
+# why it failed (nothing if it did not); keeps a failed run.
+run() {
+	local name=$1 why n; shift
+	timeout -k 5 $((MS / 1000 + 30)) "$B/asan/intravisor" -y "$d/$name.yaml" >"$d/out" 2>"$d/err"
+	echo $? >"$d/rc"
+	why=$(check "$d" "$@")
+	n=$(grep -aoE "^\[[a-z0-9]+\] hc_fuzz: [0-9]+ calls" "$d/out" | awk '{s += $3} END {print s + 0}')
+	echo "$n $why"
+	if [ -n "$why" ]; then
+		mkdir -p "$OUTDIR/seed-$SEED"
+		cp "$d/$name.yaml" "$d/out" "$d/err" "$d/rc" "$OUTDIR/seed-$SEED/"
+	fi
+}
+
 rounds=0 failed=0 calls=0 first=$SEED
 end=$((SECONDS + SECONDS_TOTAL))
 while [ $SECONDS -lt $end ]; do
 	d=$WORK/r$rounds
 	mkdir -p "$d"
+	rm -rf "$OUTDIR/seed-$SEED"
 	if [ $((rounds % 4)) = 3 ]; then
 		template_round "$SEED" "$([ $((rounds / 4 % 2)) = 1 ] && echo m)" >"$d/a.yaml"
-		who="sib f1 f2"
+		restore_round $((SEED + 3)) >"$d/b.yaml"
+		r=$(run a sib f1 f2)
+		[ "${r#* }" = "" ] && r2=$(run b r1) && r="$((${r%% *} + ${r2%% *})) ${r2#* }"
+		last=$((SEED + 3))
 	else
 		plain_round "$SEED" >"$d/a.yaml"
-		who="fz1 fz2 fz3"
+		r=$(run a fz1 fz2 fz3)
+		last=$((SEED + 2))
 	fi
-	timeout -k 5 $((MS / 1000 + 30)) "$B/asan/intravisor" -y "$d/a.yaml" >"$d/out" 2>"$d/err"
-	echo $? >"$d/rc"
-	# shellcheck disable=SC2086
-	why=$(check "$d" $who)
-	n=$(grep -aoE "^\[[a-z0-9]+\] hc_fuzz: [0-9]+ calls" "$d/out" | awk '{s += $3} END {print s + 0}')
+	n=${r%% *} why=${r#* }
 	calls=$((calls + n))
 	if [ -n "$why" ]; then
 		failed=$((failed + 1))
-		rm -rf "$OUTDIR/seed-$SEED"
-		cp -r "$d" "$OUTDIR/seed-$SEED"
-		echo "round $rounds seeds $SEED-$((SEED + 2)): FAILED: $why (kept in $OUTDIR/seed-$SEED)"
+		echo "round $rounds seeds $SEED-$last: FAILED: $why (kept in $OUTDIR/seed-$SEED)"
 	else
-		echo "round $rounds seeds $SEED-$((SEED + 2)): $n calls, ok"
+		echo "round $rounds seeds $SEED-$last: $n calls, ok"
 	fi
 	rm -rf "$d"
 	rounds=$((rounds + 1))
-	SEED=$((SEED + 3))
+	SEED=$((last + 1))
 done
 echo "hc_fuzz: $rounds rounds, seeds $first-$((SEED - 1)), $calls calls, $failed failed rounds"
 [ "$failed" = 0 ]
