@@ -141,12 +141,21 @@ static int has(const char *s, char c)
 	return 0;
 }
 
+/* Console output that a signal cannot cut short. */
+static void out(const char *s)
+{
+	long n = (long)strlen(s), r;
+	while (n > 0 && ((r = host_write(s, n)) > 0 || r == -EINTR))
+		if (r > 0)
+			s += r, n -= r;
+}
+
 static void say(const char *a, long n, const char *b)
 {
 	char buf[24];
-	iv_puts(a);
-	iv_puts(iv_itoa(n, buf));
-	iv_puts(b);
+	out(a);
+	out(iv_itoa(n, buf));
+	out(b);
 }
 
 static void anomaly(long nr, const unsigned long *a, long r, const char *why)
@@ -157,12 +166,12 @@ static void anomaly(long nr, const unsigned long *a, long r, const char *why)
 	char buf[24];
 	say("\nhc_fuzz: ANOMALY nr ", nr, " (");
 	for (int i = 0; i < 3; i++) {
-		iv_puts(iv_xtoa(a[i], buf));
-		iv_puts(i < 2 ? " " : ") -> ");
+		out(iv_xtoa(a[i], buf));
+		out(i < 2 ? " " : ") -> ");
 	}
 	say("", r, ": ");
-	iv_puts(why);
-	iv_puts("\n");
+	out(why);
+	out("\n");
 }
 
 /* ---- numbers ---- */
@@ -452,7 +461,7 @@ static void setup_fuzzer(int i, long seed)
 	fz[i].rng = (unsigned long)seed * 0x9e3779b97f4a7c15UL + (unsigned long)i + 1;
 	fz[i].arena = arenas[i][0];
 	if (iv_syscall6(NR_mprotect, (long)arenas[i][ARENA_PAGES], PAGE, 0, 0, 0, 0)) {
-		iv_puts("hc_fuzz: cannot protect the guard page\n");
+		out("hc_fuzz: cannot protect the guard page\n");
 		host_exit_code(2);
 	}
 }
@@ -473,11 +482,11 @@ static void run(const char *args, long t_start)
 		struct k_sigaction sa = {on_signal, SA_RESTORER, hc_fuzz_restorer, 0};
 		iv_syscall6(NR_rt_sigaction, SIGUSR1, (long)&sa, 0, 8, 0, 0);
 		if (iv_thread_spawn(signaller, nthreads, stacks[0], sizeof(stacks[0])) < 0)
-			iv_puts("hc_fuzz: cannot start the signal thread\n");
+			out("hc_fuzz: cannot start the signal thread\n");
 	}
 	if (nthreads > 1 && !inherited &&
 	    iv_thread_spawn(fuzz_thread, 1, stacks[1], sizeof(stacks[1])) < 0) {
-		iv_puts("hc_fuzz: cannot start the second thread\n");
+		out("hc_fuzz: cannot start the second thread\n");
 		fz[1].done = 1;
 	}
 	fuzz_until(&fz[0], deadline_ns);
@@ -530,7 +539,7 @@ static long watch(long ms, long arg_len)
 		const char *bad = watch_round(arg_len, inspect, &r);
 		if (bad) {
 			say("hc_fuzz watch: round ", rounds, ": ");
-			iv_puts(bad);
+			out(bad);
 			say(" (", r, ")\n");
 			return 1;
 		}
