@@ -40,7 +40,8 @@
  * PROT_NONE, so whatever the monitor writes through an arena pointer stays
  * in the arena; a nanosleep's timespec is either a slot this cVM filled
  * with a bounded or invalid time, or an invalid pointer, so the fuzzer
- * never sleeps for long; console writes from valid memory are short.
+ * never sleeps for long; console writes from valid memory are short; a
+ * fork does not ask for the frame of a thread it has already recreated.
  *
  * Ends with "hc_fuzz: N calls, M distinct numbers, done" and status 0.
  */
@@ -85,7 +86,7 @@ static struct fuzzer fz[MAX_THREADS];
 static unsigned char seen[OUTSIDE_BASE + 32]; /* numbers called, by index */
 static volatile long stop, helper_done, signals, anomalies;
 static volatile long deadline_ns;
-static long expect_inspect, allow_save, allow_adv = 1, huge_sleeps, signalled;
+static long inherited, expect_inspect, allow_save, allow_adv = 1, huge_sleeps, signalled;
 static unsigned long begin, end;
 
 extern const char __ehdr_start[];
@@ -353,6 +354,10 @@ static void one_call(struct fuzzer *f)
 	if (nr == HC_WRITE && (in_arena(f, a[0]) || (a[0] >= begin && a[0] < end)) && a[1] > 64 &&
 	    a[1] <= (1UL << 20) && below(f, 64))
 		a[1] &= 15;
+	/* In a fork of a template with a second thread, THREAD_FRAME(0) still
+	 * writes that thread's signal frame, onto the stack it is running on. */
+	if (nr == HC_THREAD_FRAME && a[0] == 0 && inherited)
+		a[0] = 1;
 	refresh(f);
 	mark_seen(nr);
 
@@ -470,7 +475,7 @@ static void run(const char *args, long t_start)
 {
 	long seed = num(args), ms = num(word(args, 1));
 	const char *flags = word(args, 2);
-	int inherited = fz[1].tid && !fz[1].done; /* a 't' template's second thread */
+	inherited = fz[1].tid && !fz[1].done; /* a 't' template's second thread */
 	int nthreads = has(flags, 'm') || inherited ? 2 : 1;
 	signalled = has(flags, 's') || has(flags, 'S');
 	huge_sleeps = has(flags, 'S');
@@ -597,7 +602,8 @@ long cvm_main(long argc, char **argv)
 		allow_adv = !has(word(args, 2), 'n');
 		deadline_ns = t_start + ms * 1000000L;
 		if (has(word(args, 2), 'm'))
-			iv_thread_spawn(fuzz_thread, 1, stacks[1], sizeof(stacks[1]));
+			inherited =
+				iv_thread_spawn(fuzz_thread, 1, stacks[1], sizeof(stacks[1])) > 0;
 		fuzz_until(&fz[0], t_start + ms * 250000L);
 		say("\nhc_fuzz: template made ", fz[0].calls, " calls before host_save\n");
 		host_save();
