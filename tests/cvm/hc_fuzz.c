@@ -151,28 +151,42 @@ static void out(const char *s)
 			s += r, n -= r;
 }
 
-static void say(const char *a, long n, const char *b)
+/* One console line (or more) from fmt with %d (long), %x (unsigned long)
+ * and %s, written in one call so that other threads' output cannot land
+ * inside it. */
+static void say(const char *fmt, ...)
 {
-	char buf[24];
-	out(a);
-	out(iv_itoa(n, buf));
-	out(b);
+	char buf[320], num[24];
+	unsigned long n = 0;
+	__builtin_va_list ap;
+	__builtin_va_start(ap, fmt);
+	for (; *fmt && n < sizeof(buf) - 1; fmt++) {
+		const char *s = num;
+		if (*fmt != '%') {
+			buf[n++] = *fmt;
+			continue;
+		}
+		fmt++;
+		if (*fmt == 'd')
+			iv_itoa(__builtin_va_arg(ap, long), num);
+		else if (*fmt == 'x')
+			iv_xtoa(__builtin_va_arg(ap, unsigned long), num);
+		else
+			s = __builtin_va_arg(ap, const char *);
+		while (*s && n < sizeof(buf) - 1)
+			buf[n++] = *s++;
+	}
+	__builtin_va_end(ap);
+	buf[n] = 0;
+	out(buf);
 }
 
 static void anomaly(long nr, const unsigned long *a, long r, const char *why)
 {
 	long n = __atomic_fetch_add(&anomalies, 1, __ATOMIC_RELAXED);
-	if (n >= MAX_REPORTS)
-		return;
-	char buf[24];
-	say("\nhc_fuzz: ANOMALY nr ", nr, " (");
-	for (int i = 0; i < 3; i++) {
-		out(iv_xtoa(a[i], buf));
-		out(i < 2 ? " " : ") -> ");
-	}
-	say("", r, ": ");
-	out(why);
-	out("\n");
+	if (n < MAX_REPORTS)
+		say("\nhc_fuzz: ANOMALY nr %d (%x %x %x) -> %d: %s\n", nr, a[0], a[1], a[2], r,
+		    why);
 }
 
 /* ---- numbers ---- */
@@ -512,12 +526,9 @@ static void summary(void)
 		calls += fz[i].calls, sleeps += fz[i].sleeps, intr += fz[i].interrupted;
 	for (unsigned i = 0; i < sizeof(seen); i++)
 		distinct += seen[i];
-	say("\nhc_fuzz: ", sleeps, " valid sleeps");
-	say(" (", intr, " interrupted), ");
-	say("", signals, " signals, ");
-	say("", anomalies, " anomalies\n");
-	say("hc_fuzz: ", calls, " calls, ");
-	say("", distinct, " distinct numbers, done\n");
+	say("\nhc_fuzz: %d valid sleeps (%d interrupted), %d signals, %d anomalies\n"
+	    "hc_fuzz: %d calls, %d distinct numbers, done\n",
+	    sleeps, intr, signals, anomalies, calls, distinct);
 }
 
 /* One round of the checker: what is wrong, or 0; *r gets the result. */
@@ -543,14 +554,12 @@ static long watch(long ms, long arg_len)
 	while (now_ns() < t_end) {
 		const char *bad = watch_round(arg_len, inspect, &r);
 		if (bad) {
-			say("hc_fuzz watch: round ", rounds, ": ");
-			out(bad);
-			say(" (", r, ")\n");
+			say("hc_fuzz watch: round %d: %s (%d)\n", rounds, bad, r);
 			return 1;
 		}
 		rounds++;
 	}
-	say("hc_fuzz watch: ", rounds, " rounds, all served\n");
+	say("hc_fuzz watch: %d rounds, all served\n", rounds);
 	return 0;
 }
 
@@ -575,8 +584,7 @@ static long sleepleak(long n)
 	fz[0].done = 1;
 	stop = 1;
 	wait_for(&helper_done);
-	say("hc_fuzz sleepleak: ", interrupted, " interrupted, ");
-	say("", refused, " refused\n");
+	say("hc_fuzz sleepleak: %d interrupted, %d refused\n", interrupted, refused);
 	return 0;
 }
 
@@ -605,7 +613,7 @@ long cvm_main(long argc, char **argv)
 			inherited =
 				iv_thread_spawn(fuzz_thread, 1, stacks[1], sizeof(stacks[1])) > 0;
 		fuzz_until(&fz[0], t_start + ms * 250000L);
-		say("\nhc_fuzz: template made ", fz[0].calls, " calls before host_save\n");
+		say("\nhc_fuzz: template made %d calls before host_save\n", fz[0].calls);
 		host_save();
 		/* A fork (or a template with fork: 0): its own args and clock. */
 		t_start = now_ns();
