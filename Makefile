@@ -1,6 +1,7 @@
 # Intravisor on x86-64 Linux.  `make` builds everything; `make demo` runs the
 # hello world cVM; `make test` runs the whole suite (with an ASan/UBSan build
-# of the monitor); `make fuzz` runs the ELF-parser fuzzer for a bounded time.
+# of the monitor); `make fuzz` runs the ELF, YAML and image fuzzers for a
+# bounded time; `make fuzz-hostcall` the hostcall fuzzer cVM.
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
