@@ -129,11 +129,11 @@ fuzz: all $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image
 	@mkdir -p $(B)/fuzz/corpus-elf $(B)/fuzz/corpus-config
 	cp $(EXAMPLES) $(B)/iv-cell $(B)/fuzz/corpus-elf/
 	cp runtime/baremetal/*/*.yaml $(B)/fuzz/corpus-config/
-	$(B)/fuzz/fuzz_elf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-elf
-	$(B)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-config
+	$(B)/fuzz/fuzz_elf -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=65536 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-elf
+	$(B)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=8192 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-config
 	@mkdir -p $(B)/fuzz/corpus-image
 	$(B)/intravisor -y tests/fuzz/image_seed.yaml 2>/dev/null && cp $(B)/fuzz/seed-image/image.img $(B)/fuzz/corpus-image/seed
-	$(B)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-image
+	$(B)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=16384 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-image
 # The hostcall fuzzer cVM (tests/cvm/hc_fuzz.c) under the ASan monitor for
 # FUZZ_SECONDS, in rounds of fresh seeds from HC_FUZZ_SEED (tests/fuzz/hc_fuzz.sh).
 HC_FUZZ_SEED ?= 1
