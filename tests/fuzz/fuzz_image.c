@@ -20,10 +20,24 @@ static char dir[64], runtime[96];
 static struct iv_cvm_cfg cfg;
 static uint64_t rt_len, rt_hash, pages_len = 4 * 4096, pg_hash;
 
+/* The scratch directory goes when the fuzzer ends (libFuzzer exits normally
+ * at -max_total_time; a crash keeps it for the reproducer's sake). */
+static void cleanup(void)
+{
+	const char *files[] = {"image.img", "pages.img", "runtime"};
+	char path[128];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/iv-fuzz-image-%d", getpid());
 	mkdir(dir, 0700);
+	atexit(cleanup);
 	snprintf(runtime, sizeof(runtime), "%s/runtime", dir);
 	int fd = open(runtime, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, "an ELF image", 12) != 12)
