@@ -554,12 +554,12 @@ static long watch(long ms, long arg_len)
 	while (now_ns() < t_end) {
 		const char *bad = watch_round(arg_len, inspect, &r);
 		if (bad) {
-			say("hc_fuzz watch: round %d: %s (%d)\n", rounds, bad, r);
+			say("\nhc_fuzz watch: round %d: %s (%d)\n", rounds, bad, r);
 			return 1;
 		}
 		rounds++;
 	}
-	say("hc_fuzz watch: %d rounds, all served\n", rounds);
+	say("\nhc_fuzz watch: %d rounds, all served\n", rounds);
 	return 0;
 }
 
@@ -619,8 +619,10 @@ long cvm_main(long argc, char **argv)
 		t_start = now_ns();
 		expect_inspect = host_inspect();
 		len = host_get_arg(args, sizeof(args));
-		if (!memcmp(args, "watch ", 6))
+		if (!memcmp(args, "watch ", 6)) {
+			stop = 1; /* a second thread from the template: a checker only checks */
 			host_exit_code(watch(num(args + 6), len));
+		}
 		fz[0].calls = fz[0].sleeps = 0;
 	}
 	allow_save = 1;
