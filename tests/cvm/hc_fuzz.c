@@ -554,12 +554,12 @@ static long watch(long ms, long arg_len)
 	while (now_ns() < t_end) {
 		const char *bad = watch_round(arg_len, inspect, &r);
 		if (bad) {
-			say("\nhc_fuzz watch: round %d: %s (%d)\n", rounds, bad, r);
+			say("hc_fuzz watch: round %d: %s (%d)\n", rounds, bad, r);
 			return 1;
 		}
 		rounds++;
 	}
-	say("\nhc_fuzz watch: %d rounds, all served\n", rounds);
+	say("hc_fuzz watch: %d rounds, all served\n", rounds);
 	return 0;
 }
 
@@ -620,7 +620,13 @@ long cvm_main(long argc, char **argv)
 		expect_inspect = host_inspect();
 		len = host_get_arg(args, sizeof(args));
 		if (!memcmp(args, "watch ", 6)) {
-			stop = 1; /* a second thread from the template: a checker only checks */
+			/* A checker only checks: end the template's second thread,
+			 * and its console line, first. */
+			stop = 1;
+			if (fz[1].tid) {
+				wait_for(&fz[1].done);
+				out("\n");
+			}
 			host_exit_code(watch(num(args + 6), len));
 		}
 		fz[0].calls = fz[0].sleeps = 0;
