@@ -1,6 +1,7 @@
 # Intravisor on x86-64 Linux.  `make` builds everything; `make demo` runs the
 # hello world cVM; `make test` runs the whole suite (with an ASan/UBSan build
-# of the monitor); `make fuzz` runs the ELF-parser fuzzer for a bounded time.
+# of the monitor); `make fuzz` runs the ELF, YAML and image fuzzers for a
+# bounded time; `make fuzz-hostcall` the hostcall fuzzer cVM.
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
@@ -24,7 +25,7 @@ EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test
 TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c)) \
 	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c))
 
-.PHONY: all deps fuzz-deps demo test fuzz bench bench-tfork clean format
+.PHONY: all deps fuzz-deps demo test fuzz fuzz-hostcall bench bench-tfork clean format
 all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(EXAMPLES)
 
 deps:
@@ -128,11 +129,16 @@ fuzz: all $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image
 	@mkdir -p $(B)/fuzz/corpus-elf $(B)/fuzz/corpus-config
 	cp $(EXAMPLES) $(B)/iv-cell $(B)/fuzz/corpus-elf/
 	cp runtime/baremetal/*/*.yaml $(B)/fuzz/corpus-config/
-	$(B)/fuzz/fuzz_elf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-elf
-	$(B)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-config
+	$(B)/fuzz/fuzz_elf -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=65536 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-elf
+	$(B)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=8192 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-config
 	@mkdir -p $(B)/fuzz/corpus-image
 	$(B)/intravisor -y tests/fuzz/image_seed.yaml 2>/dev/null && cp $(B)/fuzz/seed-image/image.img $(B)/fuzz/corpus-image/seed
-	$(B)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-image
+	$(B)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=16384 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-image
+# The hostcall fuzzer cVM (tests/cvm/hc_fuzz.c) under the ASan monitor for
+# FUZZ_SECONDS, in rounds of fresh seeds from HC_FUZZ_SEED (tests/fuzz/hc_fuzz.sh).
+HC_FUZZ_SEED ?= 1
+fuzz-hostcall: all $(B)/asan/intravisor $(B)/tests/hc_fuzz.so
+	bash tests/fuzz/hc_fuzz.sh $(FUZZ_SECONDS) $(HC_FUZZ_SEED)
 
 clean:
 	rm -rf $(B)

@@ -38,10 +38,24 @@ static void write_pages(uint64_t len)
 	pg_hash = hash_more(HASH_SEED, pages, len);
 }
 
+/* The scratch directory goes when the fuzzer ends (libFuzzer exits normally
+ * at -max_total_time; a crash keeps it for the reproducer's sake). */
+static void cleanup(void)
+{
+	const char *files[] = {"image.img", "pages.img", "runtime"};
+	char path[128];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/iv-fuzz-image-%d", getpid());
 	mkdir(dir, 0700);
+	atexit(cleanup);
 	snprintf(runtime, sizeof(runtime), "%s/runtime", dir);
 	int fd = open(runtime, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, "an ELF image", 12) != 12)
