@@ -2,12 +2,12 @@
  * libFuzzer target for snapshot images: the input is an image.img whose
  * checksums (header, metadata, pages, runtime) this harness sets right, so
  * that the fuzzer gets past them into the structural checks of
- * iv_image_plan.  Whatever it builds, the plan must only touch user space,
+ * the image feature's plan hook.  Whatever it builds, the plan must only touch user space,
  * map memory only where nothing is, and a failure must leave nothing
  * behind.
  * The harness includes image.c for its hash and header layout.
  */
-#include "../../src/snapshot/image.c"
+#include "../../src/features/image/image.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__ubsan_default_options(void);
@@ -67,6 +67,9 @@ static void setup(void)
 	close(fd);
 	write_pages(4 * 4096);
 	struct iv_err err;
+	iv_feature_register(&iv_feature_capfile);
+	iv_feature_register(&iv_feature_tfork);
+	iv_feature_register(&iv_feature_image);
 	iv_cap_create("c", 4096, NULL, 0, -1, &err);
 	cfg.name = "fuzz";
 	cfg.runtime = runtime;
@@ -116,21 +119,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct iv_cvm cvm;
 	memset(&cvm, 0, sizeof(cvm));
 	cvm.cfg = &cfg;
-	struct iv_plan plan;
-	memset(&plan, 0, sizeof(plan));
+	pthread_mutex_init(&cvm.lock, NULL);
+	if (iv_features_alloc(&cvm))
+		abort();
+	struct iv_plan pl;
+	memset(&pl, 0, sizeof(pl));
 	int pages_fd, extra[IV_MAX_EXTRA], nextra;
 	struct iv_err err;
-	if (iv_image_plan(&cvm, &plan, &pages_fd, extra, &nextra, &err) == 0) {
-		for (size_t i = 0; i < plan.nops; i++) {
-			const struct iv_plan_op *op = &plan.ops[i];
+	if (plan(&cvm, &pl, &pages_fd, extra, &nextra, &err) == 0) {
+		for (size_t i = 0; i < pl.nops; i++) {
+			const struct iv_plan_op *op = &pl.ops[i];
 			if (op->kind != IV_OP_CLOSE &&
 			    (op->addr < IV_USER_MIN || op->addr > IV_USER_TOP ||
 			     op->len > IV_USER_TOP - op->addr))
 				__builtin_trap();
 			/* nor where the stub maps the plan */
-			if (op->kind != IV_OP_CLOSE && plan.hdr.plan_at &&
-			    op->addr < plan.hdr.plan_at + PLAN_WINDOW &&
-			    op->addr + op->len > plan.hdr.plan_at)
+			if (op->kind != IV_OP_CLOSE && pl.hdr.plan_at &&
+			    op->addr < pl.hdr.plan_at + PLAN_WINDOW &&
+			    op->addr + op->len > pl.hdr.plan_at)
 				__builtin_trap();
 			/* restored memory never replaces what the new cell has */
 			if (op->kind == IV_OP_MAP_ANON && op->arg != IV_MAP_FRESH)
@@ -142,7 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (pages_fd != -1 || nextra != 0) {
 		__builtin_trap();
 	}
-	iv_plan_free(&plan);
-	iv_tfork_free(&cvm);
+	iv_plan_free(&pl);
+	iv_features_free(&cvm);
 	return 0;
 }
