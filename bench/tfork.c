@@ -10,7 +10,7 @@
  *       another by one running monitor, as the forks are.
  *   (b) fork from a template: the same binary as a template (it fills the
  *       heap once, then host_save) and K forks deployed one after another
- *       (wait: -1).  Fork request (iv_cvm.t_deploy_ns, set when
+ *       (wait: -1).  Fork request (iv_cvm.t[IV_T_DEPLOY], set when
  *       iv_tfork_request first sees the fork) -> the fork's first
  *       instruction after host_save (its CLOCK_MONOTONIC, left in the cap
  *       file), and -> its exit reaped (t_done_ns).  The template's own
@@ -643,20 +643,20 @@ static void *mem_sampler(void *arg)
 	struct memctx *m = arg;
 	struct iv_cvm *t = &m->run->cvms[0];
 	/* 1: the template alone, a zygote, before its first fork is requested. */
-	while (!m->stop && __atomic_load_n(&t->tstate, __ATOMIC_ACQUIRE) != IV_TPL_READY)
+	while (!m->stop && !__atomic_load_n(&t->parked, __ATOMIC_ACQUIRE))
 		sleep_ns(200 * 1000);
 	if (m->stop) {
 		snprintf(m->why, sizeof(m->why), "the template never became ready");
 		return NULL;
 	}
-	pid_t tpid = load_int(&t->pid);
+	pid_t tpid = load_int(&t->cell.pid);
 	if (mem_of(tpid, &m->out->alone)) {
 		snprintf(m->why, sizeof(m->why), "cannot read /proc/%d/smaps_rollup: %s", tpid,
 			 strerror(errno));
 		return NULL;
 	}
-	if (load_int(&m->run->cvms[1].pid) != 0 ||
-	    __atomic_load_n(&m->run->cvms[1].t_deploy_ns, __ATOMIC_ACQUIRE) != 0) {
+	if (load_int(&m->run->cvms[1].cell.pid) != 0 ||
+	    __atomic_load_n(&m->run->cvms[1].t[IV_T_DEPLOY], __ATOMIC_ACQUIRE) != 0) {
 		snprintf(m->why, sizeof(m->why),
 			 "the first fork was requested before the template alone was measured");
 		return NULL;
@@ -675,7 +675,7 @@ static void *mem_sampler(void *arg)
 		return NULL;
 	}
 	for (int i = 1; i <= m->nforks; i++) {
-		pid_t pid = load_int(&m->run->cvms[i].pid);
+		pid_t pid = load_int(&m->run->cvms[i].cell.pid);
 		if (pid <= 0 || mem_of(pid, &m->out->forks[i - 1])) {
 			snprintf(m->why, sizeof(m->why), "cannot read fork %d's memory (pid %d)", i,
 				 pid);
@@ -693,7 +693,7 @@ static void *mem_sampler(void *arg)
 	m->out->sampled_after_ns = now_ns() - last;
 	/* Still every one of them alive (none reaped meanwhile)? */
 	for (int i = 1; i <= m->nforks; i++)
-		if (__atomic_load_n(&m->run->cvms[i].t_done_ns, __ATOMIC_ACQUIRE) != 0) {
+		if (__atomic_load_n(&m->run->cvms[i].t[IV_T_DONE], __ATOMIC_ACQUIRE) != 0) {
 			snprintf(m->why, sizeof(m->why), "fork %d ended before it was measured", i);
 			return NULL;
 		}

@@ -142,7 +142,7 @@ static int build(struct iv_plan *p, struct iv_err *err)
 					      CLONE_THREAD | CLONE_VM));
 	/* clone3 hides its flags in memory: it goes to the monitor, which answers
 	 * ENOSYS (every libc falls back to clone) but for the thread clones it
-	 * runs itself in forks (snapshot/tfork.c). */
+	 * runs itself in forks (features/tfork). */
 	/* The only ioctl a libc needs on its console (isatty). */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
