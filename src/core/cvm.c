@@ -249,6 +249,9 @@ static void emit(struct iv_cvm *cvm)
  * a line shows.  So every line is labelled, and only text that cannot do
  * that passes unchanged: printable ASCII, tab, and valid UTF-8 of any other
  * character.  The rest is shown as visible text:
+ *   (nothing) for NUL: a terminal shows nothing for it either, and C
+ *           strings pad with it (the seed's hello world prints a 32-byte
+ *           cap file holding 12 bytes of text);
  *   \xHH    per byte: C0 controls (but tab, and the newline that ends a
  *           line), DEL, and every byte that is not part of valid UTF-8 (a
  *           raw 0x80-0xff, an overlong form, a surrogate, a sequence cut
@@ -351,6 +354,8 @@ static void console_byte(struct iv_cvm *cvm, struct utf8 *u, unsigned char c)
 	}
 	if (c == '\n')
 		emit(cvm);
+	else if (c == 0)
+		return;
 	else if (c == '\t' || (c >= 0x20 && c < 0x7f))
 		put(cvm, &c, 1);
 	else if ((u->need = utf8_len(c)))

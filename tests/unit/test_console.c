@@ -1,6 +1,6 @@
 /*
- * Unit tests of the console filter (iv_cvm_console in src/monitor/cvm.c):
- * valid text passes unchanged; C0 controls, DEL, invalid UTF-8, C1
+ * Unit tests of the console filter (iv_cvm_console in src/core/cvm.c):
+ * valid text passes unchanged; NUL shows nothing; other C0 controls, DEL, invalid UTF-8, C1
  * controls and bidirectional controls are shown as visible escapes; the
  * output is the same however the input is cut into writes.
  */
