@@ -96,3 +96,14 @@ test_tfork_escape_attempts_from_forks_are_contained() {
 		expect_out_has "[f_$a] escape $a: blocked" || return 1
 	done
 }
+
+test_tfork_fork_with_the_longest_name_runs() {
+	local long=f-$(printf "x%.0s" $(seq 1 61)) # the longest name, 63
+	{ echo "cVMs:"
+	  printf -- '- name: tpl\n  runtime: %s\n  args: "plain"\n  template: 1\n  wait: -1\n' "$TPL"
+	  printf '  isolation:\n  - base: 0x10000000\n    size: 0x10000000\n    begin: 0x10000000\n    end: 0x20000000\n'
+	  printf -- '- name: %s\n  runtime: %s\n  args: "show"\n  resume: 1\n' "$long" "$TPL"
+	} | yaml a.yaml >/dev/null
+	run_iv -y "$T/a.yaml"
+	expect_rc 0 && expect_out "[$long] tpl: global: 42"
+}
