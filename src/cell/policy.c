@@ -60,6 +60,7 @@ static const int allowed[] = {
 	SCMP_SYS(clock_getres),
 	SCMP_SYS(clock_nanosleep),
 	SCMP_SYS(nanosleep),
+	SCMP_SYS(restart_syscall), /* how the kernel resumes a sleep a signal handler cut */
 	SCMP_SYS(gettimeofday),
 	SCMP_SYS(time),
 	SCMP_SYS(getpid),

@@ -107,3 +107,18 @@ test_tfork_fork_with_the_longest_name_runs() {
 	run_iv -y "$T/a.yaml"
 	expect_rc 0 && expect_out "[$long] tpl: global: 42"
 }
+
+test_tfork_template_saved_from_a_thread_forks_with_its_main_thread() {
+	run_iv -y "$(tfork_yaml a.yaml "threadsave" "x" "y")"
+	expect_rc 0 && expect_out "[f1] tpl: saved from a thread; main thread running: yes" &&
+	expect_out "[f1] tpl: main thread is pid 1" &&
+	expect_out "[f2] tpl: saved from a thread; main thread running: yes" &&
+	expect_no_out "saver thread returned"
+}
+
+# A template thread asleep in the kernel (nanosleep) when the template saves
+# sleeps on in the fork and returns 0, not EINTR.
+test_tfork_native_sleep_of_a_template_thread_goes_on_in_forks() {
+	run_iv -y "$(tfork_yaml a.yaml "nativesleep" "nativesleep")"
+	expect_rc 0 && expect_out "[f1] tpl: the template thread's native sleep returned 0"
+}

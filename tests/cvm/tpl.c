@@ -115,12 +115,32 @@ static void thread_idle(long unused)
 		sleep_ms(100000);
 }
 
+static volatile long main_ticks, native_sleep_ret = 1;
+
 static void saver_thread(long unused)
 {
 	(void)unused;
 	host_save();
-	say("tpl: saver thread returned", "");
+	if (host_inspect()) {
+		say("tpl: saver thread returned", "");
+		host_exit();
+	}
+	/* a fork: the template's main thread (pid 1) runs on beside it */
+	long t0 = main_ticks;
+	sleep_ms(20);
+	say("tpl: saved from a thread; main thread running: ", main_ticks > t0 ? "yes" : "NO");
+	sayn("tpl: main thread is pid ", iv_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0));
 	host_exit();
+}
+
+/* One native sleep of 300 ms, made before the save and still going at it. */
+static void native_sleeper(long unused)
+{
+	(void)unused;
+	struct iv_timespec ts = {0, 300 * 1000 * 1000};
+	native_sleep_ret = iv_syscall6(35 /* nanosleep */, (long)&ts, 0, 0, 0, 0, 0);
+	for (;;)
+		sleep_ms(1000);
 }
 
 /* Whether this fork can reach any process but itself: signals (direct and
@@ -154,7 +174,17 @@ long cvm_main(void)
 	char arg[128];
 	host_get_arg(arg, sizeof(arg));
 	pid_before = iv_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
-	if (starts(arg, "leaderexit")) {
+	if (starts(arg, "threadsave")) {
+		/* another thread saves; the main thread keeps counting */
+		iv_thread_spawn(saver_thread, 0, stacks[0], sizeof(stacks[0]));
+		for (;;) {
+			main_ticks++;
+			sleep_ms(1);
+		}
+	} else if (starts(arg, "nativesleep")) {
+		iv_thread_spawn(native_sleeper, 0, stacks[1], sizeof(stacks[1]));
+		sleep_ms(20); /* it is asleep in the kernel when the template saves */
+	} else if (starts(arg, "leaderexit")) {
 		/* the main thread ends; another thread makes the save */
 		iv_thread_spawn(saver_thread, 0, stacks[0], sizeof(stacks[0]));
 		for (;;)
@@ -246,6 +276,10 @@ long cvm_main(void)
 				       0; /* tkill(p, SIGKILL) */
 		sayn("tpl: signal to itself (0): ", iv_syscall6(234, me, me, 0, 0, 0, 0));
 		sayn("tpl: signals delivered to others: ", hit);
+	} else if (starts(arg, "nativesleep")) {
+		for (int k = 0; k < 2000 && native_sleep_ret == 1; k++)
+			sleep_ms(1);
+		sayn("tpl: the template thread's native sleep returned ", native_sleep_ret);
 	} else if (starts(arg, "reach")) {
 		sayn("tpl: reached others: ", reach_others());
 	} else if (starts(arg, "ids")) {

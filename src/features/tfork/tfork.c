@@ -47,13 +47,14 @@
 #include "capfile/capfile.h"
 #include "tfork.h"
 
-#define XSTATE_MAX     (64 * 1024)
-#define GET_TID_ADDR   40	  /* PR_GET_TID_ADDRESS */
-#define SS_AUTODISARM_ (1U << 31) /* SS_AUTODISARM */
-#define FORK_NPROC     64
-#define RSEQ_UNREG     1
-#define CAP_V3	       0x20080522
-#define PTRACE_RSEQ    0x420f /* PTRACE_GET_RSEQ_CONFIGURATION */
+#define XSTATE_MAX	       (64 * 1024)
+#define GET_TID_ADDR	       40	  /* PR_GET_TID_ADDRESS */
+#define SS_AUTODISARM_	       (1U << 31) /* SS_AUTODISARM */
+#define FORK_NPROC	       64
+#define RSEQ_UNREG	       1
+#define ERESTART_RESTARTBLOCK_ 516 /* the kernel's, not in the uapi headers */
+#define CAP_V3		       0x20080522
+#define PTRACE_RSEQ	       0x420f /* PTRACE_GET_RSEQ_CONFIGURATION */
 #define THREAD_FLAGS                                                                               \
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |        \
 	 CLONE_CHILD_CLEARTID)
@@ -632,9 +633,18 @@ static int restore_thread(pid_t tid, uint64_t gadget, uint64_t scratch,
 	if (rc == 0)
 		rc = (int)iv_inject_call(tid, gadget, SYS_capset, AT(scratch, cap_hdr),
 					 AT(scratch, cap_data), 0, 0, 0);
+	/* A call the template was in restarts as the kernel restarts it, but
+	 * one it would resume through restart_syscall (a timed sleep or wait)
+	 * starts again whole: that state stayed with the template's thread. */
+	struct user_regs_struct regs = st->regs;
+	if ((long)regs.rax == -ERESTART_RESTARTBLOCK_ && (long)regs.orig_rax >= 0) {
+		regs.rax = regs.orig_rax;
+		regs.orig_rax = (uint64_t)-1;
+		regs.rip -= 2;
+	}
 	struct iovec xs = {st->xstate, st->xsize};
 	uint64_t mask = st->sigmask;
-	if (rc == 0 && (ptrace(PTRACE_SETREGS, tid, 0, &st->regs) ||
+	if (rc == 0 && (ptrace(PTRACE_SETREGS, tid, 0, &regs) ||
 			ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE, &xs) ||
 			ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask)))
 		rc = -errno;
