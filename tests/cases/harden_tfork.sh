@@ -3,23 +3,8 @@
 # by the monitor; each is pid 1 of its own pid namespace, in its own user
 # namespace, with the template's file access and no more.
 
-# A template, forks beside it (not waited for), then a fork that must still run.
-tfork_beside() {
-	local f=$1 targs=$2; shift 2
-	{
-		echo "cVMs:"
-		printf -- '- name: tpl\n  runtime: %s\n  args: "%s"\n  template: 1\n  wait: -1\n' "$TPL" "$targs"
-		printf '  isolation:\n  - base: 0x10000000\n    size: 0x10000000\n    begin: 0x10000000\n    end: 0x20000000\n'
-		local i=1
-		for a in "$@"; do
-			printf -- '- name: f%d\n  runtime: %s\n  args: "%s"\n  resume: 1\n' $i "$TPL" "$a"
-			i=$((i + 1))
-		done
-	} | yaml "$f"
-}
-
 test_tfork_fork_reaches_no_sibling_by_signal_ownership_or_pid() {
-	run_iv -y "$(tfork_beside a.yaml "plain" "sleep 600" "reach" "reach" "show")"
+	run_iv -y "$(NOWAIT=1 tfork_yaml a.yaml "plain" "sleep 600" "reach" "reach" "show")"
 	expect_rc 0 && expect_out "[f2] tpl: reached others: 0" &&
 	expect_out "[f3] tpl: reached others: 0" && expect_out "[f1] tpl: woke" &&
 	expect_no_out "F_SETOWN on itself refused" && expect_out "[f4] tpl: global: 42"

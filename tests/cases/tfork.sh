@@ -3,7 +3,7 @@
 TPL=$B/tests/tpl.so
 
 # tfork_yaml FILE TEMPLATE_ARGS FORK_ARGS... : a template and its forks, each
-# fork waited for before the next.
+# fork waited for before the next (with NOWAIT set: all at once).
 tfork_yaml() {
 	local f=$1 targs=$2 i=1; shift 2
 	{
@@ -12,7 +12,8 @@ tfork_yaml() {
 		[ -n "${DISK:-}" ] && printf '  disk: %s\n' "$DISK"
 		printf '  isolation:\n  - base: 0x10000000\n    size: 0x10000000\n    begin: 0x10000000\n    end: 0x20000000\n'
 		for a in "$@"; do
-			printf -- '- name: f%d\n  runtime: %s\n  args: "%s"\n  resume: 1\n  wait: -1\n' $i "$TPL" "$a"
+			printf -- '- name: f%d\n  runtime: %s\n  args: "%s"\n  resume: 1\n' $i "$TPL" "$a"
+			[ -n "${NOWAIT:-}" ] || printf '  wait: -1\n'
 			i=$((i + 1))
 		done
 	} | yaml "$f"
