@@ -23,7 +23,8 @@ EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so
 TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c)) \
-	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c))
+	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c)) \
+	     $(B)/tests/glibc/libc_fork
 
 .PHONY: all deps fuzz-deps demo test fuzz fuzz-hostcall bench bench-tfork clean format
 all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(EXAMPLES)
@@ -87,6 +88,11 @@ $(B)/tests/%.so: tests/cvm/%.c $(B)/libivrt.a
 $(B)/tests/posix/%: tests/posix/%.c
 	@mkdir -p $(dir $@)
 	musl-gcc -O2 -static -Wl,-Ttext-segment=0x20000000 $(WARN) -o $@ $<
+
+# The same programs against glibc (static, linked where a cVM range starts).
+$(B)/tests/glibc/%: tests/posix/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -pthread -Wl,-Ttext-segment=0x20000000 $(WARN) -o $@ $<
 
 # The same monitor with AddressSanitizer and UBSan, for the tests.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

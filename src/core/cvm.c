@@ -431,10 +431,13 @@ void iv_cvm_report(struct iv_cvm *cvm)
 	else if (WIFEXITED(cvm->status))
 		iv_log("cVM '%s' exited with status %d after %.3f ms", name,
 		       WEXITSTATUS(cvm->status), ms);
-	else if (cvm->fault_known)
+	else if (cvm->fault_known && cvm->fault_has_addr)
 		iv_log("cVM '%s' killed by signal %d (%s) at address 0x%llx after %.3f ms", name,
 		       cvm->fault_sig, strsignal(cvm->fault_sig),
 		       (unsigned long long)cvm->fault_addr, ms);
+	else if (cvm->fault_known)
+		iv_log("cVM '%s' killed by signal %d (%s) after %.3f ms", name, cvm->fault_sig,
+		       strsignal(cvm->fault_sig), ms);
 	else if (WIFSIGNALED(cvm->status))
 		iv_log("cVM '%s' killed by signal %d (%s) after %.3f ms", name,
 		       WTERMSIG(cvm->status), strsignal(WTERMSIG(cvm->status)), ms);

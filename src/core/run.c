@@ -226,42 +226,54 @@ static int finish(struct iv_run *run, struct iv_cvm *cvm)
 }
 
 /* True when the cell has a handler for sig (SigCgt in its status). */
-static int catches(pid_t pid, int sig)
+/* Whether the cell handles sig or ignores it (SigCgt, SigIgn in its status). */
+static int handles(pid_t pid, int sig)
 {
 	char path[64], line[256];
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	FILE *f = fopen(path, "re");
-	unsigned long long mask = 0;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "SigCgt: %llx", &mask) == 1)
-			break;
+	unsigned long long caught = 0, ignored = 0, m;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "SigCgt: %llx", &m) == 1)
+			caught = m;
+		else if (sscanf(line, "SigIgn: %llx", &m) == 1)
+			ignored = m;
+	}
 	if (f)
 		fclose(f);
-	return (mask >> (sig - 1)) & 1;
+	return ((caught | ignored) >> (sig - 1)) & 1;
+}
+
+/* Signals whose default action ends the process. */
+static int fatal_by_default(int sig)
+{
+	return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH &&
+	       sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU;
 }
 
 /*
- * A ptrace stop of a cell.  A fault the cVM does not handle itself ends it:
- * the cell is pid 1 of its namespace, where the kernel would otherwise
- * drop the signal and re-run the faulting instruction forever.
+ * A ptrace stop of a cell.  A signal that would end a process, and that the
+ * cVM neither handles nor ignores, ends it: the cell is pid 1 of its
+ * namespace, where the kernel drops such a signal sent from inside (so
+ * abort() would not end it) and re-runs a faulting instruction forever.
  */
 static void on_stop(struct iv_cvm *cvm, int st)
 {
 	int sig = WSTOPSIG(st);
 	if (st >> 16) /* an event stop (group stop under SEIZE): nothing to pass on */
 		sig = 0;
-	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGSYS ||
-	    sig == SIGTRAP) {
+	if (sig && fatal_by_default(sig) && !handles(cvm->cell.pid, sig)) {
 		siginfo_t si;
-		if (!catches(cvm->cell.pid, sig)) {
-			if (ptrace(PTRACE_GETSIGINFO, cvm->cell.pid, 0, &si) == 0) {
-				cvm->fault_sig = sig;
-				cvm->fault_addr = (uint64_t)(uintptr_t)si.si_addr;
-				cvm->fault_known = 1;
-			}
-			iv_cvm_kill(cvm);
-			sig = 0;
+		int fault = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+			    sig == SIGSYS || sig == SIGTRAP;
+		cvm->fault_sig = sig;
+		cvm->fault_known = 1;
+		if (fault && ptrace(PTRACE_GETSIGINFO, cvm->cell.pid, 0, &si) == 0) {
+			cvm->fault_addr = (uint64_t)(uintptr_t)si.si_addr;
+			cvm->fault_has_addr = 1;
 		}
+		iv_cvm_kill(cvm);
+		sig = 0;
 	}
 	ptrace(PTRACE_CONT, cvm->cell.pid, 0, sig);
 }

@@ -178,7 +178,7 @@ struct iv_cvm {
 	int status; /* wait status, valid when state == IV_CVM_DONE */
 	int fault_sig;
 	uint64_t fault_addr;
-	int fault_known;
+	int fault_known, fault_has_addr; /* ended by signal fault_sig (at fault_addr) */
 	char fail[512]; /* deployment failure, if any */
 	int parked;	/* the run does not wait for it (a zygote); ended at the end */
 	int released;	/* parked, and ended by the run */
