@@ -272,8 +272,9 @@ static __attribute__((noreturn)) void child_fail(int ctl, int step)
 	_exit(127);
 }
 
+/* console, errcons: the write ends of the stdout and stderr pipes */
 struct child_fds {
-	int console, plan, ctl, elf;
+	int console, errcons, plan, ctl, elf;
 	const int *extra; /* cap files the plan maps, at IV_FD_EXTRA + i */
 	int nextra;
 };
@@ -301,7 +302,7 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 
 	/* Fixed numbers; every source is above IV_FD_STUB (see iv_cell_spawn). */
 	if (dup3(devnull, IV_FD_CONSOLE_IN, 0) < 0 || dup3(f.console, IV_FD_CONSOLE_OUT, 0) < 0 ||
-	    dup3(f.console, IV_FD_CONSOLE_ERR, 0) < 0 || dup3(f.plan, IV_FD_PLAN, 0) < 0 ||
+	    dup3(f.errcons, IV_FD_CONSOLE_ERR, 0) < 0 || dup3(f.plan, IV_FD_PLAN, 0) < 0 ||
 	    dup3(f.ctl, IV_FD_CTL, 0) < 0 || dup3(f.elf, IV_FD_ELF, 0) < 0 ||
 	    dup3(stub_fd, IV_FD_STUB, O_CLOEXEC) < 0)
 		child_fail(ctl, IV_STEP_FDS);
@@ -375,7 +376,8 @@ static int child_entry(void *arg)
 int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_plan *plan,
 		  int elf_fd, const int *extra, int nextra, struct iv_err *err)
 {
-	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
+	/* the cell's stdout and stderr pipes (read end, write end) */
+	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1}, errfd[2] = {-1, -1};
 	int rc = -1;
 	/* the extra fds must not sit where the child dups the fixed ones */
 	int hi_extra[IV_MAX_EXTRA], nhi = nextra < IV_MAX_EXTRA ? nextra : IV_MAX_EXTRA;
@@ -389,7 +391,8 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	plan_fd = high_fd(iv_plan_finish(plan, err));
 	if (plan_fd < 0)
 		goto out;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) || pipe2(pipefd, O_CLOEXEC)) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) || pipe2(pipefd, O_CLOEXEC) ||
+	    pipe2(errfd, O_CLOEXEC)) {
 		iv_fail(err, "cVM '%s': cannot create the cell's channels: %s", name,
 			strerror(errno));
 		goto out;
@@ -397,9 +400,10 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	for (int i = 0; i < 2; i++) {
 		sv[i] = high_fd(sv[i]);
 		pipefd[i] = high_fd(pipefd[i]);
+		errfd[i] = high_fd(errfd[i]);
 	}
 	elf_fd = high_fd(elf_fd);
-	struct child_fds f = {pipefd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
+	struct child_fds f = {pipefd[1], errfd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
 	uid_t uid = spec->uid;
 	cell->uid = uid;
 	cell->gid = uid;
@@ -422,7 +426,8 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	cell->pid = pid;
 	cell->pidfd = pidfd;
 	close(pipefd[1]);
-	pipefd[1] = -1;
+	close(errfd[1]);
+	pipefd[1] = errfd[1] = -1;
 	close(sv[1]);
 	sv[1] = -1;
 
@@ -451,7 +456,8 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_EXITKILL))
 		iv_vlog("cVM '%s': ptrace seize failed: %s", name, strerror(errno));
 	cell->console = pipefd[0];
-	pipefd[0] = -1;
+	cell->errcons = errfd[0];
+	pipefd[0] = errfd[0] = -1;
 	cell->ctl = sv[0];
 	sv[0] = -1;
 	rc = 0;
@@ -463,6 +469,8 @@ out:
 			close(sv[i]);
 		if (pipefd[i] >= 0)
 			close(pipefd[i]);
+		if (errfd[i] >= 0)
+			close(errfd[i]);
 	}
 	if (elf_fd >= 0)
 		close(elf_fd);

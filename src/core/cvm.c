@@ -236,11 +236,13 @@ void iv_cvm_kill(struct iv_cvm *cvm)
 		syscall(SYS_pidfd_send_signal, cvm->cell.pidfd, SIGKILL, NULL, 0);
 }
 
-static void emit(struct iv_cvm *cvm)
+/* One line of stream o, to the monitor's stdout or stderr. */
+static void emit(struct iv_cvm *cvm, struct iv_outbuf *o)
 {
-	printf("[%s] %.*s\n", cvm->cfg->name, (int)cvm->linelen, cvm->linebuf);
-	fflush(stdout);
-	cvm->linelen = 0;
+	FILE *f = o == &cvm->out[IV_ERR] ? stderr : stdout;
+	fprintf(f, "[%s] %.*s\n", cvm->cfg->name, (int)o->len, o->buf);
+	fflush(f);
+	o->len = 0;
 }
 
 /*
@@ -264,19 +266,19 @@ struct utf8 {
 	int n, need; /* bytes held, bytes the character has */
 };
 
-static void put(struct iv_cvm *cvm, const void *s, size_t n)
+static void put(struct iv_cvm *cvm, struct iv_outbuf *o, const void *s, size_t n)
 {
-	if (cvm->linelen + n > sizeof(cvm->linebuf))
-		emit(cvm);
-	memcpy(cvm->linebuf + cvm->linelen, s, n);
-	cvm->linelen += n;
+	if (o->len + n > sizeof(o->buf))
+		emit(cvm, o);
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
 }
 
-static void put_byte(struct iv_cvm *cvm, unsigned char c)
+static void put_byte(struct iv_cvm *cvm, struct iv_outbuf *o, unsigned char c)
 {
 	char e[8];
 	snprintf(e, sizeof(e), "\\x%02x", c);
-	put(cvm, e, 4);
+	put(cvm, o, e, 4);
 }
 
 /* The length of the character a lead byte starts, 0 if it starts none. */
@@ -315,7 +317,7 @@ static int shown_escaped(uint32_t cp)
 	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-static void put_char(struct iv_cvm *cvm, struct utf8 *u)
+static void put_char(struct iv_cvm *cvm, struct iv_outbuf *o, struct utf8 *u)
 {
 	uint32_t cp = u->b[0] & (0x7f >> u->need);
 	for (int i = 1; i < u->n; i++)
@@ -323,81 +325,88 @@ static void put_char(struct iv_cvm *cvm, struct utf8 *u)
 	if (shown_escaped(cp)) {
 		char e[8];
 		snprintf(e, sizeof(e), "\\u%04x", (unsigned)cp);
-		put(cvm, e, 6);
+		put(cvm, o, e, 6);
 	} else {
-		put(cvm, u->b, (size_t)u->n);
+		put(cvm, o, u->b, (size_t)u->n);
 	}
 	u->n = 0;
 }
 
 /* Shows the bytes of a character cut short. */
-static void put_cut(struct iv_cvm *cvm, struct utf8 *u)
+static void put_cut(struct iv_cvm *cvm, struct iv_outbuf *o, struct utf8 *u)
 {
 	for (int i = 0; i < u->n; i++)
-		put_byte(cvm, u->b[i]);
+		put_byte(cvm, o, u->b[i]);
 	u->n = 0;
 }
 
-static void console_byte(struct iv_cvm *cvm, struct utf8 *u, unsigned char c)
+static void console_byte(struct iv_cvm *cvm, struct iv_outbuf *o, struct utf8 *u, unsigned char c)
 {
 	if (u->n) {
 		if (utf8_next(u, c)) {
 			u->b[u->n++] = c;
 			if (u->n == u->need)
-				put_char(cvm, u);
+				put_char(cvm, o, u);
 			return;
 		}
-		put_cut(cvm, u);
+		put_cut(cvm, o, u);
 	}
 	if (c == '\n')
-		emit(cvm);
+		emit(cvm, o);
 	else if (c == '\t' || (c >= 0x20 && c < 0x7f))
-		put(cvm, &c, 1);
+		put(cvm, o, &c, 1);
 	else if ((u->need = utf8_len(c)))
 		u->b[u->n++] = c;
 	else
-		put_byte(cvm, c);
+		put_byte(cvm, o, c);
 }
 
 /* Takes back the first bytes of a character the last write left at the end
  * of the line buffer.  Everything before them there is ASCII or complete
  * valid UTF-8, so they are the bytes from the last lead byte on, when they
  * are fewer than it announces. */
-static void take_pending(struct iv_cvm *cvm, struct utf8 *u)
+static void take_pending(struct iv_cvm *cvm, struct iv_outbuf *o, struct utf8 *u)
 {
 	size_t k = 1;
-	while (k <= 3 && k <= cvm->linelen &&
-	       ((unsigned char)cvm->linebuf[cvm->linelen - k] & 0xc0) == 0x80)
+	while (k <= 3 && k <= o->len && ((unsigned char)o->buf[o->len - k] & 0xc0) == 0x80)
 		k++;
-	if (k > 3 || k > cvm->linelen ||
-	    utf8_len((unsigned char)cvm->linebuf[cvm->linelen - k]) <= (int)k)
+	if (k > 3 || k > o->len || utf8_len((unsigned char)o->buf[o->len - k]) <= (int)k)
 		return;
-	cvm->linelen -= k;
+	o->len -= k;
 	for (size_t i = 0; i < k; i++)
-		console_byte(cvm, u, (unsigned char)cvm->linebuf[cvm->linelen + i]);
+		console_byte(cvm, o, u, (unsigned char)o->buf[o->len + i]);
 }
 
-/* Console text is labelled line by line, filtered by the rule above. */
-void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len)
+/* Output is labelled line by line, filtered by the rule above. */
+void iv_cvm_output(struct iv_cvm *cvm, int stream, const char *buf, size_t len)
 {
+	struct iv_outbuf *o = &cvm->out[stream == IV_ERR];
 	struct utf8 u = {.n = 0};
 	pthread_mutex_lock(&cvm->lock);
-	take_pending(cvm, &u);
+	take_pending(cvm, o, &u);
 	for (size_t i = 0; i < len; i++)
-		console_byte(cvm, &u, (unsigned char)buf[i]);
+		console_byte(cvm, o, &u, (unsigned char)buf[i]);
 	if (u.n)
-		put(cvm, u.b, (size_t)u.n); /* kept for the next write */
+		put(cvm, o, u.b, (size_t)u.n); /* kept for the next write */
 	pthread_mutex_unlock(&cvm->lock);
+}
+
+void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len)
+{
+	iv_cvm_output(cvm, IV_OUT, buf, len);
 }
 
 void iv_cvm_console_flush(struct iv_cvm *cvm)
 {
-	struct utf8 u = {.n = 0};
 	pthread_mutex_lock(&cvm->lock);
-	take_pending(cvm, &u);
-	put_cut(cvm, &u);
-	if (cvm->linelen)
-		emit(cvm);
+	for (int s = IV_OUT; s <= IV_ERR; s++) {
+		struct iv_outbuf *o = &cvm->out[s];
+		struct utf8 u = {.n = 0};
+		take_pending(cvm, o, &u);
+		put_cut(cvm, o, &u);
+		if (o->len)
+			emit(cvm, o);
+	}
 	pthread_mutex_unlock(&cvm->lock);
 }
 

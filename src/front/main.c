@@ -16,8 +16,9 @@ static const char usage[] =
 	"  -v, --verbose        show the deployment steps: segments, stacks, capabilities\n"
 	"  -m, --metrics FILE   also write each cVM's phases (as printed at exit) as JSON\n"
 	"  -h, --help           show this help\n"
-	"cVM console lines are printed as '[name] text'; the monitor's own lines start with "
-	"'MON:'.\n"
+	"cVM output lines are printed as '[name] text' (its stdout on stdout, its stderr on "
+	"stderr);\n"
+	"the monitor's own lines start with 'MON:' and go to stderr.\n"
 	"Exit status: 0 when every cVM ended with status 0, 1 otherwise, 2 for a bad command "
 	"line,\n"
 	"configuration or runtime image (nothing starts), 128+N when ended by signal N.\n";

@@ -149,6 +149,17 @@ struct iv_timer {
 	pid_t tid;
 };
 
+/* One output stream of a cVM (its stdout or its stderr): the line it is
+ * building.  Its lines go, labelled, to the monitor's stream of the same
+ * kind; each stream has a line of its own, so that a line one stream left
+ * unfinished never takes in the other's text. */
+enum { IV_OUT = 0, IV_ERR = 1 };
+struct iv_outbuf {
+	struct iv_cvm *cvm; /* (what the run loop's epoll finds it by) */
+	char buf[1024];
+	size_t len;
+};
+
 struct iv_cvm {
 	int id;
 	struct iv_cvm_cfg *cfg;
@@ -165,9 +176,8 @@ struct iv_cvm {
 	uint64_t image_lo, image_hi; /* where the ELF image lies */
 	uint64_t stack_lo, stack_hi;
 
-	pthread_mutex_t lock; /* guards the fields below */
-	char linebuf[1024];
-	size_t linelen;
+	pthread_mutex_t lock;	 /* guards the fields below */
+	struct iv_outbuf out[2]; /* [IV_OUT] its stdout, [IV_ERR] its stderr */
 	int denials;
 	struct iv_timer timers[IV_MAX_TIMERS]; /* deferred answers, one per thread */
 	int ntimers;
@@ -201,8 +211,12 @@ int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err);
 /* Deploys one cVM: loads its ELF (or a feature plans it), spawns its cell
  * and starts serving it. */
 int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err);
-/* Writes cVM console output, labelled with its name, line by line. */
+/* Writes what the cVM wrote to stream (IV_OUT, IV_ERR) to the monitor's
+ * stdout or stderr, labelled with its name, line by line. */
+void iv_cvm_output(struct iv_cvm *cvm, int stream, const char *buf, size_t len);
+/* The same for its stdout (the console hostcall writes there). */
 void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len);
+/* Ends both streams' unfinished lines. */
 void iv_cvm_console_flush(struct iv_cvm *cvm);
 /* Kills the cell (if alive). */
 void iv_cvm_kill(struct iv_cvm *cvm);

@@ -93,7 +93,8 @@ struct iv_cell {
 	pid_t pid; /* in the monitor's pid namespace */
 	int pidfd;
 	int listener;	 /* seccomp user-notification fd */
-	int console;	 /* read end of the cell's stdout/stderr pipe */
+	int console;	 /* read end of the cell's stdout pipe */
+	int errcons;	 /* read end of the cell's stderr pipe */
 	int ctl;	 /* control socket to the stub until it starts */
 	uint64_t gadget; /* a syscall instruction in the stub (inject.c) */
 	uid_t uid;	 /* its credentials */
