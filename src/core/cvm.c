@@ -113,17 +113,31 @@ static int read_runtime(const struct iv_cvm_cfg *cfg, struct iv_elf *elf, int *f
 	return 0;
 }
 
+/* The program's args and environment may take half its stack at most. */
+static int check_stack(const struct iv_cvm_cfg *cfg, struct iv_err *err)
+{
+	size_t need = iv_stack_need(cfg->argv, cfg->envp);
+	if (need > stack_size(cfg) / 2)
+		return iv_fail(err,
+			       "cVM '%s': args and env take %zu bytes, more than half of its "
+			       "0x%llx-byte stack",
+			       cfg->name, need, (unsigned long long)stack_size(cfg));
+	return 0;
+}
+
 int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 {
 	struct iv_elf elf;
 	int fd;
 	if (iv_features_check(cfg, err))
 		return -1;
-	if (cfg->resume || read_runtime(cfg, &elf, &fd, err))
-		return cfg->resume ? 0 : -1;
+	if (cfg->resume)
+		return 0;
+	if (read_runtime(cfg, &elf, &fd, err))
+		return -1;
 	iv_elf_free(&elf);
 	close(fd);
-	return 0;
+	return check_stack(cfg, err);
 }
 
 static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_err *err)
@@ -131,7 +145,7 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 	struct iv_cvm_cfg *cfg = cvm->cfg;
 	struct iv_elf elf;
 	int fd, rc;
-	if (read_runtime(cfg, &elf, &fd, err))
+	if (check_stack(cfg, err) || read_runtime(cfg, &elf, &fd, err))
 		return -1;
 	uint64_t stack = stack_size(cfg);
 	cvm->stack_hi = cfg->end;
@@ -153,7 +167,7 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 		close(fd);
 		return iv_fail(err, "out of memory");
 	}
-	rc = iv_stack_build(p, &elf, cvm->stack_hi, cfg->name, cfg->args, &sp, err);
+	rc = iv_stack_build(p, &elf, cvm->stack_hi, cfg->argv, cfg->envp, &sp, err);
 	p->hdr.entry = elf.entry;
 	p->hdr.sp = sp;
 	p->hdr.entry_kind =

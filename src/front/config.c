@@ -204,6 +204,256 @@ static int parse_capfile(struct ctx *c, yaml_node_t *m, struct iv_capfile_cfg *c
 	return 0;
 }
 
+/* A NULL-terminated vector of strings being built. */
+struct strv {
+	char **v;
+	size_t n;
+};
+
+/* Appends s (taken; NULL means out of memory): 0, or -1 with s freed. */
+static int strv_push(struct strv *sv, char *s)
+{
+	char **nv = s ? realloc(sv->v, (sv->n + 2) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		free(s);
+		return -1;
+	}
+	nv[sv->n++] = s;
+	nv[sv->n] = NULL;
+	sv->v = nv;
+	return 0;
+}
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static int is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n';
+}
+
+/*
+ * args given as a string: split into words as sh splits them, expanding
+ * nothing.  Blanks (space, tab, newline) separate words; '...' keeps what
+ * it holds as it is; "..." too, but \" \\ \$ \` give their second character
+ * and \ newline nothing; outside quotes \c gives c and \ newline nothing.
+ * Quoted and plain parts make one word (a'b'"c" is abc); '' is an empty
+ * word.  Words go into w, one at a time (it has room for all of s).
+ */
+static const char *split_words(const char *s, char *w, struct strv *out, size_t *at)
+{
+	size_t wl = 0;
+	int have = 0; /* a word has begun (it may be empty) */
+	for (size_t i = 0;; i++) {
+		*at = i + 1;
+		if (!s[i] || is_blank(s[i])) {
+			if (have && out->n == IV_MAX_ARGV)
+				return "too many words";
+			if (have && strv_push(out, strndup(w, wl)))
+				return "out of memory";
+			if (!s[i])
+				return NULL;
+			have = 0;
+			wl = 0;
+		} else if (s[i] == '\'') {
+			const char *e = strchr(s + i + 1, '\'');
+			if (!e)
+				return "unterminated ' quote";
+			memcpy(w + wl, s + i + 1, (size_t)(e - s) - i - 1);
+			wl += (size_t)(e - s) - i - 1;
+			i = (size_t)(e - s);
+			have = 1;
+		} else if (s[i] == '"') {
+			size_t q = i;
+			for (i++; s[i] && s[i] != '"'; i++) {
+				if (s[i] == '\\' && s[i + 1] == '\n') {
+					i++;
+					continue;
+				}
+				if (s[i] == '\\' && s[i + 1] && strchr("\"\\$`", s[i + 1]))
+					i++;
+				w[wl++] = s[i];
+			}
+			if (!s[i]) {
+				*at = q + 1;
+				return "unterminated \" quote";
+			}
+			have = 1;
+		} else if (s[i] == '\\') {
+			if (!s[++i])
+				return "a backslash with nothing after it";
+			if (s[i] != '\n') {
+				w[wl++] = s[i];
+				have = 1;
+			}
+		} else {
+			w[wl++] = s[i];
+			have = 1;
+		}
+	}
+}
+
+/* args: a string split as sh splits words (the program's argv), or a list
+ * of strings taken as they are; vm->args keeps the text host_get_arg
+ * gives (a list's items joined by spaces). */
+static int parse_args(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	struct strv sv = {0};
+	const char *why = NULL;
+	size_t at = 0, len = 0;
+	if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = v->data.sequence.items.start;
+		     it < v->data.sequence.items.top; it++) {
+			yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+			const char *w = scalar(item);
+			if (!w || strlen(w) != item->data.scalar.length) {
+				strv_free(sv.v);
+				return fail_at(c, item, "args",
+					       "each item must be a string without NUL");
+			}
+			if (sv.n == IV_MAX_ARGV || strv_push(&sv, strdup(w))) {
+				strv_free(sv.v);
+				return fail_at(c, item, "args",
+					       "more than %d items, or out of memory", IV_MAX_ARGV);
+			}
+			len += strlen(w) + 1;
+		}
+		if (sv.n == 0)
+			return fail_at(c, v, "args", "an empty list names no program");
+		vm->args = malloc(len);
+		if (!vm->args) {
+			strv_free(sv.v);
+			return fail_at(c, v, "args", "out of memory");
+		}
+		char *o = vm->args;
+		for (size_t i = 0; i < sv.n; i++) {
+			o = stpcpy(o, sv.v[i]);
+			*o++ = ' ';
+		}
+		o[-1] = 0;
+		vm->argv = sv.v;
+		return 0;
+	}
+	if (v->type != YAML_SCALAR_NODE)
+		return fail_at(c, v, "args", "expected a string or a list of strings");
+	if (get_str(c, v, "args", &vm->args))
+		return -1;
+	char *w = malloc(strlen(vm->args) + 1);
+	why = w ? split_words(vm->args, w, &sv, &at) : "out of memory";
+	free(w);
+	if (why) {
+		strv_free(sv.v);
+		return fail_at(c, v, "args", "%s (at character %zu of '%s')", why, at, vm->args);
+	}
+	vm->argv = sv.v; /* (NULL when blank: its name) */
+	return 0;
+}
+
+/* A variable's name: a letter or '_', then letters, digits and '_'. */
+static int env_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || isdigit((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* Adds NAME=value, NAME being the n bytes at name, once. */
+static int env_add(struct ctx *c, yaml_node_t *at, struct strv *sv, const char *name, size_t n,
+		   const char *value)
+{
+	if (!env_name_ok(name, n))
+		return fail_at(c, at, "env",
+			       "'%.*s' is not a variable name (a letter or '_', then letters, "
+			       "digits, '_')",
+			       (int)n, name);
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strncmp(sv->v[i], name, n) && sv->v[i][n] == '=')
+			return fail_at(c, at, "env", "'%.*s' given twice", (int)n, name);
+	char *kv = NULL;
+	if (sv->n == IV_MAX_ARGV || asprintf(&kv, "%.*s=%s", (int)n, name, value) < 0 ||
+	    strv_push(sv, kv))
+		return fail_at(c, at, "env", "more than %d variables, or out of memory",
+			       IV_MAX_ARGV);
+	return 0;
+}
+
+static int env_item(struct ctx *c, yaml_node_t *n, struct strv *sv)
+{
+	const char *s = scalar(n), *eq = s ? strchr(s, '=') : NULL;
+	if (!s || strlen(s) != n->data.scalar.length)
+		return fail_at(c, n, "env", "each item must be a string NAME=value without NUL");
+	if (!eq)
+		return fail_at(c, n, "env", "'%s' is not NAME=value", s);
+	return env_add(c, n, sv, s, (size_t)(eq - s), eq + 1);
+}
+
+static int env_pair(struct ctx *c, yaml_node_pair_t *p, struct strv *sv)
+{
+	yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+	yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+	const char *name = key_of(k), *value = scalar(v);
+	if (!name)
+		return fail_at(c, k, "env", "variable names must be plain strings");
+	if (!value || strlen(value) != v->data.scalar.length)
+		return fail_at(c, v, "env", "the value of '%s' must be a string without NUL", name);
+	return env_add(c, k, sv, name, strlen(name), value);
+}
+
+/* env: a map NAME: value, or a list of NAME=value; the whole environment. */
+static int parse_env(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	struct strv sv = {0};
+	int rc = 0;
+	if (v->type == YAML_MAPPING_NODE) {
+		FOR_PAIRS(c->doc, v, p)
+		{
+			if ((rc = env_pair(c, p, &sv)))
+				break;
+		}
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = v->data.sequence.items.start;
+		     !rc && it < v->data.sequence.items.top; it++)
+			rc = env_item(c, yaml_document_get_node(c->doc, *it), &sv);
+	} else {
+		rc = fail_at(c, v, "env", "expected a map of NAME: value or a list of NAME=value");
+	}
+	if (rc == 0 && !sv.v && !(sv.v = calloc(1, sizeof(*sv.v))))
+		rc = fail_at(c, v, "env", "out of memory");
+	if (rc) {
+		strv_free(sv.v);
+		return -1;
+	}
+	vm->envp = sv.v;
+	return 0;
+}
+
+/* What a cVM's config leaves out: argv is its name, env the default. */
+static int fill_defaults(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
+{
+	static const char *const env[] = IV_DEFAULT_ENV;
+	struct strv sv = {0};
+	if (!vm->argv && strv_push(&sv, strdup(vm->name)))
+		return fail_at(c, m, NULL, "out of memory");
+	if (!vm->argv)
+		vm->argv = sv.v;
+	sv = (struct strv){0};
+	for (size_t i = 0; !vm->envp && i < sizeof(env) / sizeof(env[0]); i++)
+		if (strv_push(&sv, strdup(env[i]))) {
+			strv_free(sv.v);
+			return fail_at(c, m, NULL, "out of memory");
+		}
+	if (!vm->envp)
+		vm->envp = sv.v;
+	return 0;
+}
+
 static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 {
 	if (v->type != YAML_SEQUENCE_NODE ||
@@ -260,6 +510,7 @@ static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 {
 	int have_iso = 0;
+	yaml_node_t *env = NULL; /* keys a fork may not have */
 	vm->line = line_of(m);
 	vm->wait = 0;
 	vm->fork = 1;
@@ -282,8 +533,12 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			if (get_str(c, v, key, &vm->runtime))
 				return -1;
 		} else if (!strcmp(key, "args")) {
-			if (get_str(c, v, key, &vm->args))
+			if (parse_args(c, v, vm))
 				return -1;
+		} else if (!strcmp(key, "env")) {
+			if (parse_env(c, v, vm))
+				return -1;
+			env = k;
 		} else if (!strcmp(key, "disk")) {
 			if (get_str(c, v, key, &vm->disk))
 				return -1;
@@ -338,7 +593,12 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 	if (vm->template_ && vm->resume)
 		return fail_at(c, m, "resume", "cVM '%s' cannot be a template and a fork at once",
 			       vm->name);
-	return 0;
+	if (vm->resume && env)
+		return fail_at(c, env, "env",
+			       "cVM '%s' resumes a template (or its image) and keeps its "
+			       "environment",
+			       vm->name);
+	return fill_defaults(c, m, vm);
 }
 
 static int parse_list(struct ctx *c, yaml_node_t *seq, const char *key, struct iv_config *cfg)
@@ -809,6 +1069,8 @@ void iv_config_free(struct iv_config *cfg)
 		free(vm->name);
 		free(vm->runtime);
 		free(vm->args);
+		strv_free(vm->argv);
+		strv_free(vm->envp);
 		free(vm->disk);
 		free(vm->callback_out);
 		free(vm->snapshot_path);

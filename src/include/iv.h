@@ -37,7 +37,9 @@ struct iv_capfile_cfg {
 struct iv_cvm_cfg {
 	char *name;
 	char *runtime; /* path, resolved against the config file's directory */
-	char *args;    /* NULL when absent */
+	char *args;    /* as given, NULL when absent (a list: its items joined by spaces) */
+	char **argv;   /* the program's argv, NULL-terminated (default: its name alone) */
+	char **envp;   /* its environment, NULL-terminated (default: IV_DEFAULT_ENV) */
 	char *disk;    /* directory, resolved like runtime; NULL: empty root */
 	uint64_t base, size, begin, end;
 	char *callback_out;
@@ -50,6 +52,14 @@ struct iv_cvm_cfg {
 	int has_isolation;
 	int line;
 };
+
+/* The environment of a program whose config has no env (README). */
+#define IV_DEFAULT_ENV                                                                             \
+	{                                                                                          \
+		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "TERM=dumb", "LANG=C.UTF-8"         \
+	}
+/* At most this many words of args, and variables of env. */
+#define IV_MAX_ARGV 1024
 
 struct iv_config {
 	char *path;

@@ -77,9 +77,12 @@ int iv_plan_finish(struct iv_plan *p, struct iv_err *err);
 void iv_plan_free(struct iv_plan *p);
 
 /* Builds the initial stack (argc, argv, envp, auxv, strings) below top and
- * records it in the plan; returns the stack pointer to start with in *sp. */
-int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, const char *name,
-		   const char *args, uint64_t *sp, struct iv_err *err);
+ * records it in the plan; returns the stack pointer to start with in *sp.
+ * argv (at least its first word) and envp are NULL-terminated. */
+int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, char *const *argv,
+		   char *const *envp, uint64_t *sp, struct iv_err *err);
+/* The bytes below top iv_stack_build takes for argv and envp. */
+size_t iv_stack_need(char *const *argv, char *const *envp);
 
 /* ---- cells (cell/cell.c, cell/policy.c) ---- */
 

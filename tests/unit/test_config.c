@@ -267,7 +267,7 @@ static int unknown_isolation_key_is_rejected(void)
 static int mapping_as_string_is_rejected(void)
 {
 	EXPECT_BAD(CVMS VM_A "  args: {x: 1}\n", 9, "args", "expected a string");
-	EXPECT_BAD(CVMS VM_A "  args:\n  - a\n  - b\n", 10, "args", "expected a string");
+	EXPECT_BAD(CVMS VM_A "  disk:\n  - a\n  - b\n", 10, "disk", "expected a string");
 	return 1;
 }
 
@@ -583,6 +583,130 @@ static int bad_cvm_name_is_rejected(void)
 			       RANGE_A),
 		   2, "name", "must be 1 to 63 characters");
 	EXPECT_BAD(CAPS("- name: 'x y'\n  size: 1\n"), 3, "name", "may hold only");
+	return 1;
+}
+
+/* ---- how a program starts: args and env ---- */
+
+/* v joined as <a><b>..., or "(none)". */
+static const char *show_vector(char *const *v, char *buf, size_t n)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (size_t i = 0; v && v[i] && o < n; i++)
+		o += (size_t)snprintf(buf + o, n - o, "<%s>", v[i]);
+	return v ? buf : "(none)";
+}
+
+/* The cVM of CVMS VM_A with the extra lines parses, and its argv (or with
+ * env, its envp) is want. */
+static int vector_is(const char *extra, int env, const char *const *want)
+{
+	char text[1024], got[256], exp[256];
+	snprintf(text, sizeof(text), CVMS VM_A "%s", extra);
+	EXPECT_GOOD(text);
+	show_vector(env ? cfg.cvms[0].envp : cfg.cvms[0].argv, got, sizeof(got));
+	iv_config_free(&cfg);
+	show_vector((char *const *)want, exp, sizeof(exp));
+	EXPECT(!strcmp(got, exp), "for \"%s\" expected %s, got %s", extra, exp, got);
+	return 1;
+}
+
+#define ARGV_IS(extra, ...) vector_is(extra, 0, (const char *const[]){__VA_ARGS__, NULL})
+#define ENV_IS(extra, ...)  vector_is(extra, 1, (const char *const[]){__VA_ARGS__, NULL})
+
+static int args_string_is_split_as_sh_splits_words(void)
+{
+	return ARGV_IS("  args: \"prog 'a b' \\\"c d\\\" e\\\\ f\"\n", "prog", "a b", "c d",
+		       "e f") &&
+	       ARGV_IS("  args: \"  x\\t y\\n\"\n", "x", "y") &&
+	       ARGV_IS("  args: 'a''b''\"c\" '''' \"\"'\n", "abc", "", "") &&
+	       /* inside "...", \ quotes only " \ $ ` */
+	       ARGV_IS("  args: '\"q\\\"t \\\\ \\$ \\x\"'\n", "q\"t \\ $ \\x") &&
+	       /* outside quotes, \ quotes anything; \ newline is nothing */
+	       ARGV_IS("  args: a\\ b \\'c\\'\n", "a b", "'c'") &&
+	       ARGV_IS("  args: \"a\\\\\\nb\"\n", "ab");
+}
+
+static int args_expand_nothing(void)
+{
+	return ARGV_IS("  args: 'echo $HOME * ~ ; | & `x` $(y)'\n", "echo", "$HOME", "*", "~", ";",
+		       "|", "&", "`x`", "$(y)");
+}
+
+static int absent_or_blank_args_give_the_name_as_argv(void)
+{
+	if (!ARGV_IS("", "a") || !ARGV_IS("  args: \" \\t \"\n", "a"))
+		return 0;
+	EXPECT_GOOD(CVMS VM_A "  args: \"  \"\n");
+	char got[16];
+	snprintf(got, sizeof(got), "%s", cfg.cvms[0].args);
+	iv_config_free(&cfg);
+	EXPECT_STR(got, "  "); /* what host_get_arg gives */
+	return 1;
+}
+
+static int args_list_is_taken_as_it_is(void)
+{
+	if (!ARGV_IS("  args: [prog, \"a b\", \"\", \"$X\", \"'q'\"]\n", "prog", "a b", "", "$X",
+		     "'q'") ||
+	    !ARGV_IS("  args:\n  - /bin/x\n  - -v\n", "/bin/x", "-v"))
+		return 0;
+	EXPECT_GOOD(CVMS VM_A "  args: [prog, \"a b\", \"\", c]\n");
+	char got[64];
+	snprintf(got, sizeof(got), "%s", cfg.cvms[0].args);
+	iv_config_free(&cfg);
+	EXPECT_STR(got, "prog a b  c"); /* host_get_arg: the items joined by spaces */
+	return 1;
+}
+
+static int bad_args_are_refused_naming_where(void)
+{
+	EXPECT_BAD(CVMS VM_A "  args: \"a 'b c\"\n", 9, "args",
+		   "unterminated ' quote (at character 3 of 'a 'b c')");
+	EXPECT_BAD(CVMS VM_A "  args: 'a \"b'\n", 9, "args",
+		   "unterminated \" quote (at character 3");
+	EXPECT_BAD(CVMS VM_A "  args: 'a\\'\n", 9, "args", "a backslash with nothing after it");
+	EXPECT_BAD(CVMS VM_A "  args: []\n", 9, "args", "an empty list names no program");
+	EXPECT_BAD(CVMS VM_A "  args: [a, {b: 1}]\n", 9, "args", "each item must be a string");
+	EXPECT_BAD(CVMS VM_A "  args: [a, \"b\\0\"]\n", 9, "args", "each item must be a string");
+	return 1;
+}
+
+static int env_has_a_default(void)
+{
+	return ENV_IS("", "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "TERM=dumb",
+		      "LANG=C.UTF-8");
+}
+
+static int env_is_a_map_or_a_list_and_replaces_the_default(void)
+{
+	return ENV_IS("  env: {A: 1, B_2: \"x y\", _c: \"\"}\n", "A=1", "B_2=x y", "_c=") &&
+	       ENV_IS("  env:\n    PATH: /bin\n", "PATH=/bin") &&
+	       ENV_IS("  env: [A=1, \"B==2\", C=]\n", "A=1", "B==2", "C=") &&
+	       vector_is("  env: {}\n", 1, (const char *const[]){NULL}) &&
+	       vector_is("  env: []\n", 1, (const char *const[]){NULL});
+}
+
+static int bad_env_is_refused_naming_where(void)
+{
+	EXPECT_BAD(CVMS VM_A "  env: A=1\n", 9, "env",
+		   "expected a map of NAME: value or a list of NAME=value");
+	EXPECT_BAD(CVMS VM_A "  env: {1A: x}\n", 9, "env", "'1A' is not a variable name");
+	EXPECT_BAD(CVMS VM_A "  env: [\"A B=1\"]\n", 9, "env", "'A B' is not a variable name");
+	EXPECT_BAD(CVMS VM_A "  env: [\"=1\"]\n", 9, "env", "'' is not a variable name");
+	EXPECT_BAD(CVMS VM_A "  env:\n  - A=1\n  - A=2\n", 11, "env", "'A' given twice");
+	EXPECT_BAD(CVMS VM_A "  env: [A]\n", 9, "env", "'A' is not NAME=value");
+	EXPECT_BAD(CVMS VM_A "  env: {A: [1]}\n", 9, "env", "the value of 'A' must be a string");
+	EXPECT_BAD(CVMS VM_A "  env: {A: 1, A: 2}\n", 9, "env", "'A' given twice");
+	return 1;
+}
+
+static int env_of_a_fork_is_its_templates(void)
+{
+	EXPECT_BAD(CVMS VM_A "  template: 1\n"
+			     "- name: f\n  runtime: a.so\n  resume: 1\n  env: [A=1]\n",
+		   13, "env", "keeps its environment");
 	return 1;
 }
 
@@ -995,6 +1119,15 @@ int main(void)
 	RUN(capfiles_only_config_has_no_cvms);
 	RUN(non_mapping_documents_are_rejected);
 	RUN(bad_cvm_name_is_rejected);
+	RUN(args_string_is_split_as_sh_splits_words);
+	RUN(args_expand_nothing);
+	RUN(absent_or_blank_args_give_the_name_as_argv);
+	RUN(args_list_is_taken_as_it_is);
+	RUN(bad_args_are_refused_naming_where);
+	RUN(env_has_a_default);
+	RUN(env_is_a_map_or_a_list_and_replaces_the_default);
+	RUN(bad_env_is_refused_naming_where);
+	RUN(env_of_a_fork_is_its_templates);
 	RUN(duplicate_key_in_capfile_entry_names_both_lines);
 	RUN(duplicate_key_in_cvm_entry_names_both_lines);
 	RUN(duplicate_key_in_isolation_range_names_both_lines);
