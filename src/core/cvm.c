@@ -15,7 +15,6 @@
 #include "iv.h"
 
 #define STACK_MAX	    (8UL << 20)
-#define CELL_UID_BASE	    200000
 #define CELL_NPROC	    64
 #define CELL_NPROC_TEMPLATE 4096
 #define ELF_MAX		    (1UL << 30)
@@ -190,13 +189,14 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	int elf_fd = -1;
 	iv_mark(cvm, IV_T_DEPLOY);
 	iv_vlog("***************** Deploy '%s' ***************", cfg->name);
-	iv_vlog("BUILDING cvm: name=%s, disk=%s, runtime=%s, args='%s', base=0x%llx, size=0x%llx, "
-		"begin=0x%llx, end=0x%llx, cb_out='%s', wait=%lds",
-		cfg->name, cfg->disk ? cfg->disk : "(none)", cfg->runtime,
-		cfg->args ? cfg->args : "", (unsigned long long)cfg->base,
+	iv_vlog("BUILDING cvm: name=%s, disk=%s%s, runtime=%s, args='%s', base=0x%llx, "
+		"size=0x%llx, "
+		"begin=0x%llx, end=0x%llx, cb_out='%s', wait=%lds, uid=%u, gid=%u",
+		cfg->name, cfg->disk ? cfg->disk : "(none)", cfg->disk_ro ? " (read-only)" : "",
+		cfg->runtime, cfg->args ? cfg->args : "", (unsigned long long)cfg->base,
 		(unsigned long long)cfg->size, (unsigned long long)cfg->begin,
 		(unsigned long long)cfg->end, cfg->callback_out ? cfg->callback_out : "monitor",
-		cfg->wait);
+		cfg->wait, (unsigned)cfg->uid, (unsigned)cfg->gid);
 	int extra[IV_MAX_EXTRA], nextra = 0;
 	/* A feature may plan the cell (a restore maps its pages file where
 	 * others map their ELF); else the runtime is loaded. */
@@ -211,14 +211,24 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	struct iv_cell_spec spec = {
 		.name = cfg->name,
 		.disk = cfg->disk,
+		.disk_ro = cfg->disk_ro,
 		.mem = cfg->size,
 		.nproc = cfg->template_ ? CELL_NPROC_TEMPLATE : CELL_NPROC,
-		.uid = CELL_UID_BASE + (uid_t)((getpid() & 0x3ff) << 8) + (uid_t)cvm->id,
+		.uid = cfg->uid,
+		.gid = cfg->gid,
+		.stdin_fd = -1,
+		.stdin_path = cfg->stdin_path,
+		.cwd = cfg->cwd,
 	};
+	if (rc == 0 && cfg->stdin_monitor && (spec.stdin_fd = iv_open_monitor_stdin()) < 0)
+		rc = iv_fail(err, "cVM '%s': the monitor's stdin cannot be reopened read-only: %s",
+			     cfg->name, strerror(errno));
 	if (rc == 0)
 		rc = iv_cell_spawn(&cvm->cell, &spec, &plan, elf_fd, extra, nextra, err);
 	else if (elf_fd >= 0)
 		close(elf_fd);
+	if (spec.stdin_fd >= 0)
+		close(spec.stdin_fd);
 	for (int i = 0; i < nextra; i++)
 		close(extra[i]);
 	iv_mark(cvm, IV_T_CELL);
@@ -234,8 +244,9 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	}
 	cvm->state = IV_CVM_RUNNING;
 	iv_mark(cvm, IV_T_RUNNING);
-	iv_vlog("cVM '%s': cell %d running (uid-confined, seccomp listener %d)", cfg->name,
-		cvm->cell.pid, cvm->cell.listener);
+	iv_vlog("cVM '%s': cell %d running (uid %u, gid %u, seccomp listener %d)", cfg->name,
+		cvm->cell.pid, (unsigned)cvm->cell.uid, (unsigned)cvm->cell.gid,
+		cvm->cell.listener);
 	return 0;
 }
 

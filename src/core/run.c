@@ -72,7 +72,7 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 	if (iv_cell_global_init(err) || iv_policy_init(err) || iv_features_start(run, err))
 		return -1;
 	for (size_t i = 0; i < cfg->ncvms; i++)
-		if (iv_cell_prepare_root(cfg->cvms[i].disk, err) < 0)
+		if (iv_cell_prepare_root(cfg->cvms[i].disk, cfg->cvms[i].disk_ro, err) < 0)
 			return -1;
 	return 0;
 }

@@ -36,11 +36,19 @@ struct iv_capfile_cfg {
 
 struct iv_cvm_cfg {
 	char *name;
-	char *runtime; /* path, resolved against the config file's directory */
-	char *args;    /* as given, NULL when absent (a list: its items joined by spaces) */
-	char **argv;   /* the program's argv, NULL-terminated (default: its name alone) */
-	char **envp;   /* its environment, NULL-terminated (default: IV_DEFAULT_ENV) */
-	char *disk;    /* directory, resolved like runtime; NULL: empty root */
+	char *runtime;	   /* path, resolved against the config file's directory */
+	char *args;	   /* as given, NULL when absent (a list: its items joined by spaces) */
+	char **argv;	   /* the program's argv, NULL-terminated (default: its name alone) */
+	char **envp;	   /* its environment, NULL-terminated (default: IV_DEFAULT_ENV) */
+	char *disk;	   /* directory, resolved like runtime; NULL: empty root */
+	int disk_ro;	   /* the disk is the cell's read-only */
+	char *cwd;	   /* working directory inside the disk (NULL: its root) */
+	char *stdin_path;  /* stdin: a regular file inside the disk (NULL: none, or...) */
+	int stdin_monitor; /* ... the monitor's own stdin (at most one cVM's) */
+	uid_t uid;	   /* its ids: given, or derived from its name (a fork: its template's) */
+	gid_t gid;
+	int uid_given, gid_given;
+	int stdin_line, cwd_line; /* where those keys are (checked when the file is loaded) */
 	uint64_t base, size, begin, end;
 	char *callback_out;
 	long wait;	     /* -1: wait for exit (a template: for its save); N >= 0: sleep N s */
@@ -60,6 +68,11 @@ struct iv_cvm_cfg {
 	}
 /* At most this many words of args, and variables of env. */
 #define IV_MAX_ARGV 1024
+/* A cVM's uid, unless given, is derived from its name into this range;
+ * given ids are at least IV_ID_MIN (README "Identity"). */
+#define IV_UID_FIRST 200000
+#define IV_UID_COUNT 1000000
+#define IV_ID_MIN    1000
 
 struct iv_config {
 	char *path;
@@ -72,8 +85,11 @@ struct iv_config {
 /* Parses YAML text; path is used to name errors and resolve relative paths. */
 int iv_config_parse(const char *path, const char *text, size_t len, struct iv_config *cfg,
 		    struct iv_err *err);
-/* Reads and parses a file, then checks that runtimes and disks exist. */
+/* Reads and parses a file, then checks that runtimes and disks exist, and
+ * what each cVM opens at its start (its stdin, its working directory). */
 int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err);
+/* Reads and parses a file only (names and ids; paths are left as written). */
+int iv_config_read(const char *path, struct iv_config *cfg, struct iv_err *err);
 void iv_config_free(struct iv_config *cfg);
 
 /* ---- features (core/feature.c) ---- */

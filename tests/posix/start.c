@@ -5,6 +5,8 @@
  *   out=T, err=T          T and a newline on stdout, on stderr
  *   outpart=T, errpart=T  T without a newline
  *   write=P, read=P       create (or truncate) and write file P; read its first line
+ *   write0=T              write T to fd 0 (its stdin)
+ *   mv=A,B                rename A to B
  *   exit=N                end with status N
  *   save                  host_save (a template); a fork goes on with the
  *                         words of its own args (host_get_arg)
@@ -89,6 +91,15 @@ static void read_file(const char *path)
 		fclose(f);
 }
 
+static void move(const char *arg)
+{
+	char from[256];
+	const char *comma = strchr(arg, ',');
+	snprintf(from, sizeof(from), "%.*s", (int)(comma - arg), arg);
+	printf("start: mv %s %s: %s\n", from, comma + 1,
+	       rename(from, comma + 1) ? strerror(errno) : "ok");
+}
+
 static int act(const char *w);
 
 /* In a fork, the words of its own args. */
@@ -116,6 +127,11 @@ static int act(const char *w)
 		write_file(w + 6);
 	else if (!strncmp(w, "read=", 5))
 		read_file(w + 5);
+	else if (!strncmp(w, "mv=", 3) && strchr(w, ','))
+		move(w + 3);
+	else if (!strncmp(w, "write0=", 7))
+		printf("start: write stdin: %s\n",
+		       write(0, w + 7, strlen(w + 7)) >= 0 ? "ok" : strerror(errno));
 	else if (!strncmp(w, "exit=", 5))
 		exit(atoi(w + 5));
 	else if (!strcmp(w, "save")) {
