@@ -292,6 +292,8 @@ struct child_fds {
  * then its working directory, both inside its root. */
 static void child_open(const struct iv_cell_spec *spec, int ctl)
 {
+	if (!spec->stdin_path && !spec->cwd)
+		return;
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
 	struct stat st;
 	if (root < 0)

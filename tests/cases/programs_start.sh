@@ -352,3 +352,20 @@ test_programs_start_stdin_swapped_after_the_check_is_refused_by_the_cell() {
 	expect_err "cVM 'victim2' failed: cVM 'victim2': cell failed opening its stdin inside the disk: Too many levels of symbolic links" &&
 	expect_no_out "[victim"
 }
+
+# A template's stdin file is carried into its forks like its other files;
+# the monitor's stdin (a pipe here) cannot be, and the save says so.
+test_programs_start_a_templates_stdin_file_reaches_its_forks_the_monitors_cannot() {
+	ps_disk
+	{ echo "cVMs:"
+	  cvm_entry tpl "$PS_PROG" 0x20000000 'args: "/start save"' "disk: $T/disk" 'stdin: /in.txt' \
+		"template: 1" "wait: -1"
+	  printf -- '- name: f1\n  runtime: %s\n  args: "out=forked"\n  resume: 1\n' "$PS_PROG"
+	} | yaml a.yaml >/dev/null
+	run_iv -y "$T/a.yaml"
+	expect_rc 0 && expect_out "[tpl] start: stdin: 17 bytes" && expect_out "[f1] forked" || return 1
+	sed -i 's|stdin: /in.txt|stdin: "-"|' "$T/a.yaml"
+	run_iv -y "$T/a.yaml" < <(printf 'piped\n')
+	expect_rc 1 && expect_out "[tpl] start: stdin <piped>" &&
+	expect_err "descriptor 0 is a pipe, which forks cannot get a copy of" && expect_no_out "[f1] forked"
+}
