@@ -11,7 +11,7 @@ LDLIBS  := -lyaml -lseccomp -lpthread
 B       := build
 
 MON_SRC := $(wildcard src/front/*.c src/base/*.c src/core/*.c src/features/*/*.c src/loader/*.c) \
-	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c
+	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c src/cell/files.c
 LIB_SRC := $(filter-out src/front/main.c,$(MON_SRC))
 HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 
@@ -120,9 +120,9 @@ FUZZ_SECONDS ?= 20
 $(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c src/loader/elf.c src/base/error.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_elf.c src/loader/elf.c src/base/error.c
-$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/front/config.c src/base/error.c $(HDRS)
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/front/config.c src/base/error.c src/cell/files.c $(HDRS)
 	@mkdir -p $(dir $@)
-	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_config.c src/front/config.c src/base/error.c -lyaml
+	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_config.c src/front/config.c src/base/error.c src/cell/files.c -lyaml
 # The image harness includes image.c itself (for its hash and layout).
 FUZZ_IMAGE_SRC := $(filter-out src/front/main.c src/features/image/image.c,$(MON_SRC))
 $(B)/fuzz/fuzz_image: tests/fuzz/fuzz_image.c $(MON_SRC) $(HDRS)

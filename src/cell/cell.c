@@ -68,8 +68,11 @@ static const char *step_name(int step)
 		[IV_STEP_FILTER] = "installing the seccomp filter",
 		[IV_STEP_HANDSHAKE] = "handing over the listener",
 		[IV_STEP_NETNS] = "joining the null network",
+		[IV_STEP_STDIN] = "opening its stdin inside the disk",
+		[IV_STEP_STDIN_KIND] = "opening its stdin: not a regular file",
+		[IV_STEP_CWD] = "entering its working directory",
 	};
-	return step > 0 && step <= IV_STEP_NETNS ? names[step] : "an unknown step";
+	return step > 0 && step <= IV_STEP_CWD ? names[step] : "an unknown step";
 }
 
 /*
@@ -120,12 +123,13 @@ static int open_stub(struct iv_err *err)
  * nosuid and nodev, and the empty root read-only.  The disk is taken by a
  * descriptor opened without following any link (the config checked its
  * real path, and a link swapped in since must lead nowhere) and mounted
- * over the empty root, a path of root's that no one else can change.
+ * over the empty root, a path of root's that no one else can change.  A
+ * disk given read-only (disk_ro) has a namespace of its own.
  */
-static int ns_child_mount(const char *root)
+static int ns_child_mount(const char *root, int read_only)
 {
 	char src[64];
-	unsigned long ro = 0;
+	unsigned long ro = read_only ? MS_RDONLY : 0;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return IV_STEP_MOUNT;
 	if (root == empty_root) {
@@ -148,7 +152,7 @@ static int ns_child_mount(const char *root)
 	return 0;
 }
 
-static int make_ns(unsigned long flag, const char *root, struct iv_err *err)
+static int make_ns(unsigned long flag, const char *root, int ro, struct iv_err *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
@@ -161,7 +165,7 @@ static int make_ns(unsigned long flag, const char *root, struct iv_err *err)
 		return iv_fail(err, "cannot create a namespace for cells: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		int32_t msg[2] = {flag == CLONE_NEWNS ? ns_child_mount(root) : 0, 0};
+		int32_t msg[2] = {flag == CLONE_NEWNS ? ns_child_mount(root, ro) : 0, 0};
 		msg[1] = errno;
 		if (write(p[1], msg, sizeof(msg)) < 0)
 			_exit(1);
@@ -191,23 +195,26 @@ static int make_ns(unsigned long flag, const char *root, struct iv_err *err)
 #define MAX_ROOTS 32
 static struct {
 	char *path;
-	int fd;
+	int ro, fd;
 } roots[MAX_ROOTS];
 static int nroots;
 
-/* The mount namespace whose root is dir (NULL: the empty read-only root). */
-int iv_cell_prepare_root(const char *dir, struct iv_err *err)
+/* The mount namespace whose root is dir (NULL: the empty read-only root),
+ * one per directory and access. */
+int iv_cell_prepare_root(const char *dir, int ro, struct iv_err *err)
 {
 	const char *path = dir ? dir : empty_root;
+	ro = dir ? !!ro : 1;
 	for (int i = 0; i < nroots; i++)
-		if (!strcmp(roots[i].path, path))
+		if (!strcmp(roots[i].path, path) && roots[i].ro == ro)
 			return roots[i].fd;
 	if (nroots == MAX_ROOTS)
 		return iv_fail(err, "more than %d distinct disks", MAX_ROOTS);
-	int fd = make_ns(CLONE_NEWNS, path, err);
+	int fd = make_ns(CLONE_NEWNS, path, ro, err);
 	if (fd < 0)
 		return -1;
 	roots[nroots].path = strdup(path);
+	roots[nroots].ro = ro;
 	roots[nroots].fd = fd;
 	nroots++;
 	return fd;
@@ -239,7 +246,7 @@ int iv_cell_global_init(struct iv_err *err)
 	    (st.st_mode & 0222) || entries || !d)
 		return iv_fail(err, "%s must be an empty directory of root's, mode 0555",
 			       empty_root);
-	null_netns = make_ns(CLONE_NEWNET, NULL, err);
+	null_netns = make_ns(CLONE_NEWNET, NULL, 0, err);
 	return null_netns < 0 ? -1 : 0;
 }
 
@@ -272,16 +279,50 @@ static __attribute__((noreturn)) void child_fail(int ctl, int step)
 	_exit(127);
 }
 
+/* in: the cell's stdin (the given fd or /dev/null); console, errcons: the
+ * write ends of its stdout and stderr pipes */
 struct child_fds {
-	int console, plan, ctl, elf;
+	int in, console, errcons, plan, ctl, elf;
 	const int *extra; /* cap files the plan maps, at IV_FD_EXTRA + i */
 	int nextra;
 };
 
+/* What the cell opens itself, once it has its ids: its stdin file (only a
+ * regular file: a FIFO must not stall it, nor the monitor waiting for it),
+ * then its working directory, both inside its root. */
+static void child_open(const struct iv_cell_spec *spec, int ctl)
+{
+	if (!spec->stdin_path && !spec->cwd)
+		return;
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
+	struct stat st;
+	if (root < 0)
+		child_fail(ctl, IV_STEP_ROOT);
+	if (spec->stdin_path) {
+		fd = iv_open_inside(root, spec->stdin_path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0)
+			child_fail(ctl, IV_STEP_STDIN);
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+			errno = 0;
+			child_fail(ctl, IV_STEP_STDIN_KIND);
+		}
+		if (fcntl(fd, F_SETFL, 0) || dup3(fd, IV_FD_CONSOLE_IN, 0) < 0)
+			child_fail(ctl, IV_STEP_STDIN);
+		close(fd);
+	}
+	if (spec->cwd) {
+		fd = iv_open_inside(root, spec->cwd, O_PATH | O_DIRECTORY);
+		if (fd < 0 || fchdir(fd))
+			child_fail(ctl, IV_STEP_CWD);
+		close(fd);
+	}
+	close(root);
+}
+
 /* Runs in the new child, in the monitor's memory while the monitor waits:
  * only system calls, no allocation (the monitor is threaded). */
 static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, struct child_fds f,
-					    uid_t uid, int mntns)
+					    int mntns)
 {
 	int ctl = f.ctl;
 	/* Should the monitor die before this, the stub's read of the go sees EOF. */
@@ -300,8 +341,8 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 	sethostname(spec->name, strlen(spec->name));
 
 	/* Fixed numbers; every source is above IV_FD_STUB (see iv_cell_spawn). */
-	if (dup3(devnull, IV_FD_CONSOLE_IN, 0) < 0 || dup3(f.console, IV_FD_CONSOLE_OUT, 0) < 0 ||
-	    dup3(f.console, IV_FD_CONSOLE_ERR, 0) < 0 || dup3(f.plan, IV_FD_PLAN, 0) < 0 ||
+	if (dup3(f.in, IV_FD_CONSOLE_IN, 0) < 0 || dup3(f.console, IV_FD_CONSOLE_OUT, 0) < 0 ||
+	    dup3(f.errcons, IV_FD_CONSOLE_ERR, 0) < 0 || dup3(f.plan, IV_FD_PLAN, 0) < 0 ||
 	    dup3(f.ctl, IV_FD_CTL, 0) < 0 || dup3(f.elf, IV_FD_ELF, 0) < 0 ||
 	    dup3(stub_fd, IV_FD_STUB, O_CLOEXEC) < 0)
 		child_fail(ctl, IV_STEP_FDS);
@@ -323,13 +364,15 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 
 	/* Raw calls: glibc's would try to change the credentials of the
 	 * monitor's other threads, which do not exist in this child, and hang. */
-	if (syscall(SYS_setgroups, 0, NULL) || syscall(SYS_setresgid, uid, uid, uid) ||
-	    syscall(SYS_setresuid, uid, uid, uid))
+	if (syscall(SYS_setgroups, 0, NULL) ||
+	    syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) ||
+	    syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid))
 		child_fail(ctl, IV_STEP_UID);
 	/* A change of credentials clears the parent-death signal: set it again. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		child_fail(ctl, IV_STEP_NNP);
+	child_open(spec, ctl);
 
 	char *argv[] = {"iv-cell", NULL}, *envp[] = {NULL};
 	syscall(SYS_execveat, IV_FD_STUB, "", argv, envp, AT_EMPTY_PATH);
@@ -350,8 +393,8 @@ static int read_ctl(const char *name, int ctl, char *msg, size_t len, struct iv_
 		int32_t step, e;
 		memcpy(&step, msg + 1, 4);
 		memcpy(&e, msg + 5, 4);
-		return iv_fail(err, "cVM '%s': cell failed %s: %s", name, step_name(step),
-			       strerror(e));
+		return iv_fail(err, "cVM '%s': cell failed %s%s%s", name, step_name(step),
+			       e ? ": " : "", e ? strerror(e) : "");
 	}
 	return (int)n;
 }
@@ -359,7 +402,6 @@ static int read_ctl(const char *name, int ctl, char *msg, size_t len, struct iv_
 struct child_args {
 	const struct iv_cell_spec *spec;
 	struct child_fds f;
-	uid_t uid;
 	int mntns;
 };
 
@@ -369,13 +411,14 @@ static char child_stack[64 * 1024] __attribute__((aligned(16)));
 static int child_entry(void *arg)
 {
 	struct child_args *a = arg;
-	child(a->spec, a->f, a->uid, a->mntns);
+	child(a->spec, a->f, a->mntns);
 }
 
 int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_plan *plan,
 		  int elf_fd, const int *extra, int nextra, struct iv_err *err)
 {
-	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1};
+	/* the cell's stdout and stderr pipes (read end, write end) */
+	int plan_fd = -1, sv[2] = {-1, -1}, pipefd[2] = {-1, -1}, errfd[2] = {-1, -1};
 	int rc = -1;
 	/* the extra fds must not sit where the child dups the fixed ones */
 	int hi_extra[IV_MAX_EXTRA], nhi = nextra < IV_MAX_EXTRA ? nextra : IV_MAX_EXTRA;
@@ -383,13 +426,22 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 		hi_extra[i] = fcntl(extra[i], F_DUPFD_CLOEXEC, IV_FD_EXTRA + IV_MAX_EXTRA);
 
 	const char *name = spec->name;
-	int mntns = iv_cell_prepare_root(spec->disk, err);
+	/* (above the extras too: the child sets its fd 0 first, then the rest) */
+	int in = spec->stdin_fd >= 0
+			 ? fcntl(spec->stdin_fd, F_DUPFD_CLOEXEC, IV_FD_EXTRA + IV_MAX_EXTRA)
+			 : devnull;
+	if (in < 0) {
+		iv_fail(err, "cVM '%s': its stdin: %s", name, strerror(errno));
+		goto out;
+	}
+	int mntns = iv_cell_prepare_root(spec->disk, spec->disk_ro, err);
 	if (mntns < 0)
 		goto out;
 	plan_fd = high_fd(iv_plan_finish(plan, err));
 	if (plan_fd < 0)
 		goto out;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) || pipe2(pipefd, O_CLOEXEC)) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) || pipe2(pipefd, O_CLOEXEC) ||
+	    pipe2(errfd, O_CLOEXEC)) {
 		iv_fail(err, "cVM '%s': cannot create the cell's channels: %s", name,
 			strerror(errno));
 		goto out;
@@ -397,19 +449,19 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	for (int i = 0; i < 2; i++) {
 		sv[i] = high_fd(sv[i]);
 		pipefd[i] = high_fd(pipefd[i]);
+		errfd[i] = high_fd(errfd[i]);
 	}
 	elf_fd = high_fd(elf_fd);
-	struct child_fds f = {pipefd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
-	uid_t uid = spec->uid;
-	cell->uid = uid;
-	cell->gid = uid;
+	struct child_fds f = {in, pipefd[1], errfd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
+	cell->uid = spec->uid;
+	cell->gid = spec->gid;
 
 	/* As posix_spawn does: the child borrows the monitor's memory (no copy of
 	 * its page tables, no copy-on-write faults, nothing to tear down at
 	 * exec) on a stack of its own, and this thread waits until the stub is
 	 * executing or the child has failed. */
 	int pidfd = -1;
-	struct child_args ca = {spec, f, uid, mntns};
+	struct child_args ca = {spec, f, mntns};
 	pid_t pid = clone(child_entry, child_stack + sizeof(child_stack),
 			  CLONE_VM | CLONE_VFORK | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
 				  CLONE_PIDFD | SIGCHLD,
@@ -422,7 +474,8 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	cell->pid = pid;
 	cell->pidfd = pidfd;
 	close(pipefd[1]);
-	pipefd[1] = -1;
+	close(errfd[1]);
+	pipefd[1] = errfd[1] = -1;
 	close(sv[1]);
 	sv[1] = -1;
 
@@ -451,7 +504,8 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_EXITKILL))
 		iv_vlog("cVM '%s': ptrace seize failed: %s", name, strerror(errno));
 	cell->console = pipefd[0];
-	pipefd[0] = -1;
+	cell->errcons = errfd[0];
+	pipefd[0] = errfd[0] = -1;
 	cell->ctl = sv[0];
 	sv[0] = -1;
 	rc = 0;
@@ -463,12 +517,16 @@ out:
 			close(sv[i]);
 		if (pipefd[i] >= 0)
 			close(pipefd[i]);
+		if (errfd[i] >= 0)
+			close(errfd[i]);
 	}
 	if (elf_fd >= 0)
 		close(elf_fd);
 	for (int i = 0; i < nhi; i++)
 		if (hi_extra[i] >= 0)
 			close(hi_extra[i]);
+	if (in >= 0 && in != devnull)
+		close(in);
 	return rc;
 }
 

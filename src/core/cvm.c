@@ -15,7 +15,6 @@
 #include "iv.h"
 
 #define STACK_MAX	    (8UL << 20)
-#define CELL_UID_BASE	    200000
 #define CELL_NPROC	    64
 #define CELL_NPROC_TEMPLATE 4096
 #define ELF_MAX		    (1UL << 30)
@@ -113,17 +112,31 @@ static int read_runtime(const struct iv_cvm_cfg *cfg, struct iv_elf *elf, int *f
 	return 0;
 }
 
+/* The program's args and environment may take half its stack at most. */
+static int check_stack(const struct iv_cvm_cfg *cfg, struct iv_err *err)
+{
+	size_t need = iv_stack_need(cfg->argv, cfg->envp);
+	if (need > stack_size(cfg) / 2)
+		return iv_fail(err,
+			       "cVM '%s': args and env take %zu bytes, more than half of its "
+			       "0x%llx-byte stack",
+			       cfg->name, need, (unsigned long long)stack_size(cfg));
+	return 0;
+}
+
 int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 {
 	struct iv_elf elf;
 	int fd;
 	if (iv_features_check(cfg, err))
 		return -1;
-	if (cfg->resume || read_runtime(cfg, &elf, &fd, err))
-		return cfg->resume ? 0 : -1;
+	if (cfg->resume)
+		return 0;
+	if (read_runtime(cfg, &elf, &fd, err))
+		return -1;
 	iv_elf_free(&elf);
 	close(fd);
-	return 0;
+	return check_stack(cfg, err);
 }
 
 static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_err *err)
@@ -131,7 +144,7 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 	struct iv_cvm_cfg *cfg = cvm->cfg;
 	struct iv_elf elf;
 	int fd, rc;
-	if (read_runtime(cfg, &elf, &fd, err))
+	if (check_stack(cfg, err) || read_runtime(cfg, &elf, &fd, err))
 		return -1;
 	uint64_t stack = stack_size(cfg);
 	cvm->stack_hi = cfg->end;
@@ -153,7 +166,7 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 		close(fd);
 		return iv_fail(err, "out of memory");
 	}
-	rc = iv_stack_build(p, &elf, cvm->stack_hi, cfg->name, cfg->args, &sp, err);
+	rc = iv_stack_build(p, &elf, cvm->stack_hi, cfg->argv, cfg->envp, &sp, err);
 	p->hdr.entry = elf.entry;
 	p->hdr.sp = sp;
 	p->hdr.entry_kind =
@@ -176,13 +189,14 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	int elf_fd = -1;
 	iv_mark(cvm, IV_T_DEPLOY);
 	iv_vlog("***************** Deploy '%s' ***************", cfg->name);
-	iv_vlog("BUILDING cvm: name=%s, disk=%s, runtime=%s, args='%s', base=0x%llx, size=0x%llx, "
-		"begin=0x%llx, end=0x%llx, cb_out='%s', wait=%lds",
-		cfg->name, cfg->disk ? cfg->disk : "(none)", cfg->runtime,
-		cfg->args ? cfg->args : "", (unsigned long long)cfg->base,
+	iv_vlog("BUILDING cvm: name=%s, disk=%s%s, runtime=%s, args='%s', base=0x%llx, "
+		"size=0x%llx, "
+		"begin=0x%llx, end=0x%llx, cb_out='%s', wait=%lds, uid=%u, gid=%u",
+		cfg->name, cfg->disk ? cfg->disk : "(none)", cfg->disk_ro ? " (read-only)" : "",
+		cfg->runtime, cfg->args ? cfg->args : "", (unsigned long long)cfg->base,
 		(unsigned long long)cfg->size, (unsigned long long)cfg->begin,
 		(unsigned long long)cfg->end, cfg->callback_out ? cfg->callback_out : "monitor",
-		cfg->wait);
+		cfg->wait, (unsigned)cfg->uid, (unsigned)cfg->gid);
 	int extra[IV_MAX_EXTRA], nextra = 0;
 	/* A feature may plan the cell (a restore maps its pages file where
 	 * others map their ELF); else the runtime is loaded. */
@@ -197,14 +211,24 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	struct iv_cell_spec spec = {
 		.name = cfg->name,
 		.disk = cfg->disk,
+		.disk_ro = cfg->disk_ro,
 		.mem = cfg->size,
 		.nproc = cfg->template_ ? CELL_NPROC_TEMPLATE : CELL_NPROC,
-		.uid = CELL_UID_BASE + (uid_t)((getpid() & 0x3ff) << 8) + (uid_t)cvm->id,
+		.uid = cfg->uid,
+		.gid = cfg->gid,
+		.stdin_fd = -1,
+		.stdin_path = cfg->stdin_path,
+		.cwd = cfg->cwd,
 	};
+	if (rc == 0 && cfg->stdin_monitor && (spec.stdin_fd = iv_open_monitor_stdin()) < 0)
+		rc = iv_fail(err, "cVM '%s': the monitor's stdin cannot be reopened read-only: %s",
+			     cfg->name, strerror(errno));
 	if (rc == 0)
 		rc = iv_cell_spawn(&cvm->cell, &spec, &plan, elf_fd, extra, nextra, err);
 	else if (elf_fd >= 0)
 		close(elf_fd);
+	if (spec.stdin_fd >= 0)
+		close(spec.stdin_fd);
 	for (int i = 0; i < nextra; i++)
 		close(extra[i]);
 	iv_mark(cvm, IV_T_CELL);
@@ -220,8 +244,9 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	}
 	cvm->state = IV_CVM_RUNNING;
 	iv_mark(cvm, IV_T_RUNNING);
-	iv_vlog("cVM '%s': cell %d running (uid-confined, seccomp listener %d)", cfg->name,
-		cvm->cell.pid, cvm->cell.listener);
+	iv_vlog("cVM '%s': cell %d running (uid %u, gid %u, seccomp listener %d)", cfg->name,
+		cvm->cell.pid, (unsigned)cvm->cell.uid, (unsigned)cvm->cell.gid,
+		cvm->cell.listener);
 	return 0;
 }
 
@@ -236,11 +261,13 @@ void iv_cvm_kill(struct iv_cvm *cvm)
 		syscall(SYS_pidfd_send_signal, cvm->cell.pidfd, SIGKILL, NULL, 0);
 }
 
-static void emit(struct iv_cvm *cvm)
+/* One line of stream o, to the monitor's stdout or stderr. */
+static void emit(struct iv_cvm *cvm, struct iv_outbuf *o)
 {
-	printf("[%s] %.*s\n", cvm->cfg->name, (int)cvm->linelen, cvm->linebuf);
-	fflush(stdout);
-	cvm->linelen = 0;
+	FILE *f = o == &cvm->out[IV_ERR] ? stderr : stdout;
+	fprintf(f, "[%s] %.*s\n", cvm->cfg->name, (int)o->len, o->buf);
+	fflush(f);
+	o->len = 0;
 }
 
 /*
@@ -267,19 +294,19 @@ struct utf8 {
 	int n, need; /* bytes held, bytes the character has */
 };
 
-static void put(struct iv_cvm *cvm, const void *s, size_t n)
+static void put(struct iv_cvm *cvm, struct iv_outbuf *o, const void *s, size_t n)
 {
-	if (cvm->linelen + n > sizeof(cvm->linebuf))
-		emit(cvm);
-	memcpy(cvm->linebuf + cvm->linelen, s, n);
-	cvm->linelen += n;
+	if (o->len + n > sizeof(o->buf))
+		emit(cvm, o);
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
 }
 
-static void put_byte(struct iv_cvm *cvm, unsigned char c)
+static void put_byte(struct iv_cvm *cvm, struct iv_outbuf *o, unsigned char c)
 {
 	char e[8];
 	snprintf(e, sizeof(e), "\\x%02x", c);
-	put(cvm, e, 4);
+	put(cvm, o, e, 4);
 }
 
 /* The length of the character a lead byte starts, 0 if it starts none. */
@@ -318,7 +345,7 @@ static int shown_escaped(uint32_t cp)
 	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-static void put_char(struct iv_cvm *cvm, struct utf8 *u)
+static void put_char(struct iv_cvm *cvm, struct iv_outbuf *o, struct utf8 *u)
 {
 	uint32_t cp = u->b[0] & (0x7f >> u->need);
 	for (int i = 1; i < u->n; i++)
@@ -326,83 +353,90 @@ static void put_char(struct iv_cvm *cvm, struct utf8 *u)
 	if (shown_escaped(cp)) {
 		char e[8];
 		snprintf(e, sizeof(e), "\\u%04x", (unsigned)cp);
-		put(cvm, e, 6);
+		put(cvm, o, e, 6);
 	} else {
-		put(cvm, u->b, (size_t)u->n);
+		put(cvm, o, u->b, (size_t)u->n);
 	}
 	u->n = 0;
 }
 
 /* Shows the bytes of a character cut short. */
-static void put_cut(struct iv_cvm *cvm, struct utf8 *u)
+static void put_cut(struct iv_cvm *cvm, struct iv_outbuf *o, struct utf8 *u)
 {
 	for (int i = 0; i < u->n; i++)
-		put_byte(cvm, u->b[i]);
+		put_byte(cvm, o, u->b[i]);
 	u->n = 0;
 }
 
-static void console_byte(struct iv_cvm *cvm, struct utf8 *u, unsigned char c)
+static void console_byte(struct iv_cvm *cvm, struct iv_outbuf *o, struct utf8 *u, unsigned char c)
 {
 	if (u->n) {
 		if (utf8_next(u, c)) {
 			u->b[u->n++] = c;
 			if (u->n == u->need)
-				put_char(cvm, u);
+				put_char(cvm, o, u);
 			return;
 		}
-		put_cut(cvm, u);
+		put_cut(cvm, o, u);
 	}
 	if (c == '\n')
-		emit(cvm);
+		emit(cvm, o);
 	else if (c == 0)
 		return;
 	else if (c == '\t' || (c >= 0x20 && c < 0x7f))
-		put(cvm, &c, 1);
+		put(cvm, o, &c, 1);
 	else if ((u->need = utf8_len(c)))
 		u->b[u->n++] = c;
 	else
-		put_byte(cvm, c);
+		put_byte(cvm, o, c);
 }
 
 /* Takes back the first bytes of a character the last write left at the end
  * of the line buffer.  Everything before them there is ASCII or complete
  * valid UTF-8, so they are the bytes from the last lead byte on, when they
  * are fewer than it announces. */
-static void take_pending(struct iv_cvm *cvm, struct utf8 *u)
+static void take_pending(struct iv_cvm *cvm, struct iv_outbuf *o, struct utf8 *u)
 {
 	size_t k = 1;
-	while (k <= 3 && k <= cvm->linelen &&
-	       ((unsigned char)cvm->linebuf[cvm->linelen - k] & 0xc0) == 0x80)
+	while (k <= 3 && k <= o->len && ((unsigned char)o->buf[o->len - k] & 0xc0) == 0x80)
 		k++;
-	if (k > 3 || k > cvm->linelen ||
-	    utf8_len((unsigned char)cvm->linebuf[cvm->linelen - k]) <= (int)k)
+	if (k > 3 || k > o->len || utf8_len((unsigned char)o->buf[o->len - k]) <= (int)k)
 		return;
-	cvm->linelen -= k;
+	o->len -= k;
 	for (size_t i = 0; i < k; i++)
-		console_byte(cvm, u, (unsigned char)cvm->linebuf[cvm->linelen + i]);
+		console_byte(cvm, o, u, (unsigned char)o->buf[o->len + i]);
 }
 
-/* Console text is labelled line by line, filtered by the rule above. */
-void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len)
+/* Output is labelled line by line, filtered by the rule above. */
+void iv_cvm_output(struct iv_cvm *cvm, int stream, const char *buf, size_t len)
 {
+	struct iv_outbuf *o = &cvm->out[stream == IV_ERR];
 	struct utf8 u = {.n = 0};
 	pthread_mutex_lock(&cvm->lock);
-	take_pending(cvm, &u);
+	take_pending(cvm, o, &u);
 	for (size_t i = 0; i < len; i++)
-		console_byte(cvm, &u, (unsigned char)buf[i]);
+		console_byte(cvm, o, &u, (unsigned char)buf[i]);
 	if (u.n)
-		put(cvm, u.b, (size_t)u.n); /* kept for the next write */
+		put(cvm, o, u.b, (size_t)u.n); /* kept for the next write */
 	pthread_mutex_unlock(&cvm->lock);
+}
+
+void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len)
+{
+	iv_cvm_output(cvm, IV_OUT, buf, len);
 }
 
 void iv_cvm_console_flush(struct iv_cvm *cvm)
 {
-	struct utf8 u = {.n = 0};
 	pthread_mutex_lock(&cvm->lock);
-	take_pending(cvm, &u);
-	put_cut(cvm, &u);
-	if (cvm->linelen)
-		emit(cvm);
+	for (int s = IV_OUT; s <= IV_ERR; s++) {
+		struct iv_outbuf *o = &cvm->out[s];
+		struct utf8 u = {.n = 0};
+		take_pending(cvm, o, &u);
+		put_cut(cvm, o, &u);
+		if (o->len)
+			emit(cvm, o);
+	}
 	pthread_mutex_unlock(&cvm->lock);
 }
 

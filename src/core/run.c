@@ -41,7 +41,9 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 		c->cfg = &cfg->cvms[i];
 		c->run = run;
 		c->leader = c;
-		c->cell.pidfd = c->cell.listener = c->cell.console = c->cell.ctl = -1;
+		c->cell.pidfd = c->cell.listener = c->cell.console = c->cell.errcons = c->cell.ctl =
+			-1;
+		c->out[IV_OUT].cvm = c->out[IV_ERR].cvm = c;
 		pthread_mutex_init(&c->lock, NULL);
 	}
 	run->epfd = -1;
@@ -70,7 +72,7 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 	if (iv_cell_global_init(err) || iv_policy_init(err) || iv_features_start(run, err))
 		return -1;
 	for (size_t i = 0; i < cfg->ncvms; i++)
-		if (iv_cell_prepare_root(cfg->cvms[i].disk, err) < 0)
+		if (iv_cell_prepare_root(cfg->cvms[i].disk, cfg->cvms[i].disk_ro, err) < 0)
 			return -1;
 	return 0;
 }
@@ -140,11 +142,23 @@ static int64_t fire_timers(struct iv_run *run)
 	return next;
 }
 
+/* The read end of a cVM's stdout or stderr pipe. */
+static int *pipe_of(struct iv_cvm *cvm, int stream)
+{
+	return stream == IV_ERR ? &cvm->cell.errcons : &cvm->cell.console;
+}
+
+/* Each pipe is found by its stream's buffer, which knows its cVM. */
 static void watch_console(struct iv_run *run, struct iv_cvm *cvm)
 {
-	fcntl(cvm->cell.console, F_SETFL, O_NONBLOCK);
-	struct epoll_event cev = {.events = EPOLLIN, .data.ptr = cvm};
-	epoll_ctl(run->epfd, EPOLL_CTL_ADD, cvm->cell.console, &cev);
+	for (int s = IV_OUT; s <= IV_ERR; s++) {
+		int fd = *pipe_of(cvm, s);
+		if (fd < 0)
+			continue;
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		struct epoll_event cev = {.events = EPOLLIN, .data.ptr = &cvm->out[s]};
+		epoll_ctl(run->epfd, EPOLL_CTL_ADD, fd, &cev);
+	}
 }
 
 static struct iv_cvm *by_pid(struct iv_run *run, pid_t pid)
@@ -155,19 +169,21 @@ static struct iv_cvm *by_pid(struct iv_run *run, pid_t pid)
 	return NULL;
 }
 
-/* Relays what the cell wrote to its console, at most a bounded amount per
- * wake-up so that a flooding cVM cannot keep the loop from everything else
- * (epoll reports the rest next round); at EOF (or with all, at the end)
- * the pipe is closed, so that epoll does not report it again and again. */
+/* Relays what the cell wrote to one of its output pipes, at most a bounded
+ * amount per wake-up so that a flooding cVM cannot keep the loop from
+ * everything else (epoll reports the rest next round); at EOF (or with
+ * all, at the end) the pipe is closed, so that epoll does not report it
+ * again and again. */
 #define CONSOLE_CHUNK	     (64 * 1024)
 #define SERVER_STOP_RETRY_NS (5 * 1000 * 1000)
-static void drain_console(struct iv_cvm *cvm, int epfd, int all)
+static void drain_stream(struct iv_cvm *cvm, int stream, int epfd, int all)
 {
+	int *fd = pipe_of(cvm, stream);
 	char buf[4096];
 	ssize_t n;
 	size_t done = 0;
-	while (cvm->cell.console >= 0 && (all || done < CONSOLE_CHUNK) &&
-	       (n = read(cvm->cell.console, buf, sizeof(buf))) != 0) {
+	while (*fd >= 0 && (all || done < CONSOLE_CHUNK) &&
+	       (n = read(*fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -175,15 +191,15 @@ static void drain_console(struct iv_cvm *cvm, int epfd, int all)
 				return;
 			break;
 		}
-		iv_cvm_console(cvm, buf, (size_t)n);
+		iv_cvm_output(cvm, stream, buf, (size_t)n);
 		done += (size_t)n;
 	}
 	if (!all && done >= CONSOLE_CHUNK)
 		return;
-	if (cvm->cell.console >= 0) {
-		epoll_ctl(epfd, EPOLL_CTL_DEL, cvm->cell.console, NULL);
-		close(cvm->cell.console);
-		cvm->cell.console = -1;
+	if (*fd >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, *fd, NULL);
+		close(*fd);
+		*fd = -1;
 	}
 }
 
@@ -208,7 +224,8 @@ static int finish(struct iv_run *run, struct iv_cvm *cvm)
 	cvm->status = st;
 	iv_mark(cvm, IV_T_DONE);
 	/* every writer should be gone: read what is left (never waiting) */
-	drain_console(cvm, run->epfd, 1);
+	drain_stream(cvm, IV_OUT, run->epfd, 1);
+	drain_stream(cvm, IV_ERR, run->epfd, 1);
 	iv_cvm_console_flush(cvm);
 	if (cvm->leader == cvm && cvm->cell.listener >= 0)
 		close(cvm->cell.listener);
@@ -341,8 +358,7 @@ static int deploy(struct iv_run *run, struct iv_cvm *cvm, int *failed)
 		return 1;
 	if (r == IV_NOT_MINE && iv_cvm_deploy(cvm, &err) == 0)
 		r = 0;
-	if (cvm->cell.console >= 0)
-		watch_console(run, cvm);
+	watch_console(run, cvm);
 	if (r == 0)
 		return 0;
 	*failed = 1;
@@ -444,9 +460,9 @@ int iv_run(struct iv_run *run)
 				again = 1; /* maybe a reap that waited for a server */
 				continue;
 			}
-			struct iv_cvm *cvm = evs[i].data.ptr;
-			if (cvm) {
-				drain_console(cvm, epfd, 0);
+			struct iv_outbuf *o = evs[i].data.ptr;
+			if (o) {
+				drain_stream(o->cvm, (int)(o - o->cvm->out), epfd, 0);
 				continue;
 			}
 			struct signalfd_siginfo si;

@@ -204,6 +204,256 @@ static int parse_capfile(struct ctx *c, yaml_node_t *m, struct iv_capfile_cfg *c
 	return 0;
 }
 
+/* A NULL-terminated vector of strings being built. */
+struct strv {
+	char **v;
+	size_t n;
+};
+
+/* Appends s (taken; NULL means out of memory): 0, or -1 with s freed. */
+static int strv_push(struct strv *sv, char *s)
+{
+	char **nv = s ? realloc(sv->v, (sv->n + 2) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		free(s);
+		return -1;
+	}
+	nv[sv->n++] = s;
+	nv[sv->n] = NULL;
+	sv->v = nv;
+	return 0;
+}
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static int is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n';
+}
+
+/*
+ * args given as a string: split into words as sh splits them, expanding
+ * nothing.  Blanks (space, tab, newline) separate words; '...' keeps what
+ * it holds as it is; "..." too, but \" \\ \$ \` give their second character
+ * and \ newline nothing; outside quotes \c gives c and \ newline nothing.
+ * Quoted and plain parts make one word (a'b'"c" is abc); '' is an empty
+ * word.  Words go into w, one at a time (it has room for all of s).
+ */
+static const char *split_words(const char *s, char *w, struct strv *out, size_t *at)
+{
+	size_t wl = 0;
+	int have = 0; /* a word has begun (it may be empty) */
+	for (size_t i = 0;; i++) {
+		*at = i + 1;
+		if (!s[i] || is_blank(s[i])) {
+			if (have && out->n == IV_MAX_ARGV)
+				return "too many words";
+			if (have && strv_push(out, strndup(w, wl)))
+				return "out of memory";
+			if (!s[i])
+				return NULL;
+			have = 0;
+			wl = 0;
+		} else if (s[i] == '\'') {
+			const char *e = strchr(s + i + 1, '\'');
+			if (!e)
+				return "unterminated ' quote";
+			memcpy(w + wl, s + i + 1, (size_t)(e - s) - i - 1);
+			wl += (size_t)(e - s) - i - 1;
+			i = (size_t)(e - s);
+			have = 1;
+		} else if (s[i] == '"') {
+			size_t q = i;
+			for (i++; s[i] && s[i] != '"'; i++) {
+				if (s[i] == '\\' && s[i + 1] == '\n') {
+					i++;
+					continue;
+				}
+				if (s[i] == '\\' && s[i + 1] && strchr("\"\\$`", s[i + 1]))
+					i++;
+				w[wl++] = s[i];
+			}
+			if (!s[i]) {
+				*at = q + 1;
+				return "unterminated \" quote";
+			}
+			have = 1;
+		} else if (s[i] == '\\') {
+			if (!s[++i])
+				return "a backslash with nothing after it";
+			if (s[i] != '\n') {
+				w[wl++] = s[i];
+				have = 1;
+			}
+		} else {
+			w[wl++] = s[i];
+			have = 1;
+		}
+	}
+}
+
+/* args: a string split as sh splits words (the program's argv), or a list
+ * of strings taken as they are; vm->args keeps the text host_get_arg
+ * gives (a list's items joined by spaces). */
+static int parse_args(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	struct strv sv = {0};
+	const char *why = NULL;
+	size_t at = 0, len = 0;
+	if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = v->data.sequence.items.start;
+		     it < v->data.sequence.items.top; it++) {
+			yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+			const char *w = scalar(item);
+			if (!w || strlen(w) != item->data.scalar.length) {
+				strv_free(sv.v);
+				return fail_at(c, item, "args",
+					       "each item must be a string without NUL");
+			}
+			if (sv.n == IV_MAX_ARGV || strv_push(&sv, strdup(w))) {
+				strv_free(sv.v);
+				return fail_at(c, item, "args",
+					       "more than %d items, or out of memory", IV_MAX_ARGV);
+			}
+			len += strlen(w) + 1;
+		}
+		if (sv.n == 0)
+			return fail_at(c, v, "args", "an empty list names no program");
+		vm->args = malloc(len);
+		if (!vm->args) {
+			strv_free(sv.v);
+			return fail_at(c, v, "args", "out of memory");
+		}
+		char *o = vm->args;
+		for (size_t i = 0; i < sv.n; i++) {
+			o = stpcpy(o, sv.v[i]);
+			*o++ = ' ';
+		}
+		o[-1] = 0;
+		vm->argv = sv.v;
+		return 0;
+	}
+	if (v->type != YAML_SCALAR_NODE)
+		return fail_at(c, v, "args", "expected a string or a list of strings");
+	if (get_str(c, v, "args", &vm->args))
+		return -1;
+	char *w = malloc(strlen(vm->args) + 1);
+	why = w ? split_words(vm->args, w, &sv, &at) : "out of memory";
+	free(w);
+	if (why) {
+		strv_free(sv.v);
+		return fail_at(c, v, "args", "%s (at character %zu of '%s')", why, at, vm->args);
+	}
+	vm->argv = sv.v; /* (NULL when blank: its name) */
+	return 0;
+}
+
+/* A variable's name: a letter or '_', then letters, digits and '_'. */
+static int env_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || isdigit((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* Adds NAME=value, NAME being the n bytes at name, once. */
+static int env_add(struct ctx *c, yaml_node_t *at, struct strv *sv, const char *name, size_t n,
+		   const char *value)
+{
+	if (!env_name_ok(name, n))
+		return fail_at(c, at, "env",
+			       "'%.*s' is not a variable name (a letter or '_', then letters, "
+			       "digits, '_')",
+			       (int)n, name);
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strncmp(sv->v[i], name, n) && sv->v[i][n] == '=')
+			return fail_at(c, at, "env", "'%.*s' given twice", (int)n, name);
+	char *kv = NULL;
+	if (sv->n == IV_MAX_ARGV || asprintf(&kv, "%.*s=%s", (int)n, name, value) < 0 ||
+	    strv_push(sv, kv))
+		return fail_at(c, at, "env", "more than %d variables, or out of memory",
+			       IV_MAX_ARGV);
+	return 0;
+}
+
+static int env_item(struct ctx *c, yaml_node_t *n, struct strv *sv)
+{
+	const char *s = scalar(n), *eq = s ? strchr(s, '=') : NULL;
+	if (!s || strlen(s) != n->data.scalar.length)
+		return fail_at(c, n, "env", "each item must be a string NAME=value without NUL");
+	if (!eq)
+		return fail_at(c, n, "env", "'%s' is not NAME=value", s);
+	return env_add(c, n, sv, s, (size_t)(eq - s), eq + 1);
+}
+
+static int env_pair(struct ctx *c, yaml_node_pair_t *p, struct strv *sv)
+{
+	yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+	yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+	const char *name = key_of(k), *value = scalar(v);
+	if (!name)
+		return fail_at(c, k, "env", "variable names must be plain strings");
+	if (!value || strlen(value) != v->data.scalar.length)
+		return fail_at(c, v, "env", "the value of '%s' must be a string without NUL", name);
+	return env_add(c, k, sv, name, strlen(name), value);
+}
+
+/* env: a map NAME: value, or a list of NAME=value; the whole environment. */
+static int parse_env(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	struct strv sv = {0};
+	int rc = 0;
+	if (v->type == YAML_MAPPING_NODE) {
+		FOR_PAIRS(c->doc, v, p)
+		{
+			if ((rc = env_pair(c, p, &sv)))
+				break;
+		}
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = v->data.sequence.items.start;
+		     !rc && it < v->data.sequence.items.top; it++)
+			rc = env_item(c, yaml_document_get_node(c->doc, *it), &sv);
+	} else {
+		rc = fail_at(c, v, "env", "expected a map of NAME: value or a list of NAME=value");
+	}
+	if (rc == 0 && !sv.v && !(sv.v = calloc(1, sizeof(*sv.v))))
+		rc = fail_at(c, v, "env", "out of memory");
+	if (rc) {
+		strv_free(sv.v);
+		return -1;
+	}
+	vm->envp = sv.v;
+	return 0;
+}
+
+/* What a cVM's config leaves out: argv is its name, env the default. */
+static int fill_defaults(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
+{
+	static const char *const env[] = IV_DEFAULT_ENV;
+	struct strv sv = {0};
+	if (!vm->argv && strv_push(&sv, strdup(vm->name)))
+		return fail_at(c, m, NULL, "out of memory");
+	if (!vm->argv)
+		vm->argv = sv.v;
+	sv = (struct strv){0};
+	for (size_t i = 0; !vm->envp && i < sizeof(env) / sizeof(env[0]); i++)
+		if (strv_push(&sv, strdup(env[i]))) {
+			strv_free(sv.v);
+			return fail_at(c, m, NULL, "out of memory");
+		}
+	if (!vm->envp)
+		vm->envp = sv.v;
+	return 0;
+}
+
 static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 {
 	if (v->type != YAML_SEQUENCE_NODE ||
@@ -257,9 +507,84 @@ static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 	return 0;
 }
 
+/* uid or gid: never root's, a system account's (below IV_ID_MIN),
+ * nobody's (65534) nor (uid_t)-1. */
+static int get_id(struct ctx *c, yaml_node_t *v, const char *key, uint32_t *out)
+{
+	long long x;
+	if (get_num(c, v, key, 0, &x))
+		return -1;
+	if (x < IV_ID_MIN || x > 4294967294LL || x == 65534)
+		return fail_at(c, v, key,
+			       "expected %d..4294967294 but 65534 (never root, a system account, "
+			       "nobody or -1), got %lld",
+			       IV_ID_MIN, x);
+	*out = (uint32_t)x;
+	return 0;
+}
+
+/* A path inside the disk, as the cVM sees it. */
+static int get_path(struct ctx *c, yaml_node_t *v, const char *key, char **out)
+{
+	if (get_str(c, v, key, out))
+		return -1;
+	if ((*out)[0] != '/')
+		return fail_at(c, v, key,
+			       "expected an absolute path inside the disk (as the cVM sees it), "
+			       "got '%s'",
+			       *out);
+	return 0;
+}
+
+/* stdin: '-' (the monitor's own), or a file inside the disk. */
+static int parse_stdin(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	const char *s = scalar(v);
+	vm->stdin_line = line_of(v);
+	if (s && !strcmp(s, "-")) {
+		vm->stdin_monitor = 1;
+		return 0;
+	}
+	if (s && s[0] != '/')
+		return fail_at(c, v, "stdin",
+			       "expected '-' (the monitor's stdin) or an absolute path inside the "
+			       "disk, got '%s'",
+			       s);
+	return get_path(c, v, "stdin", &vm->stdin_path);
+}
+
+/* Keys about how a program starts that a resumed cVM cannot have. */
+enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_N };
+static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro"};
+
+/* at[k]: the key k where given.  A resumed cVM (a fork or a restored
+ * image) keeps its template's environment, working directory and stdin;
+ * a fork also its ids and disk.  A cwd, stdin file or disk_ro needs a disk. */
+static int check_start_keys(struct ctx *c, const struct iv_cvm_cfg *vm, yaml_node_t *const at[K_N])
+{
+	for (int k = K_ENV; k <= K_STDIN; k++)
+		if (vm->resume && at[k])
+			return fail_at(c, at[k], k_name[k],
+				       "cVM '%s' resumes a template (or its image), whose "
+				       "environment, working directory and stdin it keeps",
+				       vm->name);
+	for (int k = K_UID; k <= K_DISK_RO; k++)
+		if (vm->resume && !vm->snapshot_path && at[k])
+			return fail_at(
+				c, at[k], k_name[k],
+				"cVM '%s' is a fork: it runs with its template's ids and disk",
+				vm->name);
+	int k = vm->cwd ? K_CWD : vm->stdin_path ? K_STDIN : K_DISK_RO;
+	if (!vm->disk && (vm->cwd || vm->stdin_path || vm->disk_ro))
+		return fail_at(c, at[k], k_name[k],
+			       "needs a 'disk' (cVM '%s' has an empty root without one)", vm->name);
+	return 0;
+}
+
 static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 {
 	int have_iso = 0;
+	yaml_node_t *at[K_N] = {0};
 	vm->line = line_of(m);
 	vm->wait = 0;
 	vm->fork = 1;
@@ -282,8 +607,35 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			if (get_str(c, v, key, &vm->runtime))
 				return -1;
 		} else if (!strcmp(key, "args")) {
-			if (get_str(c, v, key, &vm->args))
+			if (parse_args(c, v, vm))
 				return -1;
+		} else if (!strcmp(key, "env")) {
+			if (parse_env(c, v, vm))
+				return -1;
+			at[K_ENV] = k;
+		} else if (!strcmp(key, "cwd")) {
+			if (get_path(c, v, key, &vm->cwd))
+				return -1;
+			vm->cwd_line = line_of(v);
+			at[K_CWD] = k;
+		} else if (!strcmp(key, "stdin")) {
+			if (parse_stdin(c, v, vm))
+				return -1;
+			at[K_STDIN] = k;
+		} else if (!strcmp(key, "uid")) {
+			if (get_id(c, v, key, &vm->uid))
+				return -1;
+			vm->uid_given = 1;
+			at[K_UID] = k;
+		} else if (!strcmp(key, "gid")) {
+			if (get_id(c, v, key, &vm->gid))
+				return -1;
+			vm->gid_given = 1;
+			at[K_GID] = k;
+		} else if (!strcmp(key, "disk_ro")) {
+			if (get_flag(c, v, key, &vm->disk_ro))
+				return -1;
+			at[K_DISK_RO] = k;
 		} else if (!strcmp(key, "disk")) {
 			if (get_str(c, v, key, &vm->disk))
 				return -1;
@@ -338,7 +690,9 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 	if (vm->template_ && vm->resume)
 		return fail_at(c, m, "resume", "cVM '%s' cannot be a template and a fork at once",
 			       vm->name);
-	return 0;
+	if (check_start_keys(c, vm, at))
+		return -1;
+	return fill_defaults(c, m, vm);
 }
 
 static int parse_list(struct ctx *c, yaml_node_t *seq, const char *key, struct iv_config *cfg)
@@ -399,6 +753,64 @@ static int parse_document(struct ctx *c, struct iv_config *cfg)
 	return 0;
 }
 
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int is_fork(const struct iv_cvm_cfg *vm)
+{
+	return vm->resume && !vm->snapshot_path;
+}
+
+/* Whether id is the uid or gid of a cVM of cfg but i (0: none yet). */
+static int id_used(const struct iv_config *cfg, size_t i, uint32_t id)
+{
+	for (size_t j = 0; j < cfg->ncvms; j++)
+		if (j != i && (cfg->cvms[j].uid == id || cfg->cvms[j].gid == id))
+			return 1;
+	return 0;
+}
+
+/*
+ * Every cVM's uid and gid, the same in every run of the config.  Without
+ * uid:, a cVM's uid is derived from its name: IV_UID_FIRST + FNV-1a (32
+ * bits) of the name modulo IV_UID_COUNT; if another cVM of the config
+ * has that id as its uid or gid (given, or derived before it in config
+ * order), the next one up, wrapping within the range.  Without gid:, its
+ * gid is its uid.  Two cVMs share an id only when the config gives it to
+ * both.  A fork has its template's.
+ */
+static void assign_ids(struct iv_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		struct iv_cvm_cfg *vm = &cfg->cvms[i];
+		vm->uid = vm->uid_given && !is_fork(vm) ? vm->uid : 0;
+		vm->gid = vm->gid_given && !is_fork(vm) ? vm->gid : 0;
+	}
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		struct iv_cvm_cfg *vm = &cfg->cvms[i];
+		if (is_fork(vm))
+			continue;
+		if (!vm->uid_given) {
+			uint32_t k = fnv1a(vm->name) % IV_UID_COUNT;
+			while (id_used(cfg, i, IV_UID_FIRST + k))
+				k = (k + 1) % IV_UID_COUNT;
+			vm->uid = IV_UID_FIRST + k;
+		}
+		if (!vm->gid_given)
+			vm->gid = vm->uid;
+	}
+	for (size_t i = 0; i < cfg->ncvms; i++)
+		if (is_fork(&cfg->cvms[i])) {
+			cfg->cvms[i].uid = cfg->cvms[cfg->cvms[i].tmpl].uid;
+			cfg->cvms[i].gid = cfg->cvms[cfg->cvms[i].tmpl].gid;
+		}
+}
+
 static int cross_check(struct ctx *c, struct iv_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ncapfiles; i++)
@@ -439,6 +851,12 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 		}
 		for (size_t j = 0; j < i; j++) {
 			struct iv_cvm_cfg *b = &cfg->cvms[j];
+			if (a->stdin_monitor && b->stdin_monitor)
+				return iv_fail(
+					c->err,
+					"%s:%d: key 'stdin': cVM '%s' and cVM '%s' (line %d) "
+					"both take the monitor's stdin",
+					c->path, a->stdin_line, a->name, b->name, b->line);
 			if (!strcmp(a->name, b->name))
 				return iv_fail(
 					c->err,
@@ -460,6 +878,7 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 	if (cfg->ncvms == 0)
 		return iv_fail(c->err, "%s: no cVMs to deploy (a 'cVMs' list is required)",
 			       c->path);
+	assign_ids(cfg);
 	return 0;
 }
 
@@ -733,14 +1152,41 @@ static int check_disk(const char *path, struct iv_cvm_cfg *vm, struct iv_err *er
 	return 0;
 }
 
-static int load_file(const char *path, struct iv_config *cfg, struct iv_err *err)
+/* What a cell opens at its start must be there for it, as its own ids
+ * reach it: checked now, so that a config naming a missing file, or one
+ * its cVM may not read, starts nothing.  (The cell opens them again
+ * itself, the same way.) */
+static int check_start(const char *path, const struct iv_cvm_cfg *vm, struct iv_err *err)
+{
+	struct iv_err e;
+	if (vm->stdin_path && iv_check_inside(vm->disk, vm->stdin_path, 0, vm->uid, vm->gid, &e))
+		return iv_fail(err, "%s:%d: key 'stdin': %s", path, vm->stdin_line, e.msg);
+	if (vm->cwd && iv_check_inside(vm->disk, vm->cwd, 1, vm->uid, vm->gid, &e))
+		return iv_fail(err, "%s:%d: key 'cwd': %s", path, vm->cwd_line, e.msg);
+	if (vm->stdin_monitor) {
+		int fd = iv_open_monitor_stdin();
+		if (fd < 0)
+			return iv_fail(err,
+				       "%s:%d: key 'stdin': the monitor's stdin cannot be reopened "
+				       "read-only: %s",
+				       path, vm->stdin_line, strerror(errno));
+		close(fd);
+	}
+	return 0;
+}
+
+static int read_file(const char *path, struct iv_config *cfg, struct iv_err *err)
 {
 	size_t len;
 	char *text = read_config(path, &len, err);
-	if (!text)
-		return -1;
-	int rc = parse_text(path, text, len, cfg, err);
+	int rc = text ? parse_text(path, text, len, cfg, err) : -1;
 	free(text);
+	return rc;
+}
+
+static int load_file(const char *path, struct iv_config *cfg, struct iv_err *err)
+{
+	int rc = read_file(path, cfg, err);
 	if (rc)
 		return rc;
 
@@ -757,6 +1203,8 @@ static int load_file(const char *path, struct iv_config *cfg, struct iv_err *err
 				     vm->line, vm->runtime);
 		else if (vm->disk)
 			rc = check_disk(path, vm, err);
+		if (rc == 0)
+			rc = check_start(path, vm, err);
 	}
 	free(copy);
 	if (rc)
@@ -790,6 +1238,14 @@ int iv_config_parse(const char *path, const char *text, size_t len, struct iv_co
 	return rc;
 }
 
+int iv_config_read(const char *path, struct iv_config *cfg, struct iv_err *err)
+{
+	int rc = read_file(path, cfg, err);
+	if (rc)
+		one_line(err);
+	return rc;
+}
+
 int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err)
 {
 	int rc = load_file(path, cfg, err);
@@ -809,7 +1265,11 @@ void iv_config_free(struct iv_config *cfg)
 		free(vm->name);
 		free(vm->runtime);
 		free(vm->args);
+		strv_free(vm->argv);
+		strv_free(vm->envp);
 		free(vm->disk);
+		free(vm->cwd);
+		free(vm->stdin_path);
 		free(vm->callback_out);
 		free(vm->snapshot_path);
 	}

@@ -1,8 +1,10 @@
 /* intravisor -y CONFIG.yaml: deploy the config's cVMs and serve them. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/basic.h"
 #include "capfile/capfile.h"
@@ -12,12 +14,16 @@
 
 static const char usage[] =
 	"usage: intravisor [-v] [--metrics FILE] -y CONFIG.yaml\n"
+	"       intravisor --ids -y CONFIG.yaml\n"
 	"  -y, --yaml FILE      deploy the cVMs described by FILE (capfiles, then cVMs)\n"
 	"  -v, --verbose        show the deployment steps: segments, stacks, capabilities\n"
 	"  -m, --metrics FILE   also write each cVM's phases (as printed at exit) as JSON\n"
+	"  -i, --ids            print each cVM's name, uid and gid (the owner its disk needs),\n"
+	"                       start nothing\n"
 	"  -h, --help           show this help\n"
-	"cVM console lines are printed as '[name] text'; the monitor's own lines start with "
-	"'MON:'.\n"
+	"cVM output lines are printed as '[name] text' (its stdout on stdout, its stderr on "
+	"stderr);\n"
+	"the monitor's own lines start with 'MON:' and go to stderr.\n"
 	"Exit status: 0 when every cVM ended with status 0, 1 otherwise, 2 for a bad command "
 	"line,\n"
 	"configuration or runtime image (nothing starts), 128+N when ended by signal N.\n";
@@ -25,16 +31,19 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"yaml", required_argument, NULL, 'y'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"metrics", required_argument, NULL, 'm'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"yaml", required_argument, NULL, 'y'},	   {"verbose", no_argument, NULL, 'v'},
+		{"metrics", required_argument, NULL, 'm'}, {"ids", no_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
 	};
 	uint64_t t0 = iv_now_ns();
 	const char *yaml = NULL, *metrics = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "y:vm:h", opts, NULL)) != -1) {
+	int c, ids = 0;
+	/* fds 0-2 are the monitor's stdin, stdout, stderr, never a file of its
+	 * own: a cVM may be given its stdin */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return 2;
+	while ((c = getopt_long(argc, argv, "y:vm:ih", opts, NULL)) != -1) {
 		switch (c) {
 		case 'y':
 			yaml = optarg;
@@ -44,6 +53,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			iv_verbose = 1;
+			break;
+		case 'i':
+			ids = 1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -66,6 +78,17 @@ int main(int argc, char **argv)
 
 	struct iv_config cfg;
 	struct iv_err err;
+	if (ids) {
+		if (iv_config_read(yaml, &cfg, &err)) {
+			fprintf(stderr, "intravisor: %s\n", err.msg);
+			return 2;
+		}
+		for (size_t i = 0; i < cfg.ncvms; i++)
+			printf("%s %u %u\n", cfg.cvms[i].name, (unsigned)cfg.cvms[i].uid,
+			       (unsigned)cfg.cvms[i].gid);
+		iv_config_free(&cfg);
+		return 0;
+	}
 	if (iv_config_load(yaml, &cfg, &err)) {
 		fprintf(stderr, "intravisor: %s\n", err.msg);
 		return 2;

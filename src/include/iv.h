@@ -36,9 +36,19 @@ struct iv_capfile_cfg {
 
 struct iv_cvm_cfg {
 	char *name;
-	char *runtime; /* path, resolved against the config file's directory */
-	char *args;    /* NULL when absent */
-	char *disk;    /* directory, resolved like runtime; NULL: empty root */
+	char *runtime;	   /* path, resolved against the config file's directory */
+	char *args;	   /* as given, NULL when absent (a list: its items joined by spaces) */
+	char **argv;	   /* the program's argv, NULL-terminated (default: its name alone) */
+	char **envp;	   /* its environment, NULL-terminated (default: IV_DEFAULT_ENV) */
+	char *disk;	   /* directory, resolved like runtime; NULL: empty root */
+	int disk_ro;	   /* the disk is the cell's read-only */
+	char *cwd;	   /* working directory inside the disk (NULL: its root) */
+	char *stdin_path;  /* stdin: a regular file inside the disk (NULL: none, or...) */
+	int stdin_monitor; /* ... the monitor's own stdin (at most one cVM's) */
+	uid_t uid;	   /* its ids: given, or derived from its name (a fork: its template's) */
+	gid_t gid;
+	int uid_given, gid_given;
+	int stdin_line, cwd_line; /* where those keys are (checked when the file is loaded) */
 	uint64_t base, size, begin, end;
 	char *callback_out;
 	long wait;	     /* -1: wait for exit (a template: for its save); N >= 0: sleep N s */
@@ -51,6 +61,19 @@ struct iv_cvm_cfg {
 	int line;
 };
 
+/* The environment of a program whose config has no env (README). */
+#define IV_DEFAULT_ENV                                                                             \
+	{                                                                                          \
+		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "TERM=dumb", "LANG=C.UTF-8"         \
+	}
+/* At most this many words of args, and variables of env. */
+#define IV_MAX_ARGV 1024
+/* A cVM's uid, unless given, is derived from its name into this range;
+ * given ids are at least IV_ID_MIN (README "Identity"). */
+#define IV_UID_FIRST 200000
+#define IV_UID_COUNT 1000000
+#define IV_ID_MIN    1000
+
 struct iv_config {
 	char *path;
 	struct iv_capfile_cfg *capfiles;
@@ -62,8 +85,11 @@ struct iv_config {
 /* Parses YAML text; path is used to name errors and resolve relative paths. */
 int iv_config_parse(const char *path, const char *text, size_t len, struct iv_config *cfg,
 		    struct iv_err *err);
-/* Reads and parses a file, then checks that runtimes and disks exist. */
+/* Reads and parses a file, then checks that runtimes and disks exist, and
+ * what each cVM opens at its start (its stdin, its working directory). */
 int iv_config_load(const char *path, struct iv_config *cfg, struct iv_err *err);
+/* Reads and parses a file only (names and ids; paths are left as written). */
+int iv_config_read(const char *path, struct iv_config *cfg, struct iv_err *err);
 void iv_config_free(struct iv_config *cfg);
 
 /* ---- features (core/feature.c) ---- */
@@ -149,6 +175,17 @@ struct iv_timer {
 	pid_t tid;
 };
 
+/* One output stream of a cVM (its stdout or its stderr): the line it is
+ * building.  Its lines go, labelled, to the monitor's stream of the same
+ * kind; each stream has a line of its own, so that a line one stream left
+ * unfinished never takes in the other's text. */
+enum { IV_OUT = 0, IV_ERR = 1 };
+struct iv_outbuf {
+	struct iv_cvm *cvm; /* (what the run loop's epoll finds it by) */
+	char buf[1024];
+	size_t len;
+};
+
 struct iv_cvm {
 	int id;
 	struct iv_cvm_cfg *cfg;
@@ -165,9 +202,8 @@ struct iv_cvm {
 	uint64_t image_lo, image_hi; /* where the ELF image lies */
 	uint64_t stack_lo, stack_hi;
 
-	pthread_mutex_t lock; /* guards the fields below */
-	char linebuf[1024];
-	size_t linelen;
+	pthread_mutex_t lock;	 /* guards the fields below */
+	struct iv_outbuf out[2]; /* [IV_OUT] its stdout, [IV_ERR] its stderr */
 	int denials;
 	struct iv_timer timers[IV_MAX_TIMERS]; /* deferred answers, one per thread */
 	int ntimers;
@@ -201,8 +237,12 @@ int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err);
 /* Deploys one cVM: loads its ELF (or a feature plans it), spawns its cell
  * and starts serving it. */
 int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err);
-/* Writes cVM console output, labelled with its name, line by line. */
+/* Writes what the cVM wrote to stream (IV_OUT, IV_ERR) to the monitor's
+ * stdout or stderr, labelled with its name, line by line. */
+void iv_cvm_output(struct iv_cvm *cvm, int stream, const char *buf, size_t len);
+/* The same for its stdout (the console hostcall writes there). */
 void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len);
+/* Ends both streams' unfinished lines. */
 void iv_cvm_console_flush(struct iv_cvm *cvm);
 /* Kills the cell (if alive). */
 void iv_cvm_kill(struct iv_cvm *cvm);

@@ -77,9 +77,12 @@ int iv_plan_finish(struct iv_plan *p, struct iv_err *err);
 void iv_plan_free(struct iv_plan *p);
 
 /* Builds the initial stack (argc, argv, envp, auxv, strings) below top and
- * records it in the plan; returns the stack pointer to start with in *sp. */
-int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, const char *name,
-		   const char *args, uint64_t *sp, struct iv_err *err);
+ * records it in the plan; returns the stack pointer to start with in *sp.
+ * argv (at least its first word) and envp are NULL-terminated. */
+int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, char *const *argv,
+		   char *const *envp, uint64_t *sp, struct iv_err *err);
+/* The bytes below top iv_stack_build takes for argv and envp. */
+size_t iv_stack_need(char *const *argv, char *const *envp);
 
 /* ---- cells (cell/cell.c, cell/policy.c) ---- */
 
@@ -93,7 +96,8 @@ struct iv_cell {
 	pid_t pid; /* in the monitor's pid namespace */
 	int pidfd;
 	int listener;	 /* seccomp user-notification fd */
-	int console;	 /* read end of the cell's stdout/stderr pipe */
+	int console;	 /* read end of the cell's stdout pipe */
+	int errcons;	 /* read end of the cell's stderr pipe */
 	int ctl;	 /* control socket to the stub until it starts */
 	uint64_t gadget; /* a syscall instruction in the stub (inject.c) */
 	uid_t uid;	 /* its credentials */
@@ -104,9 +108,15 @@ struct iv_cell {
 struct iv_cell_spec {
 	const char *name;    /* its hostname, and for messages */
 	const char *disk;    /* its root directory (NULL: an empty read-only one) */
+	int disk_ro;	     /* the disk mounted read-only */
 	uint64_t mem;	     /* memory it may map (RLIMIT_AS, beyond the stub's own) */
 	unsigned long nproc; /* RLIMIT_NPROC */
-	uid_t uid;	     /* and gid */
+	uid_t uid;	     /* its credentials */
+	gid_t gid;
+	int stdin_fd;		/* its stdin: this fd (not taken), */
+	const char *stdin_path; /* or this regular file inside its root, opened as the cell, */
+				/* or (both absent: -1, NULL) /dev/null */
+	const char *cwd;	/* its working directory inside its root (NULL: the root) */
 };
 
 /* Spawns a cell from a complete plan and the runtime's fd (taken); on
@@ -118,11 +128,30 @@ int iv_cell_go(struct iv_cell *cell, const char *name, struct iv_err *err);
 /* Creates what every cell shares (the stub, the empty root, the null
  * network, mount namespaces per root); once per process, undone by fini. */
 int iv_cell_global_init(struct iv_err *err);
-/* The prepared mount namespace rooted at dir (NULL: the empty root), made on
- * first use: an fd, or -1.  The run prepares every configured root up front
- * because making one waits for an RCU grace period. */
-int iv_cell_prepare_root(const char *dir, struct iv_err *err);
+/* The prepared mount namespace rooted at dir (NULL: the empty root),
+ * read-only with ro, made on first use: an fd, or -1.  The run prepares
+ * every configured root up front because making one waits for an RCU
+ * grace period. */
+int iv_cell_prepare_root(const char *dir, int ro, struct iv_err *err);
 void iv_cell_global_fini(void);
+
+/* ---- files a cell is given at its start (cell/files.c) ---- */
+
+/* Opens path inside the directory root (an fd, or AT_FDCWD for the
+ * current directory) as a cell's root: never out of it, never through
+ * /proc's magic links or across a mount point, no link as the last
+ * component; flags gain O_NOFOLLOW and O_CLOEXEC.  An fd, or -1 (errno). */
+int iv_open_inside(int root, const char *path, int flags);
+/* Whether a cell with uid and gid whose root is disk could open path
+ * there: a regular file to read, or (dir) a directory to enter.  Checked
+ * in a short-lived child that takes those ids; nothing is opened but as
+ * O_PATH (no FIFO waited on, no device opened).  0, or -1 with why. */
+int iv_check_inside(const char *disk, const char *path, int dir, uid_t uid, gid_t gid,
+		    struct iv_err *err);
+/* A fresh read-only description of the monitor's stdin (so that a cell
+ * cannot write to a terminal through it, nor change its flags for the
+ * monitor): an fd, or -1 (errno). */
+int iv_open_monitor_stdin(void);
 
 /* ---- system calls run inside a stopped cell (cell/inject.c) ---- */
 

@@ -97,6 +97,9 @@ enum iv_fail_step {
 	IV_STEP_FILTER,
 	IV_STEP_HANDSHAKE,
 	IV_STEP_NETNS,
+	IV_STEP_STDIN,	    /* opening its stdin inside its root */
+	IV_STEP_STDIN_KIND, /* its stdin is not a regular file (no errno) */
+	IV_STEP_CWD,	    /* entering its working directory */
 };
 
 #endif

@@ -9,34 +9,41 @@
 
 #include "iv_cell.h"
 
-#define MAX_ARGS    64
-#define MAX_STRINGS 4096
+#define AUXV_PAIRS 13
 
-int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, const char *name,
-		   const char *args, uint64_t *sp, struct iv_err *err)
+static size_t count(char *const *v, size_t *bytes)
 {
-	char strings[MAX_STRINGS];
-	size_t slen = 0;
-	uint64_t argoff[MAX_ARGS];
-	int argc = 0;
-	const char *src = args && *args ? args : name;
+	size_t n = 0;
+	for (; v && v[n]; n++)
+		*bytes += strlen(v[n]) + 1;
+	return n;
+}
 
-	/* Split on spaces into argv, the seed's rule. */
-	for (const char *s = src; *s;) {
-		while (*s == ' ')
-			s++;
-		if (!*s)
-			break;
-		size_t n = strcspn(s, " ");
-		if (argc == MAX_ARGS || slen + n + 1 > MAX_STRINGS)
-			return iv_fail(err, "args: more than %d words or %d bytes", MAX_ARGS,
-				       MAX_STRINGS);
-		argoff[argc++] = slen;
-		memcpy(strings + slen, s, n);
-		strings[slen + n] = 0;
-		slen += n + 1;
-		s += n;
+size_t iv_stack_need(char *const *argv, char *const *envp)
+{
+	size_t slen = 0, argc = count(argv, &slen), envc = count(envp, &slen);
+	/* strings, 16 random bytes, the words, each start aligned to 16 */
+	return slen + 15 + 16 + (1 + argc + 1 + envc + 1 + 2 * AUXV_PAIRS) * 8 + 15;
+}
+
+/* Copies the strings of v to strings + *slen, their addresses (at str_at)
+ * to words, and the NULL that ends the vector. */
+static void put_vector(char *const *v, char *strings, size_t *slen, uint64_t str_at,
+		       uint64_t *words, size_t *w)
+{
+	for (size_t i = 0; v && v[i]; i++) {
+		size_t n = strlen(v[i]) + 1;
+		memcpy(strings + *slen, v[i], n);
+		words[(*w)++] = str_at + *slen;
+		*slen += n;
 	}
+	words[(*w)++] = 0;
+}
+
+int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, char *const *argv,
+		   char *const *envp, uint64_t *sp, struct iv_err *err)
+{
+	size_t slen = 0, argc = count(argv, &slen), envc = count(envp, &slen);
 	if (argc == 0)
 		return iv_fail(err, "args: no program name");
 
@@ -47,31 +54,33 @@ int iv_stack_build(struct iv_plan *p, const struct iv_elf *elf, uint64_t top, co
 	/* strings, then 16 random bytes, at the very top */
 	uint64_t str_at = (top - slen) & ~15UL;
 	uint64_t rnd_at = str_at - 16;
-
-	uint64_t auxv[][2] = {
+	size_t nwords = 1 + argc + 1 + envc + 1 + 2 * AUXV_PAIRS;
+	char *strings = malloc(slen);
+	uint64_t *words = calloc(nwords, 8);
+	if (!strings || !words) {
+		free(strings);
+		free(words);
+		return iv_fail(err, "out of memory");
+	}
+	size_t w = 0, done = 0;
+	words[w++] = (uint64_t)argc;
+	put_vector(argv, strings, &done, str_at, words, &w);
+	put_vector(envp, strings, &done, str_at, words, &w);
+	uint64_t auxv[AUXV_PAIRS][2] = {
 		{AT_PHDR, elf->phdr},	{AT_PHENT, elf->phentsize},
 		{AT_PHNUM, elf->phnum}, {AT_PAGESZ, IV_PAGE},
 		{AT_BASE, 0},		{AT_FLAGS, 0},
 		{AT_ENTRY, elf->entry}, {AT_SECURE, 0},
 		{AT_RANDOM, rnd_at},	{AT_HWCAP, getauxval(AT_HWCAP)},
-		{AT_CLKTCK, 100},	{AT_EXECFN, str_at + argoff[0]},
+		{AT_CLKTCK, 100},	{AT_EXECFN, words[1]},
 		{AT_NULL, 0},
 	};
-	size_t nwords = 1 + (size_t)argc + 1 + 1 + sizeof(auxv) / 8;
-	uint64_t *words = calloc(nwords, 8);
-	if (!words)
-		return iv_fail(err, "out of memory");
-	size_t w = 0;
-	words[w++] = (uint64_t)argc;
-	for (int i = 0; i < argc; i++)
-		words[w++] = str_at + argoff[i];
-	words[w++] = 0; /* end of argv */
-	words[w++] = 0; /* empty envp */
 	memcpy(&words[w], auxv, sizeof(auxv));
 
 	uint64_t at = (rnd_at - nwords * 8) & ~15UL;
 	int rc = iv_plan_copy(p, str_at, strings, slen) || iv_plan_copy(p, rnd_at, rnd, 16) ||
 		 iv_plan_copy(p, at, words, nwords * 8);
+	free(strings);
 	free(words);
 	if (rc)
 		return iv_fail(err, "out of memory");

@@ -345,11 +345,14 @@ test_escape_console_forgery_stays_labelled() {
 	run_iv -y "$T/a.yaml"
 	expect_rc 0 && esc_survived &&
 	expect_out "[forge] escape console_forge: blocked (every line is labelled)" &&
-	expect_no_err "cVM 'victim'" && expect_no_err "said this on fd 2" || return 1
-	# every line of the console carries its cVM's label, whatever the cVM wrote
+	expect_no_err "cVM 'victim'" &&
+	expect_err "[forge] MON: cVM 'forge' said this on fd 2" || return 1
+	# every line of the console carries its cVM's label, whatever the cVM
+	# wrote; its stderr too, where the monitor's own lines are
 	local bad
 	bad=$(grep -v -e '^\[forge\] ' -e '^\[after\] ' <<<"$OUT")
 	[ -z "$bad" ] || { show; fail "unlabelled console lines: $bad"; return 1; }
+	! grep -q "^MON: cVM 'forge' said" <<<"$ERR" || { show; fail "a forged monitor line on stderr"; return 1; }
 	! grep -qx '\[victim\].*' <<<"$OUT" || { show; fail "a line poses as cVM 'victim'"; }
 }
 

@@ -267,7 +267,7 @@ static int unknown_isolation_key_is_rejected(void)
 static int mapping_as_string_is_rejected(void)
 {
 	EXPECT_BAD(CVMS VM_A "  args: {x: 1}\n", 9, "args", "expected a string");
-	EXPECT_BAD(CVMS VM_A "  args:\n  - a\n  - b\n", 10, "args", "expected a string");
+	EXPECT_BAD(CVMS VM_A "  disk:\n  - a\n  - b\n", 10, "disk", "expected a string");
 	return 1;
 }
 
@@ -583,6 +583,260 @@ static int bad_cvm_name_is_rejected(void)
 			       RANGE_A),
 		   2, "name", "must be 1 to 63 characters");
 	EXPECT_BAD(CAPS("- name: 'x y'\n  size: 1\n"), 3, "name", "may hold only");
+	return 1;
+}
+
+/* ---- how a program starts: args and env ---- */
+
+/* v joined as <a><b>..., or "(none)". */
+static const char *show_vector(char *const *v, char *buf, size_t n)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (size_t i = 0; v && v[i] && o < n; i++)
+		o += (size_t)snprintf(buf + o, n - o, "<%s>", v[i]);
+	return v ? buf : "(none)";
+}
+
+/* The cVM of CVMS VM_A with the extra lines parses, and its argv (or with
+ * env, its envp) is want. */
+static int vector_is(const char *extra, int env, const char *const *want)
+{
+	char text[1024], got[256], exp[256];
+	snprintf(text, sizeof(text), CVMS VM_A "%s", extra);
+	EXPECT_GOOD(text);
+	show_vector(env ? cfg.cvms[0].envp : cfg.cvms[0].argv, got, sizeof(got));
+	iv_config_free(&cfg);
+	show_vector((char *const *)want, exp, sizeof(exp));
+	EXPECT(!strcmp(got, exp), "for \"%s\" expected %s, got %s", extra, exp, got);
+	return 1;
+}
+
+#define ARGV_IS(extra, ...) vector_is(extra, 0, (const char *const[]){__VA_ARGS__, NULL})
+#define ENV_IS(extra, ...)  vector_is(extra, 1, (const char *const[]){__VA_ARGS__, NULL})
+
+static int args_string_is_split_as_sh_splits_words(void)
+{
+	return ARGV_IS("  args: \"prog 'a b' \\\"c d\\\" e\\\\ f\"\n", "prog", "a b", "c d",
+		       "e f") &&
+	       ARGV_IS("  args: \"  x\\t y\\n\"\n", "x", "y") &&
+	       ARGV_IS("  args: 'a''b''\"c\" '''' \"\"'\n", "abc", "", "") &&
+	       /* inside "...", \ quotes only " \ $ ` */
+	       ARGV_IS("  args: '\"q\\\"t \\\\ \\$ \\x\"'\n", "q\"t \\ $ \\x") &&
+	       /* outside quotes, \ quotes anything; \ newline is nothing */
+	       ARGV_IS("  args: a\\ b \\'c\\'\n", "a b", "'c'") &&
+	       ARGV_IS("  args: \"a\\\\\\nb\"\n", "ab");
+}
+
+static int args_expand_nothing(void)
+{
+	return ARGV_IS("  args: 'echo $HOME * ~ ; | & `x` $(y)'\n", "echo", "$HOME", "*", "~", ";",
+		       "|", "&", "`x`", "$(y)");
+}
+
+static int absent_or_blank_args_give_the_name_as_argv(void)
+{
+	if (!ARGV_IS("", "a") || !ARGV_IS("  args: \" \\t \"\n", "a"))
+		return 0;
+	EXPECT_GOOD(CVMS VM_A "  args: \"  \"\n");
+	char got[16];
+	snprintf(got, sizeof(got), "%s", cfg.cvms[0].args);
+	iv_config_free(&cfg);
+	EXPECT_STR(got, "  "); /* what host_get_arg gives */
+	return 1;
+}
+
+static int args_list_is_taken_as_it_is(void)
+{
+	if (!ARGV_IS("  args: [prog, \"a b\", \"\", \"$X\", \"'q'\"]\n", "prog", "a b", "", "$X",
+		     "'q'") ||
+	    !ARGV_IS("  args:\n  - /bin/x\n  - -v\n", "/bin/x", "-v"))
+		return 0;
+	EXPECT_GOOD(CVMS VM_A "  args: [prog, \"a b\", \"\", c]\n");
+	char got[64];
+	snprintf(got, sizeof(got), "%s", cfg.cvms[0].args);
+	iv_config_free(&cfg);
+	EXPECT_STR(got, "prog a b  c"); /* host_get_arg: the items joined by spaces */
+	return 1;
+}
+
+static int bad_args_are_refused_naming_where(void)
+{
+	EXPECT_BAD(CVMS VM_A "  args: \"a 'b c\"\n", 9, "args",
+		   "unterminated ' quote (at character 3 of 'a 'b c')");
+	EXPECT_BAD(CVMS VM_A "  args: 'a \"b'\n", 9, "args",
+		   "unterminated \" quote (at character 3");
+	EXPECT_BAD(CVMS VM_A "  args: 'a\\'\n", 9, "args", "a backslash with nothing after it");
+	EXPECT_BAD(CVMS VM_A "  args: []\n", 9, "args", "an empty list names no program");
+	EXPECT_BAD(CVMS VM_A "  args: [a, {b: 1}]\n", 9, "args", "each item must be a string");
+	EXPECT_BAD(CVMS VM_A "  args: [a, \"b\\0\"]\n", 9, "args", "each item must be a string");
+	return 1;
+}
+
+static int env_has_a_default(void)
+{
+	return ENV_IS("", "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "TERM=dumb",
+		      "LANG=C.UTF-8");
+}
+
+static int env_is_a_map_or_a_list_and_replaces_the_default(void)
+{
+	return ENV_IS("  env: {A: 1, B_2: \"x y\", _c: \"\"}\n", "A=1", "B_2=x y", "_c=") &&
+	       ENV_IS("  env:\n    PATH: /bin\n", "PATH=/bin") &&
+	       ENV_IS("  env: [A=1, \"B==2\", C=]\n", "A=1", "B==2", "C=") &&
+	       vector_is("  env: {}\n", 1, (const char *const[]){NULL}) &&
+	       vector_is("  env: []\n", 1, (const char *const[]){NULL});
+}
+
+static int bad_env_is_refused_naming_where(void)
+{
+	EXPECT_BAD(CVMS VM_A "  env: A=1\n", 9, "env",
+		   "expected a map of NAME: value or a list of NAME=value");
+	EXPECT_BAD(CVMS VM_A "  env: {1A: x}\n", 9, "env", "'1A' is not a variable name");
+	EXPECT_BAD(CVMS VM_A "  env: [\"A B=1\"]\n", 9, "env", "'A B' is not a variable name");
+	EXPECT_BAD(CVMS VM_A "  env: [\"=1\"]\n", 9, "env", "'' is not a variable name");
+	EXPECT_BAD(CVMS VM_A "  env:\n  - A=1\n  - A=2\n", 11, "env", "'A' given twice");
+	EXPECT_BAD(CVMS VM_A "  env: [A]\n", 9, "env", "'A' is not NAME=value");
+	EXPECT_BAD(CVMS VM_A "  env: {A: [1]}\n", 9, "env", "the value of 'A' must be a string");
+	EXPECT_BAD(CVMS VM_A "  env: {A: 1, A: 2}\n", 9, "env", "'A' given twice");
+	return 1;
+}
+
+static int env_of_a_fork_is_its_templates(void)
+{
+	EXPECT_BAD(CVMS VM_A "  template: 1\n"
+			     "- name: f\n  runtime: a.so\n  resume: 1\n  env: [A=1]\n",
+		   13, "env", "whose environment, working directory and stdin it keeps");
+	return 1;
+}
+
+/* ---- how a program starts: identity, stdin, cwd, disk_ro ---- */
+
+#define RANGE_B "base: 0x30000000, size: 0x10000, begin: 0x30000000, end: 0x30010000"
+#define RANGE_C "base: 0x40000000, size: 0x10000, begin: 0x40000000, end: 0x40010000"
+
+/* The ids of cvms[i] of the parsed config, as "uid:gid". */
+static const char *ids_of(size_t i)
+{
+	static char buf[32];
+	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)cfg.cvms[i].uid, (unsigned)cfg.cvms[i].gid);
+	return buf;
+}
+
+/* text parses and its cVMs' ids are want ("uid:gid uid:gid ..."). */
+static int ids_are(const char *text, const char *want)
+{
+	char got[256] = "";
+	EXPECT_GOOD(text);
+	for (size_t i = 0; i < cfg.ncvms; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "",
+			 ids_of(i));
+	iv_config_free(&cfg);
+	EXPECT_STR(got, want);
+	return 1;
+}
+
+/* Pinned: a new derivation would take from every cVM the files of its disk. */
+static int uid_is_derived_from_the_name(void)
+{
+	return ids_are(CVMS VM_A, "202220:202220") &&
+	       ids_are(CVMS VM_ISO("a", RANGE_A) VM_ISO("p", RANGE_B),
+		       "202220:202220 421743:421743");
+}
+
+/* c10318 and c12280 both hash to 1136409: the later in config order moves
+ * up, in either order; a given uid or gid is never taken by a derived one. */
+static int colliding_names_get_distinct_uids_in_config_order(void)
+{
+	return ids_are(CVMS VM_ISO("c10318", RANGE_A) VM_ISO("c12280", RANGE_B),
+		       "1136409:1136409 1136410:1136410") &&
+	       ids_are(CVMS VM_ISO("c12280", RANGE_A) VM_ISO("c10318", RANGE_B),
+		       "1136409:1136409 1136410:1136410") &&
+	       ids_are(CVMS VM_ISO("c10318", RANGE_A) VM_ISO("x", RANGE_B) "  uid: 1136409\n",
+		       "1136410:1136410 1136409:1136409") &&
+	       ids_are(CVMS VM_ISO("c10318", RANGE_A) VM_ISO("x", RANGE_B) "  uid: 5000\n"
+									   "  gid: 1136409\n",
+		       "1136410:1136410 5000:1136409");
+}
+
+static int uid_and_gid_may_be_given(void)
+{
+	return ids_are(CVMS VM_A "  uid: 5000\n", "5000:5000") &&
+	       ids_are(CVMS VM_A "  uid: 5000\n  gid: 0x1770\n", "5000:6000") &&
+	       ids_are(CVMS VM_A "  gid: 6000\n", "202220:6000") &&
+	       ids_are(CVMS VM_A "  uid: 4294967294\n", "4294967294:4294967294") &&
+	       /* the config says so: both given the same uid */
+	       ids_are(CVMS VM_A "  uid: 7000\n" VM_ISO("b", RANGE_B) "  uid: 7000\n",
+		       "7000:7000 7000:7000");
+}
+
+static int bad_uid_or_gid_is_refused(void)
+{
+	EXPECT_BAD(CVMS VM_A "  uid: 0\n", 9, "uid", "expected 1000..4294967294 but 65534");
+	EXPECT_BAD(CVMS VM_A "  uid: 999\n", 9, "uid", "got 999");
+	EXPECT_BAD(CVMS VM_A "  gid: 65534\n", 9, "gid", "got 65534");
+	EXPECT_BAD(CVMS VM_A "  uid: 4294967295\n", 9, "uid", "got 4294967295");
+	EXPECT_BAD(CVMS VM_A "  uid: -1\n", 9, "uid", "must not be negative");
+	EXPECT_BAD(CVMS VM_A "  gid: root\n", 9, "gid", "expected a number");
+	return 1;
+}
+
+/* A fork runs as its template; a restored cVM has ids of its own. */
+static int a_fork_has_its_templates_ids(void)
+{
+	if (!ids_are(CVMS VM_A "  uid: 5000\n  template: 1\n"
+			       "- name: f\n  runtime: a.so\n  resume: 1\n",
+		     "5000:5000 5000:5000") ||
+	    !ids_are(CVMS VM_A "  template: 1\n"
+			       "- name: r\n  runtime: a.so\n  resume: 1\n  snapshot_path: s\n"
+			       "  uid: 5000\n  isolation:\n  - {" RANGE_B "}\n",
+		     "202220:202220 5000:5000"))
+		return 0;
+	EXPECT_BAD(CVMS VM_A "  template: 1\n"
+			     "- name: f\n  runtime: a.so\n  resume: 1\n  uid: 5000\n",
+		   13, "uid", "cVM 'f' is a fork: it runs with its template's ids and disk");
+	EXPECT_BAD(CVMS VM_A "  template: 1\n"
+			     "- name: f\n  runtime: a.so\n  resume: 1\n  disk_ro: 1\n",
+		   13, "disk_ro", "is a fork");
+	return 1;
+}
+
+static int stdin_is_a_file_in_the_disk_or_the_monitors(void)
+{
+	EXPECT_GOOD(CVMS VM_A "  disk: d\n  stdin: /in/put.txt\n  cwd: /work\n  disk_ro: 1\n");
+	char got[128];
+	snprintf(got, sizeof(got), "%s %s %d %d %d", cfg.cvms[0].stdin_path, cfg.cvms[0].cwd,
+		 cfg.cvms[0].stdin_monitor, cfg.cvms[0].disk_ro, cfg.cvms[0].stdin_line);
+	iv_config_free(&cfg);
+	EXPECT_STR(got, "/in/put.txt /work 0 1 10");
+	EXPECT_GOOD(CVMS VM_A "  stdin: \"-\"\n");
+	snprintf(got, sizeof(got), "%d %s", cfg.cvms[0].stdin_monitor,
+		 cfg.cvms[0].stdin_path ? "path" : "none");
+	iv_config_free(&cfg);
+	EXPECT_STR(got, "1 none");
+	return 1;
+}
+
+static int bad_stdin_cwd_disk_ro_are_refused(void)
+{
+	EXPECT_BAD(CVMS VM_A "  disk: d\n  stdin: in.txt\n", 10, "stdin",
+		   "expected '-' (the monitor's stdin) or an absolute path inside the disk, got "
+		   "'in.txt'");
+	EXPECT_BAD(CVMS VM_A "  disk: d\n  cwd: work\n", 10, "cwd",
+		   "expected an absolute path inside the disk");
+	EXPECT_BAD(CVMS VM_A "  stdin: /in.txt\n", 9, "stdin", "needs a 'disk'");
+	EXPECT_BAD(CVMS VM_A "  cwd: /\n", 9, "cwd", "needs a 'disk'");
+	EXPECT_BAD(CVMS VM_A "  disk_ro: 1\n", 9, "disk_ro", "needs a 'disk'");
+	EXPECT_BAD(CVMS VM_A "  disk: d\n  disk_ro: yes\n", 10, "disk_ro", "expected a number");
+	EXPECT_BAD(CVMS VM_A "  stdin: [a]\n", 9, "stdin", "expected a string");
+	EXPECT_BAD(CVMS VM_A "  stdin: \"-\"\n" VM_ISO("b", RANGE_B) "  stdin: \"-\"\n", 14,
+		   "stdin", "cVM 'b' and cVM 'a' (line 2) both take the monitor's stdin");
+	EXPECT_BAD(CVMS VM_A "  template: 1\n"
+			     "- name: f\n  runtime: a.so\n  resume: 1\n  stdin: \"-\"\n",
+		   13, "stdin", "whose environment, working directory and stdin it keeps");
+	EXPECT_BAD(CVMS VM_A "  template: 1\n"
+			     "- name: f\n  runtime: a.so\n  resume: 1\n  cwd: /\n",
+		   13, "cwd", "whose environment");
 	return 1;
 }
 
@@ -995,6 +1249,22 @@ int main(void)
 	RUN(capfiles_only_config_has_no_cvms);
 	RUN(non_mapping_documents_are_rejected);
 	RUN(bad_cvm_name_is_rejected);
+	RUN(args_string_is_split_as_sh_splits_words);
+	RUN(args_expand_nothing);
+	RUN(absent_or_blank_args_give_the_name_as_argv);
+	RUN(args_list_is_taken_as_it_is);
+	RUN(bad_args_are_refused_naming_where);
+	RUN(env_has_a_default);
+	RUN(env_is_a_map_or_a_list_and_replaces_the_default);
+	RUN(bad_env_is_refused_naming_where);
+	RUN(env_of_a_fork_is_its_templates);
+	RUN(uid_is_derived_from_the_name);
+	RUN(colliding_names_get_distinct_uids_in_config_order);
+	RUN(uid_and_gid_may_be_given);
+	RUN(bad_uid_or_gid_is_refused);
+	RUN(a_fork_has_its_templates_ids);
+	RUN(stdin_is_a_file_in_the_disk_or_the_monitors);
+	RUN(bad_stdin_cwd_disk_ro_are_refused);
 	RUN(duplicate_key_in_capfile_entry_names_both_lines);
 	RUN(duplicate_key_in_cvm_entry_names_both_lines);
 	RUN(duplicate_key_in_isolation_range_names_both_lines);

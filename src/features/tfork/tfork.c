@@ -106,7 +106,7 @@ enum tpl_state {
 };
 
 /* What a template's fd numbers that are not files become in its forks. */
-enum fd_role { FDR_NULL = 1, FDR_CONSOLE = 2 };
+enum fd_role { FDR_NULL = 1, FDR_CONSOLE = 2, FDR_ERRCONS = 3 };
 struct fd_special {
 	int fd, role;
 };
@@ -121,7 +121,7 @@ struct tpl {
 	int nthreads, saver, main; /* captured threads; which saved; which is the leader */
 	struct iv_saved_fd *fds;   /* files, reopened in every fork */
 	int nfds;
-	struct fd_special *special; /* console and /dev/null, fresh in every fork */
+	struct fd_special *special; /* console pipes and /dev/null, fresh in every fork */
 	int nspecial;
 	struct k_sigaction sigchld; /* its SIGCHLD action (it ignores SIGCHLD while a zygote) */
 	uint64_t scratch;	    /* the monitor's page in the frozen template */
@@ -333,6 +333,9 @@ static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 		if (S_ISFIFO(st.st_mode) && t->cell.console >= 0 &&
 		    same_file(held, t->cell.console))
 			role = FDR_CONSOLE;
+		else if (S_ISFIFO(st.st_mode) && t->cell.errcons >= 0 &&
+			 same_file(held, t->cell.errcons))
+			role = FDR_ERRCONS;
 		else if (S_ISCHR(st.st_mode) && null >= 0 && same_file(held, null))
 			role = FDR_NULL;
 		if (role) {
@@ -539,12 +542,16 @@ static int give_template(struct iv_cvm *t, int fd, int at)
 }
 
 /* The fork's descriptor table, laid out in the template just before the
- * clone copies it: its own console, /dev/null, fresh file descriptions. */
-static int stage_fds(struct iv_cvm *t, struct iv_cvm *f, int console_w)
+ * clone copies it: its own stdout and stderr pipes (write ends out[]) where
+ * the template had its own, /dev/null, fresh file descriptions. */
+static int stage_fds(struct iv_cvm *t, struct iv_cvm *f, const int out[2])
 {
 	int rc = 0;
 	for (int i = 0; rc == 0 && i < of(t)->nspecial; i++) {
-		int src = of(t)->special[i].role == FDR_CONSOLE ? console_w : devnull_fd();
+		int role = of(t)->special[i].role;
+		int src = role == FDR_CONSOLE	? out[IV_OUT]
+			  : role == FDR_ERRCONS ? out[IV_ERR]
+						: devnull_fd();
 		rc = give_template(t, src, of(t)->special[i].fd);
 	}
 	for (int i = 0; rc == 0 && i < of(t)->nfds; i++) {
@@ -742,19 +749,27 @@ static void fork_failed(struct iv_cvm *t, struct iv_cvm *f, const char *what, in
  * (the tracer).  0 when it runs, -1 when it failed (f->fail says why). */
 static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 {
-	int p[2], rc;
+	int p[2], e[2], rc;
 	if (pipe2(p, O_CLOEXEC)) {
 		fork_failed(t, f, "cannot make its console", errno);
+		return -1;
+	}
+	if (pipe2(e, O_CLOEXEC)) {
+		fork_failed(t, f, "cannot make its console", errno);
+		close(p[0]);
+		close(p[1]);
 		return -1;
 	}
 	pthread_mutex_lock(&t->lock);
 	of(t)->tstate = TPL_FORKING;
 	pthread_mutex_unlock(&t->lock);
-	rc = stage_fds(t, f, p[1]);
+	rc = stage_fds(t, f, (int[2]){p[1], e[1]});
 	close(p[1]);
+	close(e[1]);
 	pid_t child = rc ? -1 : clone_template(t, &rc);
 	if (child < 0) {
 		close(p[0]);
+		close(e[0]);
 		fork_failed(t, f, "cannot clone the template", -rc);
 		return -1;
 	}
@@ -780,6 +795,7 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 			ptrace(PTRACE_DETACH, tids[i], 0, 0);
 	free(tids);
 	f->cell.console = p[0];
+	f->cell.errcons = e[0];
 	f->state = IV_CVM_RUNNING; /* reaped and reported like any other from here */
 	if (rc) {
 		fork_failed(t, f, "cannot set it up", -rc);
