@@ -27,7 +27,7 @@ int iv_open_inside(int root, const char *path, int flags)
 	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 }
 
-static const char *kind(mode_t m)
+const char *iv_file_kind(mode_t m)
 {
 	return S_ISREG(m)    ? "a regular file"
 	       : S_ISDIR(m)  ? "a directory"
@@ -89,7 +89,7 @@ int iv_check_inside(const char *disk, const char *path, int dir, uid_t uid, gid_
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	if (out[0] == -1)
-		return iv_fail(err, "'%s' is %s, not %s", path, kind((mode_t)out[1]),
+		return iv_fail(err, "'%s' is %s, not %s", path, iv_file_kind((mode_t)out[1]),
 			       dir ? "a directory" : "a regular file");
 	if (out[0])
 		return iv_fail(err, "'%s': %s (as uid %u, gid %u inside the disk)", path,

@@ -142,6 +142,8 @@ void iv_cell_global_fini(void);
  * /proc's magic links or across a mount point, no link as the last
  * component; flags gain O_NOFOLLOW and O_CLOEXEC.  An fd, or -1 (errno). */
 int iv_open_inside(int root, const char *path, int flags);
+/* "a regular file", "a FIFO", ...: what kind of file mode m says. */
+const char *iv_file_kind(mode_t m);
 /* Whether a cell with uid and gid whose root is disk could open path
  * there: a regular file to read, or (dir) a directory to enter.  Checked
  * in a short-lived child that takes those ids; nothing is opened but as

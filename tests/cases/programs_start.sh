@@ -367,5 +367,5 @@ test_programs_start_a_templates_stdin_file_reaches_its_forks_the_monitors_cannot
 	sed -i 's|stdin: /in.txt|stdin: "-"|' "$T/a.yaml"
 	run_iv -y "$T/a.yaml" < <(printf 'piped\n')
 	expect_rc 1 && expect_out "[tpl] start: stdin <piped>" &&
-	expect_err "descriptor 0 is a pipe, which forks cannot get a copy of" && expect_no_out "[f1] forked"
+	expect_err "descriptor 0 is a FIFO, which forks cannot get a copy of" && expect_no_out "[f1] forked"
 }

@@ -327,17 +327,6 @@ static int open2(int at, const char *path, uint64_t flags, uint64_t resolve)
 	return (int)syscall(SYS_openat2, at, path, &how, sizeof(how));
 }
 
-static const char *type_name(mode_t m)
-{
-	return S_ISDIR(m)    ? "a directory"
-	       : S_ISFIFO(m) ? "a FIFO"
-	       : S_ISSOCK(m) ? "a socket"
-	       : S_ISCHR(m)  ? "a character device"
-	       : S_ISBLK(m)  ? "a block device"
-	       : S_ISLNK(m)  ? "a symbolic link"
-			     : "not a regular file";
-}
-
 /* NULL when st is the monitor's alone: owned by its uid, and writable by
  * neither group nor others (with an ACL, the group bits are its mask), so
  * that no cell can create, replace or rename anything in it.  Else why not. */
@@ -882,12 +871,12 @@ static int snap_file(struct iv_cvm *cvm, int dfd, const char *name, struct stat 
 		if (e != ENOENT && fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    !S_ISREG(st->st_mode))
 			return badf(cvm, err, "%s is %s, not a regular file", name,
-				    type_name(st->st_mode));
+				    iv_file_kind(st->st_mode));
 		return badf(cvm, err, "%s: %s", name, strerror(e));
 	}
 	char why[128];
 	const char *no = fstat(fd, st)		 ? strerror(errno)
-			 : !S_ISREG(st->st_mode) ? type_name(st->st_mode)
+			 : !S_ISREG(st->st_mode) ? iv_file_kind(st->st_mode)
 						 : not_private(st, why, sizeof(why));
 	if (no) {
 		close(fd);
@@ -1270,12 +1259,9 @@ static long announced(struct iv_call *c)
 	for (int i = 0; root >= 0 && i < of(cvm)->nfds; i++) {
 		int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECTORY;
 		int flags = of(cvm)->fds[i].flags & keep;
-		struct open_how how = {
-			.flags = (uint64_t)(flags | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW),
-			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
 		setfsgid(cvm->cell.gid);
 		setfsuid(cvm->cell.uid);
-		int fd = (int)syscall(SYS_openat2, root, of(cvm)->fd_paths[i], &how, sizeof(how));
+		int fd = iv_open_inside(root, of(cvm)->fd_paths[i], flags | O_NONBLOCK);
 		int e = errno;
 		setfsuid(0);
 		setfsgid(0);

@@ -349,12 +349,8 @@ static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 			continue;
 		}
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-			snprintf(why, whylen,
-				 "descriptor %d is a %s, which forks cannot get a copy of", fd,
-				 S_ISFIFO(st.st_mode)	? "pipe"
-				 : S_ISSOCK(st.st_mode) ? "socket"
-				 : S_ISCHR(st.st_mode)	? "character device"
-							: "special file");
+			snprintf(why, whylen, "descriptor %d is %s, which forks cannot get a copy of",
+				 fd, iv_file_kind(st.st_mode));
 			close(held);
 			rc = -1;
 			break;
