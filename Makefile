@@ -1,7 +1,8 @@
 # Intravisor on x86-64 Linux.  `make` builds everything; `make demo` runs the
 # hello world cVM; `make test` runs the whole suite (with an ASan/UBSan build
 # of the monitor); `make fuzz` runs the ELF, YAML and image fuzzers for a
-# bounded time; `make fuzz-hostcall` the hostcall fuzzer cVM.
+# bounded time; `make fuzz-hostcall` the hostcall fuzzer cVM; `make install`
+# installs the monitor and the SDK (PREFIX, DESTDIR).
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
@@ -19,6 +20,13 @@ HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 CVM_CFLAGS := -O2 -g -ffreestanding -fno-stack-protector -fno-builtin -fPIC -Isdk/include $(WARN)
 CVM_LDFLAGS := -nostdlib -shared -Wl,-z,noexecstack -Wl,--no-undefined
 
+# The SDK for hosted (glibc, musl) programs: libintravisor.a and .so, apart
+# from the monitor's own build/libintravisor.a.
+SDK_B      := $(B)/sdk/hosted
+SDK_SONAME := libintravisor.so.0
+SDK_LIBS   := $(SDK_B)/libintravisor.a $(SDK_B)/$(SDK_SONAME) $(SDK_B)/libintravisor.so
+VERSION    := 0.1
+
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so
@@ -26,8 +34,8 @@ TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c))
 	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c)) \
 	     $(B)/tests/glibc/libc_fork
 
-.PHONY: all deps fuzz-deps demo test fuzz fuzz-hostcall bench bench-tfork clean format
-all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(EXAMPLES)
+.PHONY: all deps fuzz-deps demo test fuzz fuzz-hostcall bench bench-tfork clean format install
+all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(SDK_LIBS) $(EXAMPLES)
 
 deps:
 	@sh scripts/deps.sh
@@ -58,6 +66,22 @@ $(B)/sdk/%.o: sdk/crt/%.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h
 
 $(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o $(B)/sdk/thread.o
 	ar rcs $@ $^
+
+# The same tfork.c, hosted: position independent (static-pie programs, the
+# .so) and without a stack protector, so that it calls nothing of any libc
+# and one build serves glibc and musl.  The .so needs no libc either.
+$(SDK_B)/tfork.o: sdk/crt/tfork.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fPIC -fno-stack-protector $(WARN) -Isdk/include -c -o $@ $<
+
+$(SDK_B)/libintravisor.a: $(SDK_B)/tfork.o
+	rm -f $@ && ar rcs $@ $^
+
+$(SDK_B)/$(SDK_SONAME): $(SDK_B)/tfork.o
+	$(CC) -shared -nostdlib -Wl,-soname,$(SDK_SONAME) -Wl,--no-undefined -Wl,-z,noexecstack -o $@ $^
+
+$(SDK_B)/libintravisor.so: $(SDK_B)/$(SDK_SONAME)
+	ln -sf $(SDK_SONAME) $@
 
 $(B)/runtime/hello_world/libhello.so: runtime/baremetal/hello_world/hello.c $(B)/libivrt.a
 	@mkdir -p $(dir $@)
@@ -194,6 +218,30 @@ $(BENCH_B)/cvm/tfork_heap.so: bench/cvm/tfork.h
 .PHONY: bench-tfork
 bench-tfork: deps $(BENCH_B)/tfork $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_B)/cvm/tfork_heap.so
 	$(BENCH_B)/tfork $(BENCH_TFORK_ARGS)
+
+# ---- install: the monitor (with its cell stub beside it, where it looks for
+# it), the SDK headers, libintravisor.a/.so (hosted programs), libivrt.a
+# (freestanding cVMs), intravisor.pc and the Python module.
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PYTHONDIR    ?= $(PREFIX)/lib/python3/dist-packages
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(PYTHONDIR)
+	install -m 755 $(B)/intravisor $(B)/iv-cell $(DESTDIR)$(BINDIR)/
+	ln -sf intravisor $(DESTDIR)$(BINDIR)/monitor
+	install -m 644 sdk/include/intravisor.h sdk/include/iv_hostcalls.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(SDK_B)/libintravisor.a $(B)/libivrt.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SDK_B)/$(SDK_SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SDK_SONAME) $(DESTDIR)$(LIBDIR)/libintravisor.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' sdk/intravisor.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/intravisor.pc
+	sed -e 's|^_LIBDIR = None|_LIBDIR = "$(LIBDIR)"|' sdk/python/intravisor.py \
+	  >$(DESTDIR)$(PYTHONDIR)/intravisor.py
 
 # Applies .clang-format to every C source and header.
 format:

@@ -5,6 +5,9 @@
 #   scripts/deps.sh fuzz    also the fuzzers (clang, libFuzzer)
 set -e
 PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev musl-tools"
+# pkg-config (tests/cases/sdk.sh builds against the installed intravisor.pc):
+# Debian's pkgconf provides it; any pkg-config already there will do.
+command -v pkg-config >/dev/null 2>&1 || PKGS="$PKGS pkgconf"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

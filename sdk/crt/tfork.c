@@ -1,4 +1,8 @@
-/* The cVM side of TFORK: host_save, and thread recreation after a restore. */
+/*
+ * The cVM side of TFORK: host_save, and thread recreation after a restore.
+ * Built twice: freestanding into libivrt.a, hosted (no libc call, so the
+ * same object serves glibc and musl programs) into libintravisor.
+ */
 #include "intravisor.h"
 
 #define SYS_clone	 56
@@ -37,13 +41,10 @@ static long restore_thread(long sp, long fsbase, long gsbase)
 	return ret;
 }
 
-/* Forks are made by the monitor: in a template and in a fork this is the
- * one hostcall.  A cVM restored from an image recreates its threads here. */
-long host_save(void)
+/* After HC_SAVE answered IV_SAVE_RESTORED: announce the restored cVM and
+ * recreate the template's other threads from the frames the monitor wrote. */
+long iv_restore_threads(void)
 {
-	long r = iv_hostcall(HC_SAVE, 0, 0, 0);
-	if (r != IV_SAVE_RESTORED)
-		return r;
 	long n = iv_hostcall(HC_FORKED, 0, 0, 0);
 	for (long i = 0; i < n; i++) {
 		long bases[2] = {0, 0}; /* FS and GS base */
@@ -51,5 +52,16 @@ long host_save(void)
 		if (sp > 0)
 			restore_thread(sp, bases[0], bases[1]);
 	}
-	return 0;
+	return n;
+}
+
+/* Forks are made by the monitor: in a template and in a fork this is the
+ * one hostcall.  A cVM restored from an image recreates its threads here. */
+long host_save(void)
+{
+	long r = iv_hostcall(HC_SAVE, 0, 0, 0);
+	if (r != IV_SAVE_RESTORED)
+		return r;
+	r = iv_restore_threads();
+	return r < 0 ? r : 0;
 }

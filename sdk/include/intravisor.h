@@ -1,16 +1,37 @@
 /*
- * The cVM side of Intravisor: hostcalls as the seed names them.  Header
- * only; freestanding cVMs also link sdk/crt (libivrt.a) for memcpy and
- * friends.  Every call returns a negative errno on failure.
+ * The cVM side of Intravisor: hostcalls as the seed names them.  One header
+ * for two kinds of programs:
+ *
+ *  - freestanding cVMs (built with -ffreestanding, so __STDC_HOSTED__ is 0,
+ *    or with IV_FREESTANDING defined) link no libc: they link libivrt.a,
+ *    which also gives them memcpy and friends, declared here;
+ *  - hosted programs (glibc, musl) include it beside any libc header and
+ *    link libintravisor (pkg-config intravisor), which holds host_save;
+ *    the libc-like declarations below are then left to libc.
+ *
+ * Every other call is inline: a raw hostcall.  Every call returns a
+ * negative errno on failure; outside a cVM that is -ENOSYS (-38).
  */
 #ifndef INTRAVISOR_H
 #define INTRAVISOR_H
 
 #include "iv_hostcalls.h"
 
-typedef unsigned long iv_size_t;
+#if defined(IV_FREESTANDING) || !__STDC_HOSTED__
+#define IV_SDK_FREESTANDING 1
 typedef unsigned long uintptr_t;
+#else
+#define IV_SDK_FREESTANDING 0
+#include <string.h> /* copy_from_cap */
+#endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef unsigned long iv_size_t;
+
+/* The kernel's struct timespec and struct timeval on x86-64. */
 struct iv_timespec {
 	long tv_sec, tv_nsec;
 };
@@ -19,43 +40,45 @@ struct iv_timeval {
 	long tv_sec, tv_usec;
 };
 
-static inline long iv_syscall6(long n, long a, long b, long c, long d, long e, long f)
+static __inline__ long iv_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
 	register long r10 __asm__("r10") = d;
 	register long r8 __asm__("r8") = e;
 	register long r9 __asm__("r9") = f;
 	long ret;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
 	return ret;
 }
 
-static inline long iv_hostcall(long nr, long a, long b, long c)
+static __inline__ long iv_hostcall(long nr, long a, long b, long c)
 {
 	return iv_syscall6(IV_HC_BASE + nr, a, b, c, 0, 0, 0);
 }
 
-static inline long host_write(const char *buf, long len)
+static __inline__ long host_write(const char *buf, long len)
 {
 	return iv_hostcall(HC_WRITE, (long)buf, len, 0);
 }
 
-static inline __attribute__((noreturn)) void host_exit_code(long code)
+/* Ends the cVM at once: no atexit handlers, no stdio flush (a hosted
+ * program flushes first, or calls exit()). */
+static __inline__ __attribute__((noreturn)) void host_exit_code(long code)
 {
 	iv_hostcall(HC_EXIT, code, 0, 0);
 	for (;;)
 		iv_syscall6(231, code, 0, 0, 0, 0, 0); /* exit_group, should the monitor not */
 }
 
-static inline __attribute__((noreturn)) void host_exit(void)
+static __inline__ __attribute__((noreturn)) void host_exit(void)
 {
 	host_exit_code(0);
 }
 
 /* 1 in a cVM started from scratch, 0 in one forked or restored from a template. */
-static inline long host_inspect(void)
+static __inline__ long host_inspect(void)
 {
 	return iv_hostcall(HC_INSPECT, 0, 0, 0);
 }
@@ -64,22 +87,32 @@ static inline long host_inspect(void)
  * Template checkpoint.  In a template the monitor freezes every thread here
  * and keeps the cell as a zygote; each fork the monitor makes of it starts
  * here with all the template's threads and returns 0, as a plain cVM does
- * (host_inspect() tells them apart).  Defined in sdk/crt/tfork.c.
+ * (host_inspect() tells them apart).  A cVM restored from an image comes
+ * back here too, and host_save recreates its other threads before it
+ * returns 0.  Defined in sdk/crt/tfork.c (libivrt.a, libintravisor).
  */
 long host_save(void);
 
+/*
+ * For a program that makes the HC_SAVE hostcall itself: when it answers
+ * IV_SAVE_RESTORED, this announces the restored cVM (its files are reopened)
+ * and recreates the template's other threads.  Returns how many it
+ * recreated, or -errno.  host_save() calls it.
+ */
+long iv_restore_threads(void);
+
 /* Copies the cVM's args (NUL-terminated, truncated to size); returns their length. */
-static inline long host_get_arg(char *buf, long size)
+static __inline__ long host_get_arg(char *buf, long size)
 {
 	return iv_hostcall(HC_GET_ARG, (long)buf, size, 0);
 }
 
-static inline long host_nanosleep(const struct iv_timespec *req, struct iv_timespec *rem)
+static __inline__ long host_nanosleep(const struct iv_timespec *req, struct iv_timespec *rem)
 {
 	return iv_hostcall(HC_NANOSLEEP, (long)req, (long)rem, 0);
 }
 
-static inline long host_gettimeofday(struct iv_timeval *tv, void *tz)
+static __inline__ long host_gettimeofday(struct iv_timeval *tv, void *tz)
 {
 	return iv_hostcall(HC_GETTIMEOFDAY, (long)tv, (long)tz, 0);
 }
@@ -93,14 +126,14 @@ static inline long host_gettimeofday(struct iv_timeval *tv, void *tz)
  * this maps the shared object there.  *location gets the address, *size its
  * size.  Returns 0 or -errno.
  */
-static inline long host_cap_file_prb(const char *key, void **location, long *size)
+static __inline__ long host_cap_file_prb(const char *key, void **location, long *size)
 {
 	unsigned long addr = 0;
-	long sz = 0;
-	long fd = iv_hostcall(HC_CF_PRB, (long)key, (long)&addr, (long)&sz);
+	long sz = 0, fd, m;
+	fd = iv_hostcall(HC_CF_PRB, (long)key, (long)&addr, (long)&sz);
 	if (fd < 0)
 		return fd;
-	long m = iv_syscall6(9, (long)addr, sz, IV_PROT_RW, IV_MAP_SHARED_FIXED_NOREPLACE, fd, 0);
+	m = iv_syscall6(9, (long)addr, sz, IV_PROT_RW, IV_MAP_SHARED_FIXED_NOREPLACE, fd, 0);
 	iv_syscall6(3, fd, 0, 0, 0, 0, 0);
 	/* A second probe of the same key finds it mapped already. */
 	if (m < 0 && m != -17)
@@ -111,7 +144,7 @@ static inline long host_cap_file_prb(const char *key, void **location, long *siz
 }
 
 /* The seed's name for the probe. */
-static inline long host_cap_prb(const char *key, void *location, long *size)
+static __inline__ long host_cap_prb(const char *key, void *location, long *size)
 {
 	return host_cap_file_prb(key, (void **)location, size);
 }
@@ -120,45 +153,50 @@ static inline long host_cap_prb(const char *key, void *location, long *size)
  * Advertises the page-aligned region [ptr, ptr+size) as cap file key: its
  * contents are kept and it becomes shared with every cVM that probes key.
  */
-static inline long host_cap_file_adv(void *ptr, long size, const char *key)
+static __inline__ long host_cap_file_adv(void *ptr, long size, const char *key)
 {
-	long fd = iv_hostcall(HC_CF_ADV, (long)ptr, size, (long)key);
+	long fd = iv_hostcall(HC_CF_ADV, (long)ptr, size, (long)key), len, m;
 	if (fd < 0)
 		return fd;
-	long len = (size + 4095) & ~4095L;
-	long m = iv_syscall6(9, (long)ptr, len, IV_PROT_RW, IV_MAP_SHARED_FIXED, fd, 0);
+	len = (size + 4095) & ~4095L;
+	m = iv_syscall6(9, (long)ptr, len, IV_PROT_RW, IV_MAP_SHARED_FIXED, fd, 0);
 	iv_syscall6(3, fd, 0, 0, 0, 0, 0);
 	return m < 0 ? m : 0;
 }
 
 /* Cap files as files: path is "/cap/KEY". */
-static inline long host_open(const char *path, long flags)
+static __inline__ long host_open(const char *path, long flags)
 {
 	return iv_hostcall(HC_OPEN, (long)path, flags, 0);
 }
 
-static inline long host_read(long h, void *buf, long len)
+static __inline__ long host_read(long h, void *buf, long len)
 {
 	return iv_hostcall(HC_READ, h, (long)buf, len);
 }
 
-static inline long host_write_file(long h, const void *buf, long len)
+static __inline__ long host_write_file(long h, const void *buf, long len)
 {
 	return iv_hostcall(HC_WRITE_FILE, h, (long)buf, len);
 }
 
-static inline long host_lseek(long h, long off, long whence)
+static __inline__ long host_lseek(long h, long off, long whence)
 {
 	return iv_hostcall(HC_LSEEK, h, off, whence);
 }
 
-static inline long host_close(long h)
+static __inline__ long host_close(long h)
 {
 	return iv_hostcall(HC_CLOSE, h, 0, 0);
 }
 
+/* Copies n bytes of a probed cap file (cap: the address its probe filled in). */
+#define copy_from_cap(dst, cap, n) memcpy((dst), *(void **)(cap), (n))
+
+#if IV_SDK_FREESTANDING
 /* Runs fn(arg) in a new thread of this cVM on [stack, stack+size), which the
- * cVM owns; returns its tid or -errno.  When fn returns the thread exits. */
+ * cVM owns; returns its tid or -errno.  When fn returns the thread exits.
+ * (A hosted program uses its libc's threads instead.) */
 long iv_thread_spawn(void (*fn)(long), long arg, void *stack, unsigned long size);
 
 /* Freestanding helpers (sdk/crt/rt.c). */
@@ -173,7 +211,10 @@ long iv_puts(const char *s);
 /* Formats a signed decimal / unsigned hex number into buf (>= 24 bytes); returns buf. */
 char *iv_itoa(long v, char *buf);
 char *iv_xtoa(unsigned long v, char *buf);
+#endif
 
-#define copy_from_cap(dst, cap, n) memcpy((dst), *(void **)(cap), (n))
+#ifdef __cplusplus
+}
+#endif
 
 #endif
