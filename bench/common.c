@@ -429,9 +429,9 @@ int bench_run_monitor(struct iv_config *cfg, struct bench_run *r, char *why, siz
 	r->ncvms = run.ncvms;
 	for (size_t i = 0; i < run.ncvms; i++) {
 		struct iv_cvm *c = &run.cvms[i];
-		r->t[i] = (struct cvm_times){c->t[IV_T_DEPLOY],   c->t[IV_T_LOADED],	c->t[IV_T_CELL],
-					     c->t[IV_T_FIRST_HC], c->t[IV_T_RUNNING], c->t[IV_T_SAVED],
-					     c->t[IV_T_EXIT],     c->t[IV_T_DONE]};
+		r->t[i] = (struct cvm_times){
+			c->t[IV_T_DEPLOY],  c->t[IV_T_LOADED], c->t[IV_T_CELL], c->t[IV_T_FIRST_HC],
+			c->t[IV_T_RUNNING], c->t[IV_T_SAVED],  c->t[IV_T_EXIT], c->t[IV_T_DONE]};
 		if (!fail[0] && (c->state != IV_CVM_DONE || !iv_cvm_ok(c)))
 			snprintf(fail, sizeof(fail), "cVM '%s' did not end well%s%s", c->cfg->name,
 				 c->fail[0] ? ": " : "", c->fail);

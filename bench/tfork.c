@@ -57,9 +57,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capfile/capfile.h"
 #include "common.h"
 #include "cvm/tfork.h"
-#include "capfile/capfile.h"
 #include "iv.h"
 
 #define MAX_SAMPLES 1024 /* per series, the most the options may ask for */

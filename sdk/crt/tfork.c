@@ -5,7 +5,7 @@
  */
 #include "intravisor.h"
 
-#define SYS_clone	 56
+#define SYS_clone 56
 
 /*
  * A new thread that becomes thread i of the template: the monitor has
@@ -36,7 +36,8 @@ static long restore_thread(long sp, long fsbase, long gsbase)
 			 "hlt\n"
 			 "1:"
 			 : "=a"(ret)
-			 : "a"(SYS_clone), "D"(flags), "S"(sp), "d"(0), "r"(r10), "r"(r8), "r"(r12), "r"(r13)
+			 : "a"(SYS_clone), "D"(flags), "S"(sp), "d"(0), "r"(r10), "r"(r8), "r"(r12),
+			   "r"(r13)
 			 : "rcx", "r11", "memory");
 	return ret;
 }

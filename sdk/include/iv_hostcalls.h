@@ -9,13 +9,14 @@
 
 #define IV_HC_BASE 0x2000
 
-#define HC_WRITE	  1   /* (buf, len) -> len: the cVM's console */
-#define HC_EXIT		  13  /* (code): ends the cVM */
-#define HC_INSPECT	  114 /* () -> 1 from scratch, 0 in a fork */
-#define HC_SAVE		  115 /* () -> 0, or IV_SAVE_RESTORED: see host_save */
-#define HC_GET_ARG	  116 /* (buf, size) -> strlen(args); copies args, NUL-terminated */
-#define HC_FORKED	  117 /* () -> threads to recreate: a restored cVM announces itself */
-#define HC_THREAD_FRAME	  118 /* (i, long bases[2]) -> stack pointer of thread i's signal frame; FS, GS base */
+#define HC_WRITE   1   /* (buf, len) -> len: the cVM's console */
+#define HC_EXIT	   13  /* (code): ends the cVM */
+#define HC_INSPECT 114 /* () -> 1 from scratch, 0 in a fork */
+#define HC_SAVE	   115 /* () -> 0, or IV_SAVE_RESTORED: see host_save */
+#define HC_GET_ARG 116 /* (buf, size) -> strlen(args); copies args, NUL-terminated */
+#define HC_FORKED  117 /* () -> threads to recreate: a restored cVM announces itself */
+#define HC_THREAD_FRAME                                                                            \
+	118 /* (i, long bases[2]) -> stack pointer of thread i's signal frame; FS, GS base */
 #define HC_NANOSLEEP	  200 /* (const struct timespec *req, struct timespec *rem) */
 #define HC_MAKE_CALL	  403
 #define HC_CF_ADV	  405 /* (ptr, size, key) -> fd; ptr page-aligned */

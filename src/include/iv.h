@@ -215,9 +215,9 @@ struct iv_cvm {
 	int fault_sig;
 	uint64_t fault_addr;
 	int fault_known, fault_has_addr; /* ended by signal fault_sig (at fault_addr) */
-	char fail[512]; /* deployment failure, if any */
-	int parked;	/* the run does not wait for it (a zygote); ended at the end */
-	int released;	/* parked, and ended by the run */
+	char fail[512];			 /* deployment failure, if any */
+	int parked;   /* the run does not wait for it (a zygote); ended at the end */
+	int released; /* parked, and ended by the run */
 
 	/* Which cVM of the family this leader's server is serving now, and
 	 * whether this cVM has ended: the main thread reaps a cVM only while

@@ -7,7 +7,6 @@
  */
 #include "intravisor.h"
 
-
 static volatile int lock, stop;
 static volatile long counted[2], finished[2];
 static char stacks[2][32768] __attribute__((aligned(16)));

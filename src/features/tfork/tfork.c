@@ -349,8 +349,9 @@ static int capture_fds(struct iv_cvm *t, char *why, size_t whylen)
 			continue;
 		}
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-			snprintf(why, whylen, "descriptor %d is %s, which forks cannot get a copy of",
-				 fd, iv_file_kind(st.st_mode));
+			snprintf(why, whylen,
+				 "descriptor %d is %s, which forks cannot get a copy of", fd,
+				 iv_file_kind(st.st_mode));
 			close(held);
 			rc = -1;
 			break;
