@@ -79,6 +79,7 @@ struct restored {
 	char **fd_paths; /* where each file was, in its root */
 	int nfds;
 	int announced;
+	uint64_t framed[4]; /* which threads' frames were written (at most once each) */
 };
 
 static struct restored *of(struct iv_cvm *cvm)
@@ -1296,8 +1297,11 @@ static long hc_thread_frame(struct iv_call *c)
 	if (!t->cfg->resume || !t->cfg->snapshot_path)
 		return -EPERM;
 	uint64_t i = c->a[0];
-	if (i >= (uint64_t)of(t)->nthreads - 1)
+	/* only while it recreates its threads: once each, after its announce */
+	if (!of(t)->announced || i >= (uint64_t)of(t)->nthreads - 1 ||
+	    (of(t)->framed[i / 64] >> (i % 64) & 1))
 		return -EINVAL;
+	of(t)->framed[i / 64] |= 1ULL << (i % 64);
 	const struct iv_thread_state *st = &of(t)->threads[i < (uint64_t)of(t)->saver ? i : i + 1];
 	struct user_regs_struct r = st->regs;
 
