@@ -27,9 +27,12 @@ SDK_SONAME := libintravisor.so.0
 SDK_LIBS   := $(SDK_B)/libintravisor.a $(SDK_B)/$(SDK_SONAME) $(SDK_B)/libintravisor.so
 VERSION    := 0.1
 
+# The seed's workloads as libc programs (runtime/posix/): static, linked where
+# a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev).
+POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
-	    $(B)/runtime/mt_template/libmt.so
+	    $(B)/runtime/mt_template/libmt.so $(POSIX_EXAMPLES)
 TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c)) \
 	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c)) \
 	     $(B)/tests/glibc/libc_fork
@@ -102,6 +105,34 @@ $(B)/runtime/heap_template/libheap.so: runtime/baremetal/heap_template/heap.c $(
 $(B)/runtime/mt_template/libmt.so: runtime/baremetal/mt_template/mt.c $(B)/libivrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,mt_main -o $@ $< $(B)/libivrt.a
+
+POSIX_CFLAGS := -O2 -static -Wl,-Ttext-segment=0x20000000 -Isdk/include
+DUK_SRC := /usr/share/duktape
+
+# Debian's source, not ours: built without our warnings.
+$(B)/runtime/duktape/duktape.o: $(DUK_SRC)/duktape.c | deps
+	@mkdir -p $(dir $@)
+	musl-gcc -O2 -I$(DUK_SRC) -c -o $@ $<
+
+$(B)/runtime/duktape/duktape: runtime/posix/duktape/duk_workload.c $(B)/runtime/duktape/duktape.o $(SDK_B)/libintravisor.a
+	musl-gcc $(POSIX_CFLAGS) $(WARN) -I$(DUK_SRC) -o $@ $< $(B)/runtime/duktape/duktape.o $(SDK_B)/libintravisor.a -lm
+
+$(B)/runtime/file/file: runtime/posix/file/file.c $(SDK_B)/libintravisor.a
+	@mkdir -p $(dir $@)
+	musl-gcc $(POSIX_CFLAGS) $(WARN) -o $@ $< $(SDK_B)/libintravisor.a
+
+# file.yaml's disk: a copy of runtime/posix/file/disk owned by the uid the
+# monitor gives the cVM (the forks create text_new in it), with `readonly`
+# read-only to it.  Giving it away needs root, as running cVMs does.
+FILE_DISK := $(B)/runtime/file/disk
+$(FILE_DISK).stamp: $(wildcard runtime/posix/file/disk/*) runtime/posix/file/file.yaml $(B)/intravisor
+	rm -rf $(FILE_DISK) && mkdir -p $(FILE_DISK)
+	cp runtime/posix/file/disk/* $(FILE_DISK)/
+	chmod 0444 $(FILE_DISK)/readonly
+	ids=$$($(B)/intravisor --ids -y runtime/posix/file/file.yaml | awk '$$1 == "file" {print $$2 ":" $$3}') && \
+	  if [ "$$(id -u)" = 0 ]; then chown -R "$$ids" $(FILE_DISK); \
+	  else echo "note: $(FILE_DISK) needs chown -R $$ids (as root) for file.yaml"; fi
+	touch $@
 
 # Test cVMs: each tests/cvm/NAME.c has entry cvm_main.
 $(B)/tests/%.so: tests/cvm/%.c $(B)/libivrt.a

@@ -5,6 +5,8 @@
 #   scripts/deps.sh fuzz    also the fuzzers (clang, libFuzzer)
 set -e
 PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev musl-tools"
+# duktape-dev ships duktape.c (/usr/share/duktape), built into runtime/posix/duktape.
+PKGS="$PKGS duktape-dev"
 # pkg-config (tests/cases/sdk.sh builds against the installed intravisor.pc):
 # Debian's pkgconf provides it; any pkg-config already there will do.
 command -v pkg-config >/dev/null 2>&1 || PKGS="$PKGS pkgconf"
