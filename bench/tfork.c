@@ -11,7 +11,7 @@
  *   (b) fork from a template: the same binary as a template (it fills the
  *       heap once, then host_save) and K forks deployed one after another
  *       (wait: -1).  Fork request (iv_cvm.t[IV_T_DEPLOY], set when
- *       iv_tfork_request first sees the fork) -> the fork's first
+ *       the TFORK feature's deploy hook first sees the fork) -> the fork's first
  *       instruction after host_save (its CLOCK_MONOTONIC, left in the cap
  *       file), and -> its exit reaped (t_done_ns).  The template's own
  *       initialisation is over before the first request: excluded by
@@ -209,7 +209,7 @@ struct cold_s {
 	struct series first, exit, go, go_first, fill, save, after_reaped;
 };
 struct fork_s {
-	struct series first, exit, told, announced, taken, resumed, to_exit, reaped;
+	struct series first, exit, told, made, resumed, to_exit, reaped;
 };
 struct restore_s {
 	struct series first, exit, plan, go, resumed, to_exit, reaped;
@@ -338,10 +338,7 @@ static void fork_run(struct size_s *z)
 		series_add(&z->fork.first, span_us(c->t_deploy, s->t_after));
 		series_add(&z->fork.exit, span_us(c->t_deploy, c->t_done));
 		series_add(&z->fork.told, span_us(c->t_deploy, c->t_loaded));
-		if (c->t_first_hc >= c->t_loaded && c->t_first_hc <= c->t_running) {
-			series_add(&z->fork.announced, span_us(c->t_loaded, c->t_first_hc));
-			series_add(&z->fork.taken, span_us(c->t_first_hc, c->t_running));
-		}
+		series_add(&z->fork.made, span_us(c->t_loaded, c->t_running));
 		series_add(&z->fork.resumed, span_us(c->t_running, s->t_after));
 		series_add(&z->fork.to_exit, span_us(s->t_after, c->t_exit));
 		series_add(&z->fork.reaped, span_us(c->t_exit, c->t_done));
@@ -856,17 +853,15 @@ static void report_size(const struct size_s *z)
 	       series_median(&z->tpl_init) / 1000.0, series_median(&z->tpl_ready) / 1000.0);
 	line("fork request -> first instruction after host_save", &f->first);
 	line("fork request -> exit reaped", &f->exit);
-	printf("      phases (median us): request -> template told %.1f; told -> child's announce "
-	       "served %.1f\n"
-	       "        (the template wakes in host_save, its clone copies the page tables, the "
-	       "child's\n"
-	       "        first hostcall); announce -> taken over %.1f (main thread: pidfd, ptrace, "
-	       "console,\n"
-	       "        fds); taken over -> first instruction %.1f; first instruction -> host_exit "
-	       "%.1f;\n"
-	       "        host_exit -> reaped %.1f\n",
-	       series_median(&f->told), series_median(&f->announced), series_median(&f->taken),
-	       series_median(&f->resumed), series_median(&f->to_exit), series_median(&f->reaped));
+	printf("      phases (median us): request -> the template ready %.1f; making the fork "
+	       "%.1f\n"
+	       "        (main thread: its files staged in the template, the clone run in it, the "
+	       "fork's\n"
+	       "        ids, threads and state set up); made -> first instruction %.1f; first "
+	       "instruction\n"
+	       "        -> host_exit %.1f; host_exit -> reaped %.1f\n",
+	       series_median(&f->told), series_median(&f->made), series_median(&f->resumed),
+	       series_median(&f->to_exit), series_median(&f->reaped));
 	if (restore_state == 1) {
 		printf("  (c) restore from a snapshot image (pages.img %.1f MiB, written once by a "
 		       "template run in\n"
