@@ -776,6 +776,8 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 	f->image_lo = t->image_lo, f->image_hi = t->image_hi;
 	f->stack_lo = t->stack_lo, f->stack_hi = t->stack_hi;
 	f->cell.gadget = t->cell.gadget;
+	f->cell.uid = t->cell.uid; /* a fork runs as its template */
+	f->cell.gid = t->cell.gid;
 	f->leader = t;
 	f->cell.pid = child;
 	f->cell.pidfd = (int)syscall(SYS_pidfd_open, child, 0);
