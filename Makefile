@@ -140,9 +140,9 @@ $(B)/tests/%.so: tests/cvm/%.c $(B)/libivrt.a
 	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,cvm_main -o $@ $< $(B)/libivrt.a
 
 # Unmodified libc programs: static musl executables, linked where a cVM range starts.
-$(B)/tests/posix/%: tests/posix/%.c
+$(B)/tests/posix/%: tests/posix/%.c $(SDK_B)/libintravisor.a
 	@mkdir -p $(dir $@)
-	musl-gcc -O2 -static -Wl,-Ttext-segment=0x20000000 $(WARN) -o $@ $<
+	musl-gcc -O2 -static -Wl,-Ttext-segment=0x20000000 $(WARN) -Isdk/include -o $@ $< $(SDK_B)/libintravisor.a
 
 # The same programs against glibc (static, linked where a cVM range starts).
 $(B)/tests/glibc/%: tests/posix/%.c

@@ -4,8 +4,8 @@
  * above the stub: small mallocs on the brk heap, a large malloc musl gets
  * from mmap, thread-local variables in the TLS musl mmaps (it is larger
  * than musl's built-in area), and a thread (its stack mmap'd) that counts.
- * It saves with the raw hostcalls, running the restore side of
- * sdk/crt/tfork.c itself.  A fork or a restored copy then checks each of
+ * It saves with the hosted SDK's host_save (libintravisor), which in a
+ * restored copy recreates the thread.  A fork or a restored copy then checks each of
  * them, that the thread counts on, that malloc and a new thread work, and
  * exits with the number of checks that failed.
  */
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../sdk/include/iv_hostcalls.h"
+#include "intravisor.h"
 
 #define STUB_BASE 0x600000000000UL
 #define BIG	  (1UL << 20) /* above musl's mmap threshold */
@@ -30,68 +30,14 @@ static char *small;
 static unsigned char *big;
 static char *smalls[NSMALL];
 
-static long sc(long n, long a, long b, long c)
+static long hc(long nr, long a, long b)
 {
 	long ret;
 	__asm__ volatile("syscall"
 			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c)
+			 : "a"(IV_HC_BASE + nr), "D"(a), "S"(b), "d"(0)
 			 : "rcx", "r11", "memory");
 	return ret;
-}
-
-static long hc(long nr, long a, long b)
-{
-	return sc(IV_HC_BASE + nr, a, b, 0);
-}
-
-/* A new kernel thread that becomes a template thread: the monitor wrote a
- * signal frame at sp; set the FS and GS base and rt_sigreturn into it. */
-static void restore_thread(long sp, long fsbase, long gsbase)
-{
-	long flags = 0x00000100 | 0x00000200 | 0x00000400 | 0x00000800 | 0x00010000 | 0x00040000;
-	register long r10 __asm__("r10") = 0;
-	register long r8 __asm__("r8") = 0;
-	register long r12 __asm__("r12") = fsbase;
-	register long r13 __asm__("r13") = gsbase;
-	long ret;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "mov $158, %%eax\n\t"
-			 "mov $0x1002, %%edi\n\t"
-			 "mov %%r12, %%rsi\n\t"
-			 "syscall\n\t"
-			 "mov $158, %%eax\n\t"
-			 "mov $0x1001, %%edi\n\t"
-			 "mov %%r13, %%rsi\n\t"
-			 "syscall\n\t"
-			 "mov $15, %%eax\n\t"
-			 "syscall\n\t"
-			 "hlt\n"
-			 "1:"
-			 : "=a"(ret)
-			 : "a"(56), "D"(flags), "S"(sp), "d"(0), "r"(r10), "r"(r8), "r"(r12),
-			   "r"(r13)
-			 : "rcx", "r11", "memory");
-}
-
-/* host_save for a libc program: returns 0 in a fork or restored copy.  A
- * fork comes back from the one hostcall with its threads; a restored copy
- * recreates them. */
-static long save(void)
-{
-	long r = hc(HC_SAVE, 0, 0);
-	if (r != IV_SAVE_RESTORED)
-		return r;
-	long n = hc(HC_FORKED, 0, 0);
-	for (long i = 0; i < n; i++) {
-		long bases[2] = {0, 0};
-		long sp = hc(HC_THREAD_FRAME, i, (long)bases);
-		if (sp > 0)
-			restore_thread(sp, bases[0], bases[1]);
-	}
-	return 0;
 }
 
 static void sleep_ms(long ms)
@@ -148,7 +94,7 @@ int main(void)
 	       where(tls_big));
 	fflush(stdout);
 
-	if (save() < 0)
+	if (host_save() < 0)
 		return 102;
 	char arg[128] = "";
 	hc(HC_GET_ARG, (long)arg, sizeof(arg));
