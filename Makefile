@@ -37,7 +37,7 @@ TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c))
 	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c)) \
 	     $(B)/tests/glibc/libc_fork
 
-.PHONY: all deps fuzz-deps demo test fuzz fuzz-hostcall bench bench-tfork clean format install
+.PHONY: all deps fuzz-deps demo test fuzz fuzz-hostcall bench bench-tfork bench-workloads clean format install
 all: deps $(B)/intravisor $(B)/monitor $(B)/iv-cell $(B)/libivrt.a $(SDK_LIBS) $(EXAMPLES)
 
 deps:
@@ -249,6 +249,29 @@ $(BENCH_B)/cvm/tfork_heap.so: bench/cvm/tfork.h
 .PHONY: bench-tfork
 bench-tfork: deps $(BENCH_B)/tfork $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_B)/cvm/tfork_heap.so
 	$(BENCH_B)/tfork $(BENCH_TFORK_ARGS)
+
+# ---- bench-workloads: TFORK of a real program (duktape-js evaluating one
+# script) against the same static binary started natively, a cold cVM and a
+# restore from an image, and the memory of concurrent forks.  `make
+# bench-workloads` builds build/bench/{workloads,iv-cell,cvm/duktape,cvm/base64.js}
+# and runs build/bench/workloads $(BENCH_WORKLOADS_ARGS) (see bench/workloads.c).
+BENCH_WORKLOADS_ARGS ?=
+
+$(BENCH_B)/workloads: bench/workloads.c bench/common.c bench/common.h $(B)/libintravisor.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/workloads.c bench/common.c $(B)/libintravisor.a $(LDLIBS)
+
+$(BENCH_B)/cvm/duktape: $(B)/runtime/duktape/duktape
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BENCH_B)/cvm/base64.js: runtime/posix/duktape/js/base64.js
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+.PHONY: bench-workloads
+bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js
+	$(BENCH_B)/workloads $(BENCH_WORKLOADS_ARGS)
 
 # ---- install: the monitor (with its cell stub beside it, where it looks for
 # it), the SDK headers, libintravisor.a/.so (hosted programs), libivrt.a
