@@ -225,4 +225,13 @@ int spawn_fd3(const char *path, char *const argv[], pid_t *pid, uint64_t *t0);
  * unless it reported its time and CPU mask and exited 0. */
 void spawn_peer(const char *path, int cpu, double *first_us, double *exit_us);
 
+/* A process's memory: Rss, Pss, Anonymous, Private_Dirty from
+ * /proc/PID/smaps_rollup, page tables (VmPTE) from its status. */
+struct mem {
+	long rss_kb, pss_kb, anon_kb, priv_dirty_kb, pte_kb;
+};
+
+/* Reads pid's; 0, or -1 when smaps_rollup cannot be read. */
+int mem_of(pid_t pid, struct mem *m);
+
 #endif

@@ -168,36 +168,6 @@ static void run_monitor(struct iv_config *cfg, struct run_res *res, const int *w
 
 /* ---- /proc ---- */
 
-struct mem {
-	long rss_kb, pss_kb, anon_kb, priv_dirty_kb, pte_kb;
-};
-
-/* Rss/Pss of pid from smaps_rollup, page tables from status; 0 or -1. */
-static int mem_of(pid_t pid, struct mem *m)
-{
-	char path[64], line[256];
-	memset(m, 0, sizeof(*m));
-	m->rss_kb = m->pss_kb = -1;
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		sscanf(line, "Rss: %ld kB", &m->rss_kb);
-		sscanf(line, "Pss: %ld kB", &m->pss_kb);
-		sscanf(line, "Anonymous: %ld kB", &m->anon_kb);
-		sscanf(line, "Private_Dirty: %ld kB", &m->priv_dirty_kb);
-	}
-	fclose(f);
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		sscanf(line, "VmPTE: %ld kB", &m->pte_kb);
-	if (f)
-		fclose(f);
-	return m->rss_kb < 0 || m->pss_kb < 0 ? -1 : 0;
-}
-
 static double mib_of(long kb)
 {
 	return (double)kb / 1024.0;

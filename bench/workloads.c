@@ -523,28 +523,6 @@ static void restore_round(void)
 
 /* ---- (e) memory ---- */
 
-struct mem {
-	long rss_kb, pss_kb, anon_kb;
-};
-
-static int mem_of(pid_t pid, struct mem *m)
-{
-	char path[64], line[256];
-	m->rss_kb = m->pss_kb = -1;
-	m->anon_kb = 0;
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		sscanf(line, "Rss: %ld kB", &m->rss_kb);
-		sscanf(line, "Pss: %ld kB", &m->pss_kb);
-		sscanf(line, "Anonymous: %ld kB", &m->anon_kb);
-	}
-	fclose(f);
-	return m->rss_kb < 0 || m->pss_kb < 0 ? -1 : 0;
-}
-
 /* Whether pid sleeps (S) — blocked in opening its FIFO, once it said so. */
 static int sleeping(pid_t pid)
 {
