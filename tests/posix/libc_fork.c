@@ -107,8 +107,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(arg, "raise")) {
 		int a = raise(SIGUSR1);
 		int b = pthread_kill(w, SIGUSR2);
-		for (int i = 0; i < 1000 && !usr2; i++)
-			sched_yield();
+		/* the handler runs in that thread, when it is next scheduled */
+		struct timespec ms = {0, 1000 * 1000};
+		for (int i = 0; i < 2000 && !usr2; i++)
+			nanosleep(&ms, NULL);
 		printf("libc: raise %d handled %d; pthread_kill %d handled %d\n", a, usr1, b, usr2);
 	} else if (!strcmp(arg, "abort")) {
 		abort();
