@@ -219,4 +219,24 @@ int iv_wait_stop(pid_t tid, int *status);
 int iv_peek(pid_t pid, uint64_t addr, void *buf, size_t len);
 int iv_poke(pid_t pid, uint64_t addr, const void *buf, size_t len);
 
+/* ---- whether a program can start in its root (loader/program.c) ---- */
+
+struct iv_program {
+	int dynamic;	  /* has PT_INTERP */
+	int pie;	  /* ET_DYN */
+	int script;	  /* starts with #! (then interp is the script's interpreter) */
+	char interp[256]; /* PT_INTERP (or #! interpreter), as written */
+	uint64_t lo, hi;  /* page-aligned span of its PT_LOAD segments (before any bias) */
+};
+/* Checks that the program at path can be started inside root (an O_PATH
+ * directory fd; path is then resolved inside it, as the kernel would with
+ * that root) or, when path_fd >= 0, the already-opened runtime file path_fd
+ * (a host file named by `name` in messages) whose interpreter and libraries
+ * are still looked up inside root (root may be -1: no disk, then a dynamic
+ * program is an error "needs a disk holding its interpreter").
+ * One line in err on failure, naming the file and what is wrong.  For a
+ * script, dynamic, pie, lo and hi describe its (ELF) interpreter. */
+int iv_program_check(int root, const char *path, int path_fd, const char *name,
+		     struct iv_program *out, struct iv_err *err);
+
 #endif
