@@ -49,7 +49,7 @@ $(B)/%.o: %.c $(HDRS)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) -c -o $@ $<
 
 $(B)/libintravisor.a: $(LIB_SRC:%.c=$(B)/%.o)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/intravisor: $(B)/src/front/main.o $(B)/libintravisor.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -69,7 +69,7 @@ $(B)/sdk/%.o: sdk/crt/%.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h
 	$(CC) $(CVM_CFLAGS) -c -o $@ $<
 
 $(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o $(B)/sdk/thread.o
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 # The same tfork.c, hosted: position independent (static-pie programs, the
 # .so) and without a stack protector, so that it calls nothing of any libc

@@ -55,24 +55,6 @@ int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, s
 		 struct iv_err *err);
 void iv_elf_free(struct iv_elf *elf);
 
-/* ---- programs started by exec (loader/program.c) ---- */
-
-struct iv_program {
-	int dynamic;	  /* has PT_INTERP */
-	int pie;	  /* ET_DYN */
-	int script;	  /* starts with #! (then interp is the script's interpreter) */
-	char interp[256]; /* PT_INTERP (or #! interpreter), as written */
-	uint64_t lo, hi;  /* page-aligned span of its PT_LOAD segments (before any bias) */
-};
-/* Checks that the program at path can be started inside root (an O_PATH
- * directory fd; path is then resolved inside it, as the kernel would with
- * that root) or, when path_fd >= 0, the already-opened runtime file
- * path_fd (a host file named by name in messages) whose interpreter and
- * libraries are still looked up inside root (root may be -1: no disk).
- * One line in err on failure, naming the file and what is wrong. */
-int iv_program_check(int root, const char *path, int path_fd, const char *name,
-		     struct iv_program *out, struct iv_err *err);
-
 /* ---- the plan a cell stub executes (cell/plan.c) ---- */
 
 struct iv_plan {
