@@ -207,3 +207,21 @@ EOF
 	expect_out "[f5] attack files: blocked" &&
 	expect_err "template 'tpl' released after 5 fork(s)"
 }
+
+test_program_interpreter_leading_out_of_the_disk_or_not_x86_64_starts_nothing() {
+	pm_copy "$T/disk" /bin/ls || return 1
+	printf 'cVMs:\n- name: ls\n  disk: %s\n  runtime: /bin/ls\n' "$T/disk" | yaml a.yaml >/dev/null
+	rm -f "$T/disk"/lib64/ld-linux-x86-64.so.2
+	ln -s ../../../../../../../../lib64/ld-linux-x86-64.so.2 "$T/disk/lib64/ld-linux-x86-64.so.2"
+	run_iv -y "$T/a.yaml"
+	expect_rc 2 && expect_err "interpreter /lib64/ld-linux-x86-64.so.2 (of /bin/ls) leads out of the disk" &&
+	expect_no_err "exited" || return 1
+	# an aarch64 ELF header where the interpreter should be
+	rm -f "$T/disk"/lib64/ld-linux-x86-64.so.2
+	printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\003\000\267\000' >"$T/disk/lib64/ld-linux-x86-64.so.2"
+	head -c 200 /dev/zero >>"$T/disk/lib64/ld-linux-x86-64.so.2"
+	chmod 755 "$T/disk/lib64/ld-linux-x86-64.so.2"
+	run_iv -y "$T/a.yaml"
+	expect_rc 2 && expect_err "interpreter /lib64/ld-linux-x86-64.so.2 (of /bin/ls) is an ELF for aarch64" &&
+	expect_no_err "exited"
+}
