@@ -128,10 +128,11 @@ test_program_children_are_confined_as_the_first_process() {
 	pm_disk "$T/disk" || return 1
 	{ echo "cVMs:"
 	  pm_entry victim 'sleep 2; echo alive' "wait: 0"
-	  pm_entry a '/bin/attack signals; /bin/attack calls; /bin/attack files'
+	  pm_entry a '/bin/attack signals; /bin/attack calls; /bin/attack files; /bin/attack syscalls'
 	} | yaml a.yaml >/dev/null
 	run_iv -y "$T/a.yaml"
 	expect_rc 0 && expect_out "[victim] alive" && expect_no_out "ESCAPED" &&
+	expect_out "[a] attack syscalls: blocked" && expect_out "[a] attack mount: errno 1" &&
 	expect_out "[a] attack signals: pid 2 sees 1 other pid(s), killed 0" &&
 	expect_out "[a] attack calls: blocked" && expect_out "[a] attack files: blocked" &&
 	expect_out "[a] attack socket_unix: errno 1" && expect_out "[a] attack tiocsti: errno 25" &&
@@ -196,7 +197,8 @@ cVMs:
 - {name: f2, runtime: /bin/attack, args: "child calls", resume: 1, wait: 0}
 - {name: f3, runtime: /bin/attack, args: "child signals", resume: 1, wait: 0}
 - {name: f4, runtime: /bin/attack, args: "child save", resume: 1, wait: 0}
-- {name: f5, runtime: /bin/attack, args: "child files", resume: 1}
+- {name: f5, runtime: /bin/attack, args: "child files", resume: 1, wait: 0}
+- {name: f6, runtime: /bin/attack, args: "child syscalls", resume: 1}
 EOF
 	run_iv -y "$T/a.yaml"
 	expect_rc 0 && expect_no_out "ESCAPED" &&
@@ -204,8 +206,8 @@ EOF
 	expect_out "[f2] attack calls: blocked" && expect_out "[f2] attack child calls: child ended with 0" &&
 	expect_out "[f3] attack signals: pid 2 sees 1 other pid(s), killed 0" &&
 	expect_out "[f4] attack save: host_save -> 0 errno 0" &&
-	expect_out "[f5] attack files: blocked" &&
-	expect_err "template 'tpl' released after 5 fork(s)"
+	expect_out "[f5] attack files: blocked" && expect_out "[f6] attack syscalls: blocked" &&
+	expect_err "template 'tpl' released after 6 fork(s)"
 }
 
 test_program_interpreter_leading_out_of_the_disk_or_not_x86_64_starts_nothing() {
@@ -224,4 +226,13 @@ test_program_interpreter_leading_out_of_the_disk_or_not_x86_64_starts_nothing() 
 	run_iv -y "$T/a.yaml"
 	expect_rc 2 && expect_err "interpreter /lib64/ld-linux-x86-64.so.2 (of /bin/ls) is an ELF for aarch64" &&
 	expect_no_err "exited"
+}
+
+test_program_processes_end_with_the_cvm() {
+	pm_disk "$T/disk" || return 1
+	run_iv -y "$(pm_yaml a.yaml p 'sleep 30 & sleep 30 & echo started')"
+	expect_rc 0 && expect_out "[p] started" && expect_err "cVM 'p' exited with status 0" || return 1
+	# the monitor did not wait for the sleepers, and none is left
+	! pgrep -f "^sleep 30$" -u "$(build/intravisor --ids -y "$T/a.yaml" | awk '{print $2}')" >/dev/null ||
+		fail "a sleeper outlived its cVM"
 }
