@@ -1,8 +1,8 @@
 # Intravisor on x86-64 Linux.  `make` builds everything; `make demo` runs the
 # hello world cVM; `make test` runs the whole suite (with an ASan/UBSan build
-# of the monitor); `make fuzz` runs the ELF, YAML and image fuzzers for a
-# bounded time; `make fuzz-hostcall` the hostcall fuzzer cVM; `make install`
-# installs the monitor and the SDK (PREFIX, DESTDIR).
+# of the monitor); `make fuzz` runs the ELF, YAML, image and program-check
+# fuzzers for a bounded time; `make fuzz-hostcall` the hostcall fuzzer cVM;
+# `make install` installs the monitor and the SDK (PREFIX, DESTDIR).
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
@@ -12,7 +12,8 @@ LDLIBS  := -lyaml -lseccomp -lpthread
 B       := build
 
 MON_SRC := $(wildcard src/front/*.c src/base/*.c src/core/*.c src/features/*/*.c src/loader/*.c) \
-	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c src/cell/files.c
+	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c src/cell/files.c \
+	   src/cell/cgroup.c
 LIB_SRC := $(filter-out src/front/main.c,$(MON_SRC))
 HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 
@@ -48,7 +49,7 @@ $(B)/%.o: %.c $(HDRS)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) -c -o $@ $<
 
 $(B)/libintravisor.a: $(LIB_SRC:%.c=$(B)/%.o)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/intravisor: $(B)/src/front/main.o $(B)/libintravisor.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -68,7 +69,7 @@ $(B)/sdk/%.o: sdk/crt/%.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h
 	$(CC) $(CVM_CFLAGS) -c -o $@ $<
 
 $(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o $(B)/sdk/thread.o
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 # The same tfork.c, hosted: position independent (static-pie programs, the
 # .so) and without a stack protector, so that it calls nothing of any libc
@@ -235,6 +236,9 @@ $(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c src/loader/elf.c src/base/error.c $(HD
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/front/config.c src/base/error.c src/cell/files.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_config.c src/front/config.c src/base/error.c src/cell/files.c -lyaml
+$(B)/fuzz/fuzz_program: tests/fuzz/fuzz_program.c src/loader/program.c src/base/error.c $(HDRS)
+	@mkdir -p $(dir $@)
+	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_program.c src/loader/program.c src/base/error.c
 # The image harness includes image.c itself (for its hash and layout).
 FUZZ_IMAGE_SRC := $(filter-out src/front/main.c src/features/image/image.c,$(MON_SRC))
 $(B)/fuzz/fuzz_image: tests/fuzz/fuzz_image.c $(MON_SRC) $(HDRS)
@@ -242,8 +246,8 @@ $(B)/fuzz/fuzz_image: tests/fuzz/fuzz_image.c $(MON_SRC) $(HDRS)
 	clang -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ tests/fuzz/fuzz_image.c $(FUZZ_IMAGE_SRC) $(LDLIBS)
 fuzz-deps:
 	@sh scripts/deps.sh fuzz
-$(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image: | fuzz-deps
-fuzz: all $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image
+$(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image $(B)/fuzz/fuzz_program: | fuzz-deps
+fuzz: all $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image $(B)/fuzz/fuzz_program
 	@mkdir -p $(B)/fuzz/corpus-elf $(B)/fuzz/corpus-config
 	cp $(EXAMPLES) $(B)/iv-cell $(B)/fuzz/corpus-elf/
 	cp runtime/baremetal/*/*.yaml $(B)/fuzz/corpus-config/
@@ -252,6 +256,10 @@ fuzz: all $(B)/fuzz/fuzz_elf $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_image
 	@mkdir -p $(B)/fuzz/corpus-image
 	$(B)/intravisor -y tests/fuzz/image_seed.yaml 2>/dev/null && cp $(B)/fuzz/seed-image/image.img $(B)/fuzz/corpus-image/seed
 	$(B)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=16384 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-image
+	@mkdir -p $(B)/fuzz/corpus-program
+	cp /bin/true $(B)/runtime/duktape/duktape $(B)/fuzz/corpus-program/
+	printf '#!/bin/sh -e\n' >$(B)/fuzz/corpus-program/script
+	$(B)/fuzz/fuzz_program -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=65536 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-program
 # The hostcall fuzzer cVM (tests/cvm/hc_fuzz.c) under the ASan monitor for
 # FUZZ_SECONDS, in rounds of fresh seeds from HC_FUZZ_SEED (tests/fuzz/hc_fuzz.sh).
 HC_FUZZ_SEED ?= 1

@@ -71,8 +71,9 @@ static const char *step_name(int step)
 		[IV_STEP_STDIN] = "opening its stdin inside the disk",
 		[IV_STEP_STDIN_KIND] = "opening its stdin: not a regular file",
 		[IV_STEP_CWD] = "entering its working directory",
+		[IV_STEP_PROGRAM] = "executing the program",
 	};
-	return step > 0 && step <= IV_STEP_CWD ? names[step] : "an unknown step";
+	return step > 0 && step <= IV_STEP_PROGRAM ? names[step] : "an unknown step";
 }
 
 /*
@@ -126,6 +127,51 @@ static int open_stub(struct iv_err *err)
  * over the empty root, a path of root's that no one else can change.  A
  * disk given read-only (disk_ro) has a namespace of its own.
  */
+/* The devices every program expects, and nothing else: no tty (a cell
+ * has no terminal of its own; the monitor's is not its). */
+static const char *const devices[] = {"null", "zero", "full", "random", "urandom"};
+
+/*
+ * A root whose disk has a /dev directory (a real one, not a link) gets a
+ * small read-only tmpfs there holding the host's devices above, bound one
+ * by one (the disk itself is nodev), and an empty shm/ directory where
+ * each program gets a tmpfs of its own (child_mounts).  Read-only, shared
+ * by the cells of the root: devices keep no state of a cell's.
+ */
+static int mount_dev(void)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_XDEV};
+	char dir[96], path[128];
+	int root = open(empty_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = root < 0 ? -1 : (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how));
+	if (root >= 0)
+		close(root);
+	if (fd < 0)
+		return 0; /* no /dev in this disk */
+	snprintf(dir, sizeof(dir), "/proc/self/fd/%d", fd);
+	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755"))
+		return -1;
+	close(fd);
+	/* (the tmpfs is now what dir's path leads to) */
+	snprintf(dir, sizeof(dir), "%s/dev", empty_root);
+	for (size_t i = 0; i < sizeof(devices) / sizeof(*devices); i++) {
+		char host[32];
+		snprintf(path, sizeof(path), "%s/%s", dir, devices[i]);
+		snprintf(host, sizeof(host), "/dev/%s", devices[i]);
+		int f = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+		if (f < 0)
+			return -1;
+		close(f);
+		if (mount(host, path, NULL, MS_BIND, NULL))
+			return -1;
+	}
+	snprintf(path, sizeof(path), "%s/shm", dir);
+	if (mkdir(path, 01777) || chmod(path, 01777))
+		return -1;
+	return mount(NULL, dir, NULL, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY, NULL);
+}
+
 static int ns_child_mount(const char *root, int read_only)
 {
 	char src[64];
@@ -145,6 +191,8 @@ static int ns_child_mount(const char *root, int read_only)
 	}
 	if (mount(src, empty_root, NULL, MS_BIND, NULL) ||
 	    mount(NULL, empty_root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | ro, NULL))
+		return IV_STEP_MOUNT;
+	if (root != empty_root && mount_dev())
 		return IV_STEP_MOUNT;
 	if (chdir(empty_root) || syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) ||
 	    chdir("/"))
@@ -319,6 +367,27 @@ static void child_open(const struct iv_cell_spec *spec, int ctl)
 	close(root);
 }
 
+/* A tmpfs of size bytes at dir, if dir is a directory of the root (a
+ * link inside the disk is not followed). */
+static int private_tmpfs(const char *dir, uint64_t size)
+{
+	struct stat st;
+	char opts[64];
+	if (lstat(dir, &st) || !S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(opts, sizeof(opts), "size=%llu,mode=1777", (unsigned long long)size);
+	return mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+/* A program's own /tmp and /dev/shm: tmpfs in a mount namespace of its
+ * own (a copy of its root's), their pages charged to its memory. */
+static void child_mounts(const struct iv_cell_spec *spec, int ctl)
+{
+	if (unshare(CLONE_NEWNS) || private_tmpfs("/tmp", spec->mem) ||
+	    private_tmpfs("/dev/shm", spec->mem))
+		child_fail(ctl, IV_STEP_MOUNT);
+}
+
 /* Runs in the new child, in the monitor's memory while the monitor waits:
  * only system calls, no allocation (the monitor is threaded). */
 static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, struct child_fds f,
@@ -338,12 +407,14 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 
 	if (setns(mntns, CLONE_NEWNS) || chdir("/"))
 		child_fail(ctl, IV_STEP_ROOT);
+	if (spec->program)
+		child_mounts(spec, ctl);
 	sethostname(spec->name, strlen(spec->name));
 
 	/* Fixed numbers; every source is above IV_FD_STUB (see iv_cell_spawn). */
 	if (dup3(f.in, IV_FD_CONSOLE_IN, 0) < 0 || dup3(f.console, IV_FD_CONSOLE_OUT, 0) < 0 ||
 	    dup3(f.errcons, IV_FD_CONSOLE_ERR, 0) < 0 || dup3(f.plan, IV_FD_PLAN, 0) < 0 ||
-	    dup3(f.ctl, IV_FD_CTL, 0) < 0 || dup3(f.elf, IV_FD_ELF, 0) < 0 ||
+	    dup3(f.ctl, IV_FD_CTL, 0) < 0 || dup3(f.elf >= 0 ? f.elf : devnull, IV_FD_ELF, 0) < 0 ||
 	    dup3(stub_fd, IV_FD_STUB, O_CLOEXEC) < 0)
 		child_fail(ctl, IV_STEP_FDS);
 	ctl = IV_FD_CTL;
@@ -379,6 +450,16 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 	child_fail(ctl, IV_STEP_EXEC);
 }
 
+/* A stub's or child's IV_CTL_FAIL message, as one line. */
+static int fail_report(const char *name, const char *msg, struct iv_err *err)
+{
+	int32_t step, e;
+	memcpy(&step, msg + 1, 4);
+	memcpy(&e, msg + 5, 4);
+	return iv_fail(err, "cVM '%s': cell failed %s%s%s", name, step_name(step), e ? ": " : "",
+		       e ? strerror(e) : "");
+}
+
 static int read_ctl(const char *name, int ctl, char *msg, size_t len, struct iv_err *err)
 {
 	struct pollfd pfd = {ctl, POLLIN, 0};
@@ -389,13 +470,8 @@ static int read_ctl(const char *name, int ctl, char *msg, size_t len, struct iv_
 	ssize_t n = r > 0 ? read(ctl, msg, len) : -1;
 	if (n <= 0)
 		return iv_fail(err, "cVM '%s': the cell died while starting", name);
-	if (msg[0] == IV_CTL_FAIL && n == 9) {
-		int32_t step, e;
-		memcpy(&step, msg + 1, 4);
-		memcpy(&e, msg + 5, 4);
-		return iv_fail(err, "cVM '%s': cell failed %s%s%s", name, step_name(step),
-			       e ? ": " : "", e ? strerror(e) : "");
-	}
+	if (msg[0] == IV_CTL_FAIL && n == 9)
+		return fail_report(name, msg, err);
 	return (int)n;
 }
 
@@ -455,6 +531,7 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	struct child_fds f = {in, pipefd[1], errfd[1], plan_fd, sv[1], elf_fd, hi_extra, nhi};
 	cell->uid = spec->uid;
 	cell->gid = spec->gid;
+	cell->program = plan->hdr.entry_kind == IV_PLAN_ENTRY_EXEC;
 
 	/* As posix_spawn does: the child borrows the monitor's memory (no copy of
 	 * its page tables, no copy-on-write faults, nothing to tear down at
@@ -532,11 +609,27 @@ out:
 
 int iv_cell_go(struct iv_cell *cell, const char *name, struct iv_err *err)
 {
-	char go = IV_CTL_GO;
+	char go = IV_CTL_GO, msg[16];
 	ssize_t n = write(cell->ctl, &go, 1);
+	int rc = 0;
+	if (n != 1)
+		rc = iv_fail(err, "cVM '%s': the cell died before it started", name);
+	/* A program: the stub's exec closes the socket (end of file), or the
+	 * stub says why it failed.  An end of file is also a cell that died:
+	 * the reaper reports that. */
+	else if (cell->program) {
+		struct pollfd pfd = {cell->ctl, POLLIN, 0};
+		int r = poll(&pfd, 1, HANDSHAKE_MS);
+		n = r > 0 ? read(cell->ctl, msg, sizeof(msg)) : 0;
+		if (r == 0)
+			rc = iv_fail(err, "cVM '%s': the cell did not start its program within %d ms",
+				     name, HANDSHAKE_MS);
+		else if (n == 9 && msg[0] == IV_CTL_FAIL)
+			rc = fail_report(name, msg, err);
+		else if (n > 0)
+			rc = iv_fail(err, "cVM '%s': the cell sent a malformed report", name);
+	}
 	close(cell->ctl);
 	cell->ctl = -1;
-	if (n != 1)
-		return iv_fail(err, "cVM '%s': the cell died before it started", name);
-	return 0;
+	return rc;
 }

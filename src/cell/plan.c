@@ -43,6 +43,31 @@ int iv_plan_copy(struct iv_plan *p, uint64_t addr, const void *data, size_t len)
 	return iv_plan_op(p, IV_OP_COPY, addr, len, off, 0);
 }
 
+int iv_plan_exec(struct iv_plan *p, const char *path, char *const *argv, char *const *envp)
+{
+	size_t off = (p->dlen + 7) & ~7UL, len = strlen(path) + 1;
+	uint64_t argc = 0, envc = 0;
+	for (; argv[argc]; argc++)
+		len += strlen(argv[argc]) + 1;
+	for (; envp[envc]; envc++)
+		len += strlen(envp[envc]) + 1;
+	if (argc + envc + 2 > IV_PLAN_MAX_VEC || grow((void **)&p->data, &p->dcap, off + len, 1))
+		return -1;
+	char *d = (char *)p->data + off;
+	d = stpcpy(d, path) + 1;
+	for (uint64_t i = 0; i < argc; i++)
+		d = stpcpy(d, argv[i]) + 1;
+	for (uint64_t i = 0; i < envc; i++)
+		d = stpcpy(d, envp[i]) + 1;
+	p->dlen = off + len;
+	p->hdr.entry_kind = IV_PLAN_ENTRY_EXEC;
+	p->hdr.exec_off = off;
+	p->hdr.exec_len = len;
+	p->hdr.exec_argc = argc;
+	p->hdr.exec_envc = envc;
+	return 0;
+}
+
 int iv_plan_finish(struct iv_plan *p, struct iv_err *err)
 {
 	struct iv_plan_hdr *h = &p->hdr;
@@ -56,6 +81,8 @@ int iv_plan_finish(struct iv_plan *p, struct iv_err *err)
 	h->filter_len = p->filter_len;
 	uint64_t data_off = (h->filter_off + filter_bytes + 7) & ~7UL;
 	h->total = data_off + p->dlen;
+	if (h->entry_kind == IV_PLAN_ENTRY_EXEC)
+		h->exec_off += data_off;
 	for (size_t i = 0; i < p->nops; i++)
 		if (p->ops[i].kind == IV_OP_COPY)
 			p->ops[i].arg += data_off;

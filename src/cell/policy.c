@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "iv_cell.h"
@@ -108,6 +109,9 @@ static const int allowed[] = {
 	SCMP_SYS(rseq),
 	SCMP_SYS(membarrier),
 	SCMP_SYS(pipe2),
+	SCMP_SYS(getgroups),
+	SCMP_SYS(pause),
+	SCMP_SYS(rt_sigsuspend),
 	/* Every cVM is alone in its pid namespace (a fork too): it can signal
 	 * only its own threads. */
 	SCMP_SYS(tkill),
@@ -119,12 +123,114 @@ static const int allowed[] = {
 	SCMP_SYS(close_range),
 };
 
-/* The filter is the same for every cell: built once, copied into each plan. */
-static void *cached;
-static size_t cached_len;
+/*
+ * Programs (cVMs started by exec, docs/ARCHITECTURE.md "System calls of
+ * programs"): what Docker's default profile allows, less what would break
+ * a cVM's isolation from the host, the monitor or other cVMs.  By name, so
+ * that a call this libseccomp does not know is simply left out (refused).
+ */
+static const char *const program_allowed[] = {
+	/* files and descriptors */
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
+	"preadv2", "pwritev2", "lseek", "close", "close_range", "fstat", "newfstatat", "statx",
+	"stat", "lstat", "fcntl", "dup", "dup2", "dup3", "open", "openat", "openat2", "creat",
+	"access", "faccessat", "faccessat2", "readlink", "readlinkat", "getdents", "getdents64",
+	"getcwd", "chdir", "fchdir", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename",
+	"renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod", "fchmod",
+	"fchmodat", "fchmodat2", "chown", "fchown", "fchownat", "lchown", "umask", "truncate",
+	"ftruncate", "fallocate", "fsync", "fdatasync", "sync", "syncfs", "sync_file_range",
+	"flock", "fadvise64", "readahead", "copy_file_range", "sendfile", "splice", "tee",
+	"vmsplice", "statfs", "fstatfs", "utime", "utimes", "utimensat", "futimesat", "mknod",
+	"mknodat", "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr", "fsetxattr",
+	"listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
+	"name_to_handle_at", "pipe", "pipe2", "memfd_create", "inotify_init", "inotify_init1",
+	"inotify_add_watch", "inotify_rm_watch", "eventfd", "eventfd2", "signalfd", "signalfd4",
+	"timerfd_create", "timerfd_settime", "timerfd_gettime", "epoll_create", "epoll_create1",
+	"epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select",
+	"pselect6",
+	/* sockets the cVM holds (socketpair): see "socket" below */
+	"socketpair", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+	"shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername",
+	/* memory */
+	"mmap", "munmap", "mprotect", "mremap", "madvise", "brk", "msync", "mincore", "mlock",
+	"mlock2", "munlock", "mlockall", "munlockall", "remap_file_pages", "membarrier",
+	/* processes and threads: in the cell's own pid namespace */
+	"fork", "vfork", "execve", "execveat", "exit", "exit_group", "wait4", "waitid",
+	"getpid", "getppid", "gettid", "getpgid", "setpgid", "getpgrp", "getsid", "setsid",
+	"set_tid_address", "set_robust_list", "get_robust_list", "futex", "futex_waitv",
+	"rseq", "arch_prctl", "prctl", "set_thread_area", "get_thread_area", "seccomp",
+	"landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
+	"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open",
+	"pidfd_send_signal",
+	/* signals */
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigpending", "rt_sigtimedwait",
+	"rt_sigsuspend", "sigaltstack", "pause", "alarm", "getitimer", "setitimer",
+	"timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
+	/* time */
+	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
+	"time", "times", "restart_syscall",
+	/* identity and limits: without capabilities these change nothing but
+	 * the cVM's own (its uid is its alone) */
+	"getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups",
+	"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
+	"setfsuid", "setfsgid", "capget", "capset", "getrlimit", "setrlimit", "prlimit64",
+	"getrusage", "sysinfo", "uname", "sethostname", "getcpu", "getrandom",
+	/* scheduling */
+	"sched_yield", "sched_getaffinity", "sched_setaffinity", "sched_getparam",
+	"sched_setparam", "sched_getscheduler", "sched_setscheduler", "sched_getattr",
+	"sched_setattr", "sched_get_priority_max", "sched_get_priority_min",
+	"sched_rr_get_interval", "getpriority", "setpriority", "ioprio_get", "ioprio_set",
+	/* System V IPC and message queues: the cell's own ipc namespace */
+	"shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+	"msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
+	"mq_timedreceive", "mq_notify", "mq_getsetattr",
+};
+
+/* ioctls a program may make on what it holds: terminal and descriptor
+ * queries.  The rest (TIOCSTI, terminal settings of the monitor's own
+ * terminal, ...) reach the monitor, which answers ENOTTY and says so. */
+static const unsigned long program_ioctls[] = {
+	TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC,
+};
+
+/* The personalities Docker allows: Linux, and asking what it is. */
+static const unsigned long program_personas[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
+
+/* The clone flags that make namespaces: refused, as by Docker. */
+#define CLONE_NS_FLAGS                                                                             \
+	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
+	 CLONE_NEWCGROUP | CLONE_NEWTIME)
+
+static int add_program_rules(scmp_filter_ctx ctx)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(program_allowed) / sizeof(*program_allowed);
+	     i++) {
+		int nr = seccomp_syscall_resolve_name(program_allowed[i]);
+		if (nr >= 0)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	}
+	for (size_t i = 0; rc == 0 && i < sizeof(program_ioctls) / sizeof(*program_ioctls); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_EQ, program_ioctls[i]));
+	for (size_t i = 0; rc == 0 && i < sizeof(program_personas) / sizeof(*program_personas);
+	     i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality), 1,
+				      SCMP_A0(SCMP_CMP_EQ, program_personas[i]));
+	/* threads and processes, never new namespaces */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0));
+	return rc;
+}
+
+/* Each filter is the same for every cell of its kind: built once, copied
+ * into each plan. */
+static void *cached[2];
+static size_t cached_len[2];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int build(struct iv_plan *p, struct iv_err *err)
+static int build(struct iv_plan *p, int program, struct iv_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	if (!ctx)
@@ -134,6 +240,11 @@ static int build(struct iv_plan *p, struct iv_err *err)
 	 * linear list, and no slower per call (measured). */
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (program) {
+		if (rc == 0)
+			rc = add_program_rules(ctx);
+		goto export;
+	}
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	/* Threads only: a cVM may not create processes (a fork bomb stays one cell). */
@@ -148,10 +259,21 @@ static int build(struct iv_plan *p, struct iv_err *err)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				      SCMP_A1(SCMP_CMP_EQ, TIOCGWINSZ));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	/* its threads' names */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				      SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				      SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
 	/* prlimit on itself only, for getrlimit in libcs. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
 				      SCMP_A0(SCMP_CMP_EQ, 0));
+export:
 	if (rc) {
 		seccomp_release(ctx);
 		return iv_fail(err, "seccomp: cannot add a rule: %s", strerror(-rc));
@@ -176,32 +298,35 @@ static int build(struct iv_plan *p, struct iv_err *err)
 	return 0;
 }
 
-static int init_locked(struct iv_err *err)
+static int init_locked(int program, struct iv_err *err)
 {
-	if (cached)
+	if (cached[program])
 		return 0;
 	struct iv_plan tmp = {0};
-	int rc = build(&tmp, err);
-	cached = tmp.filter;
-	cached_len = tmp.filter_len;
+	int rc = build(&tmp, program, err);
+	cached[program] = tmp.filter;
+	cached_len[program] = tmp.filter_len;
 	return rc;
 }
 
 int iv_policy_init(struct iv_err *err)
 {
 	pthread_mutex_lock(&cache_lock);
-	int rc = init_locked(err);
+	int rc = init_locked(0, err);
+	if (rc == 0)
+		rc = init_locked(1, err);
 	pthread_mutex_unlock(&cache_lock);
 	return rc;
 }
 
-int iv_policy_build(struct iv_plan *p, struct iv_err *err)
+int iv_policy_build(struct iv_plan *p, int program, struct iv_err *err)
 {
+	program = !!program;
 	pthread_mutex_lock(&cache_lock);
-	int rc = init_locked(err);
-	if (rc == 0 && (p->filter = malloc(cached_len * 8)) != NULL) {
-		memcpy(p->filter, cached, cached_len * 8);
-		p->filter_len = cached_len;
+	int rc = init_locked(program, err);
+	if (rc == 0 && (p->filter = malloc(cached_len[program] * 8)) != NULL) {
+		memcpy(p->filter, cached[program], cached_len[program] * 8);
+		p->filter_len = cached_len[program];
 	} else if (rc == 0) {
 		rc = iv_fail(err, "out of memory");
 	}

@@ -20,6 +20,8 @@
 #define SYS_pread64    17
 #define SYS_prctl      157
 #define SYS_exit_group 231
+#define SYS_fcntl      72
+#define SYS_execveat   322
 #define SYS_seccomp    317
 
 #define PROT_READ			 1
@@ -32,6 +34,10 @@
 #define SECCOMP_SET_MODE_FILTER		 1
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #define PR_SET_DUMPABLE			 4
+#define F_SETFD				 2
+#define FD_CLOEXEC			 1
+#define AT_FDCWD			 (-100)
+#define AT_EMPTY_PATH			 0x1000
 
 struct sock_fprog {
 	unsigned short len;
@@ -99,6 +105,56 @@ __attribute__((noreturn)) void iv_stub_enter(uint64_t entry, uint64_t sp, uint64
 					     uint64_t argc, uint64_t argv, uint64_t envp);
 __attribute__((noreturn)) void iv_stub_sigreturn(uint64_t sp, uint64_t fsbase, uint64_t gsbase);
 extern const char iv_stub_gadget[];
+
+static const char *vec[IV_PLAN_MAX_VEC];
+
+/* The next string of the exec blob [*p, end), or NULL when none is left. */
+static const char *next_str(const char **p, const char *end)
+{
+	const char *s = *p;
+	while (*p < end && **p)
+		(*p)++;
+	if (*p >= end)
+		return 0;
+	(*p)++;
+	return s;
+}
+
+/* A program: the kernel loads it (its interpreter, static-pie, IRELATIVE)
+ * inside the cell's root, under the filter already installed.  The
+ * control socket is closed by the exec itself: the monitor reads its end
+ * of file as success, or the failure reported here. */
+static __attribute__((noreturn)) void exec_program(const struct iv_plan_hdr *h,
+						   const uint8_t *plan)
+{
+	if (h->exec_off > h->total || h->exec_len > h->total - h->exec_off ||
+	    h->exec_argc + h->exec_envc + 2 > IV_PLAN_MAX_VEC)
+		fail(IV_STEP_PLAN, -22);
+	const char *p = (const char *)plan + h->exec_off, *end = p + h->exec_len;
+	const char *path = next_str(&p, end);
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < h->exec_argc; i++)
+		vec[n++] = next_str(&p, end);
+	vec[n++] = 0;
+	for (uint64_t i = 0; i < h->exec_envc; i++)
+		vec[n++] = next_str(&p, end);
+	vec[n] = 0;
+	for (uint64_t i = 0; i < n; i++)
+		if (!path || (i != h->exec_argc && !vec[i]))
+			fail(IV_STEP_PLAN, -22);
+	sc3(SYS_fcntl, IV_FD_CTL, F_SETFD, FD_CLOEXEC);
+	long r;
+	if (*path) {
+		sc3(SYS_close, IV_FD_ELF, 0, 0);
+		r = sc6(SYS_execveat, AT_FDCWD, (long)path, (long)vec, (long)(vec + h->exec_argc + 1),
+			0, 0);
+	} else {
+		sc3(SYS_fcntl, IV_FD_ELF, F_SETFD, FD_CLOEXEC);
+		r = sc6(SYS_execveat, IV_FD_ELF, (long)"", (long)vec,
+			(long)(vec + h->exec_argc + 1), AT_EMPTY_PATH, 0);
+	}
+	fail(IV_STEP_PROGRAM, r);
+}
 
 __attribute__((noreturn)) void iv_stub_main(void)
 {
@@ -185,9 +241,12 @@ __attribute__((noreturn)) void iv_stub_main(void)
 	if (h.filter_len == 0 || h.filter_len * 8 > sizeof(filter_copy))
 		fail(IV_STEP_FILTER, -22);
 	memcpy(filter_copy, plan + h.filter_off, h.filter_len * 8);
-	sc3(SYS_munmap, pl, h.total, 0);
+	int exec = h.entry_kind == IV_PLAN_ENTRY_EXEC;
+	if (!exec) /* a program's exec blob is read after the go */
+		sc3(SYS_munmap, pl, h.total, 0);
 	sc3(SYS_close, IV_FD_PLAN, 0, 0);
-	sc3(SYS_close, IV_FD_ELF, 0, 0);
+	if (!exec)
+		sc3(SYS_close, IV_FD_ELF, 0, 0);
 
 	struct sock_fprog prog = {(unsigned short)h.filter_len, filter_copy};
 	long lfd =
@@ -208,6 +267,8 @@ __attribute__((noreturn)) void iv_stub_main(void)
 		sc3(SYS_exit_group, 127, 0, 0);
 	/* The monitor holds its own copy of the listener now. */
 	sc3(SYS_close, lfd, 0, 0);
+	if (exec)
+		exec_program(&h, plan);
 	sc3(SYS_close, IV_FD_CTL, 0, 0);
 
 	if (h.entry_kind == IV_PLAN_ENTRY_SIGRETURN)

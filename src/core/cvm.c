@@ -124,6 +124,54 @@ static int check_stack(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 	return 0;
 }
 
+/* Where a program's cap files are granted (capfile: below stack_lo, above
+ * image_hi): far from what the kernel gives a program's own mappings,
+ * which it places top down from below its stack. */
+#define PROGRAM_CAPS_LO 0x400000000000ULL
+#define PROGRAM_CAPS_HI 0x500000000000ULL
+
+/* Whether a program can start: its runtime, interpreter and libraries,
+ * looked up inside its disk as the kernel and ld.so will. */
+static int check_program(const struct iv_cvm_cfg *cfg, struct iv_err *err)
+{
+	int root = -1, fd = -1, rc;
+	struct iv_program prog;
+	struct iv_err e;
+	if (cfg->disk && (root = open(cfg->disk, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return iv_fail(err, "cVM '%s': disk '%s': %s", cfg->name, cfg->disk,
+			       strerror(errno));
+	if (!cfg->runtime_in_disk && (fd = open(cfg->runtime, O_RDONLY | O_CLOEXEC)) < 0)
+		rc = iv_fail(&e, "runtime '%s': %s", cfg->runtime, strerror(errno));
+	else
+		rc = iv_program_check(root, cfg->runtime, fd, cfg->runtime, &prog, &e);
+	if (fd >= 0)
+		close(fd);
+	if (root >= 0)
+		close(root);
+	return rc ? iv_fail(err, "cVM '%s': %s", cfg->name, e.msg) : 0;
+}
+
+/* A program: the stub executes it once its filter is on (its runtime
+ * inside its disk, or the runtime's file given as a descriptor). */
+static int load_program(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_err *err)
+{
+	struct iv_cvm_cfg *cfg = cvm->cfg;
+	int fd = -1;
+	if (!cfg->runtime_in_disk && (fd = open(cfg->runtime, O_RDONLY | O_CLOEXEC)) < 0)
+		return iv_fail(err, "cVM '%s': runtime '%s': %s", cfg->name, cfg->runtime,
+			       strerror(errno));
+	if (iv_plan_exec(p, cfg->runtime_in_disk ? cfg->runtime : "", cfg->argv, cfg->envp)) {
+		if (fd >= 0)
+			close(fd);
+		return iv_fail(err, "cVM '%s': out of memory", cfg->name);
+	}
+	cvm->image_lo = PROGRAM_CAPS_LO;
+	cvm->image_hi = PROGRAM_CAPS_LO;
+	cvm->stack_lo = cvm->stack_hi = PROGRAM_CAPS_HI;
+	*elf_fd = fd;
+	return 0;
+}
+
 int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 {
 	struct iv_elf elf;
@@ -132,6 +180,8 @@ int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 		return -1;
 	if (cfg->resume)
 		return 0;
+	if (cfg->program)
+		return check_program(cfg, err);
 	if (read_runtime(cfg, &elf, &fd, err))
 		return -1;
 	iv_elf_free(&elf);
@@ -202,9 +252,10 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	 * others map their ELF); else the runtime is loaded. */
 	int rc = iv_features_plan(cvm, &plan, &elf_fd, extra, &nextra, err);
 	if (rc == IV_NOT_MINE)
-		rc = load(cvm, &plan, &elf_fd, err);
+		rc = cfg->program ? load_program(cvm, &plan, &elf_fd, err)
+				  : load(cvm, &plan, &elf_fd, err);
 	if (rc == 0)
-		rc = iv_policy_build(&plan, err);
+		rc = iv_policy_build(&plan, cfg->program, err);
 	iv_mark(cvm, IV_T_LOADED);
 	/* A template's forks count in user namespaces of their own: its budget
 	 * bounds the family's total. */
@@ -219,6 +270,7 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		.stdin_fd = -1,
 		.stdin_path = cfg->stdin_path,
 		.cwd = cfg->cwd,
+		.program = cfg->program,
 	};
 	if (rc == 0 && cfg->stdin_monitor && (spec.stdin_fd = iv_open_monitor_stdin()) < 0)
 		rc = iv_fail(err, "cVM '%s': the monitor's stdin cannot be reopened read-only: %s",
@@ -234,6 +286,8 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	iv_mark(cvm, IV_T_CELL);
 	iv_plan_free(&plan);
 	if (rc == 0)
+		iv_cvm_confine(cvm, cvm->cell.pid);
+	if (rc == 0)
 		rc = iv_server_start(cvm, err);
 	if (rc == 0)
 		rc = iv_cell_go(&cvm->cell, cfg->name, err);
@@ -248,6 +302,17 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		cvm->cell.pid, (unsigned)cvm->cell.uid, (unsigned)cvm->cell.gid,
 		cvm->cell.listener);
 	return 0;
+}
+
+void iv_cvm_confine(struct iv_cvm *cvm, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	cvm->pidns = stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+	if (cvm->cfg->program && !cvm->cfg->resume)
+		iv_cgroup_confine(cvm->cfg->name, cvm->cfg->memory, pid, cvm->cell.cgroup,
+				  sizeof(cvm->cell.cgroup));
 }
 
 void iv_mark(struct iv_cvm *cvm, enum iv_phase p)
@@ -449,6 +514,21 @@ int iv_cvm_ok(const struct iv_cvm *cvm)
 	if (cvm->exit_by_hostcall)
 		return cvm->exit_code == 0;
 	return WIFEXITED(cvm->status) && WEXITSTATUS(cvm->status) == 0;
+}
+
+int iv_cvm_status(const struct iv_cvm *cvm)
+{
+	if (iv_cvm_ok(cvm))
+		return 0;
+	if (cvm->fail[0])
+		return 1;
+	if (cvm->fault_known)
+		return 128 + cvm->fault_sig;
+	if (cvm->exit_by_hostcall)
+		return (int)(cvm->exit_code & 255) ? (int)(cvm->exit_code & 255) : 1;
+	if (WIFSIGNALED(cvm->status))
+		return 128 + WTERMSIG(cvm->status);
+	return WIFEXITED(cvm->status) && WEXITSTATUS(cvm->status) ? WEXITSTATUS(cvm->status) : 1;
 }
 
 void iv_cvm_report(struct iv_cvm *cvm)

@@ -3,7 +3,9 @@
  * number until it is proved to lie inside the cVM's [begin, end); then it
  * is copied once with process_vm_readv/writev, which also honours the
  * cell's own page protections, so a hostcall cannot write where the cVM
- * itself could not.
+ * itself could not.  A program's [begin, end) is all of user space: every
+ * mapping of its processes is its own (docs/ARCHITECTURE.md "A program's
+ * address space").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,6 +14,23 @@
 #include <sys/uio.h>
 
 #include "iv.h"
+
+/* The process of which cVM this thread is serving a call. */
+static __thread struct {
+	struct iv_cvm *cvm;
+	pid_t pid;
+} calling;
+
+void iv_cvm_caller(struct iv_cvm *cvm, pid_t pid)
+{
+	calling.cvm = pid ? cvm : NULL;
+	calling.pid = pid;
+}
+
+static pid_t pid_of(struct iv_cvm *cvm)
+{
+	return calling.cvm == cvm ? calling.pid : cvm->cell.pid;
+}
 
 static int in_range(struct iv_cvm *cvm, uint64_t addr, size_t len)
 {
@@ -26,7 +45,7 @@ int iv_cvm_read(struct iv_cvm *cvm, uint64_t addr, void *dst, size_t len)
 	if (!in_range(cvm, addr, len))
 		return -EFAULT;
 	struct iovec local = {dst, len}, remote = {(void *)(uintptr_t)addr, len};
-	ssize_t n = process_vm_readv(cvm->cell.pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_readv(pid_of(cvm), &local, 1, &remote, 1, 0);
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
@@ -37,7 +56,7 @@ int iv_cvm_write(struct iv_cvm *cvm, uint64_t addr, const void *src, size_t len)
 	if (!in_range(cvm, addr, len))
 		return -EFAULT;
 	struct iovec local = {(void *)src, len}, remote = {(void *)(uintptr_t)addr, len};
-	ssize_t n = process_vm_writev(cvm->cell.pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_writev(pid_of(cvm), &local, 1, &remote, 1, 0);
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 

@@ -223,6 +223,7 @@ static int finish(struct iv_run *run, struct iv_cvm *cvm)
 		return 0;
 	cvm->status = st;
 	iv_mark(cvm, IV_T_DONE);
+	iv_cgroup_remove(cvm->cell.cgroup); /* (its processes ended with it) */
 	/* every writer should be gone: read what is left (never waiting) */
 	drain_stream(cvm, IV_OUT, run->epfd, 1);
 	drain_stream(cvm, IV_ERR, run->epfd, 1);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "iv.h"
 
@@ -48,20 +49,43 @@ static pid_t tgid_of(pid_t tid)
 	return tgid;
 }
 
-/* Which cVM of this leader's family made the call. */
-static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid)
+/* The inode of tid's pid namespace, 0 if it has gone. */
+static uint64_t pidns_of(pid_t tid)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", tid);
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* Which cVM of this leader's family made the call: by its process (*proc),
+ * which is a child process of the cVM (*child) when the cVM is a program
+ * that made it: found in the cVM's pid namespace (a fork's children are in
+ * the fork's own, so no fork is taken for another's or its template). */
+static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid, pid_t *proc, int *child)
 {
 	struct iv_run *run = leader->run;
+	*child = 0;
+	*proc = tid;
 	for (size_t i = 0; i < run->ncvms; i++) {
 		struct iv_cvm *c = &run->cvms[i];
 		if (c->leader == leader && c->cell.pid == tid && c->state != IV_CVM_DONE)
 			return c;
 	}
 	pid_t tgid = tgid_of(tid);
+	*proc = tgid;
 	for (size_t i = 0; tgid && i < run->ncvms; i++) {
 		struct iv_cvm *c = &run->cvms[i];
 		if (c->leader == leader && c->cell.pid == tgid && c->state != IV_CVM_DONE)
 			return c;
+	}
+	uint64_t ns = tgid ? pidns_of(tid) : 0;
+	for (size_t i = 0; ns && i < run->ncvms; i++) {
+		struct iv_cvm *c = &run->cvms[i];
+		if (c->leader == leader && c->pidns == ns && c->state != IV_CVM_DONE) {
+			*child = 1;
+			return c;
+		}
 	}
 	return NULL;
 }
@@ -95,18 +119,25 @@ static void *serve(void *arg)
 		}
 		long r = -EPERM;
 		int nr = req.data.nr - IV_HC_BASE;
-		struct iv_cvm *who = caller(leader, (pid_t)req.pid);
+		pid_t proc;
+		int child;
+		struct iv_cvm *who = caller(leader, (pid_t)req.pid, &proc, &child);
 		/* Published before the check, so that the main thread either sees
 		 * it and waits to reap, or has marked the cVM ended before. */
 		__atomic_store_n(&leader->serving, who, __ATOMIC_SEQ_CST);
 		if (who && !__atomic_load_n(&who->ended, __ATOMIC_SEQ_CST) &&
 		    req.data.arch == AUDIT_ARCH_X86_64) {
-			struct iv_call c = {
-				.cvm = who, .tid = (pid_t)req.pid, .id = req.id, .nr = nr};
+			struct iv_call c = {.cvm = who,
+					     .tid = (pid_t)req.pid,
+					     .child = child,
+					     .id = req.id,
+					     .nr = nr};
 			memcpy(c.a, req.data.args, sizeof(c.a));
 			if (!who->t[IV_T_FIRST_HC])
 				iv_mark(who, IV_T_FIRST_HC);
+			iv_cvm_caller(who, child ? proc : 0);
 			r = iv_hostcall_dispatch(&c);
+			iv_cvm_caller(who, 0);
 		}
 		__atomic_store_n(&leader->serving, NULL, __ATOMIC_SEQ_CST);
 		if (who && __atomic_load_n(&who->ended, __ATOMIC_SEQ_CST))

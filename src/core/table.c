@@ -28,23 +28,28 @@ const char *iv_hostcall_name(int nr)
 
 #define MAX_DENIAL_REPORTS 8
 
-/* A syscall that is neither allowed nor a hostcall: refused, and said so. */
+/* A syscall that is neither allowed nor a hostcall: refused, and said so
+ * (each one once per cVM, and only so many in all).  An ioctl is answered
+ * as one the file does not know. */
 static long deny(struct iv_call *c, int sysno)
 {
 	struct iv_cvm *cvm = c->cvm;
 	pthread_mutex_lock(&cvm->lock);
-	int n = cvm->denials++;
+	int fresh = sysno < 0 || sysno >= 512 || !(cvm->denied[sysno / 64] >> (sysno % 64) & 1);
+	int n = fresh ? cvm->denials++ : MAX_DENIAL_REPORTS + 1;
+	if (sysno >= 0 && sysno < 512)
+		cvm->denied[sysno / 64] |= 1ULL << (sysno % 64);
 	pthread_mutex_unlock(&cvm->lock);
 	if (n < MAX_DENIAL_REPORTS) {
 		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, sysno);
-		iv_log("cVM '%s': denied system call %s (%d)", cvm->cfg->name, name ? name : "?",
-		       sysno);
+		iv_log("cVM '%s': denied system call %s (%d)%s", cvm->cfg->name, name ? name : "?",
+		       sysno, sysno == SYS_ioctl ? ": this request" : "");
 		free(name);
 	} else if (n == MAX_DENIAL_REPORTS) {
 		iv_log("cVM '%s': more denied system calls; no longer reporting them",
 		       cvm->cfg->name);
 	}
-	return -EPERM;
+	return sysno == SYS_ioctl ? -ENOTTY : -EPERM;
 }
 
 long iv_hostcall_dispatch(struct iv_call *c)

@@ -103,6 +103,27 @@ static int get_u64(struct ctx *c, yaml_node_t *v, const char *key, uint64_t *out
 	return 0;
 }
 
+/* A size in bytes: a number, or a number with K, M or G (powers of 1024). */
+static int get_size(struct ctx *c, yaml_node_t *v, const char *key, uint64_t *out)
+{
+	const char *s = scalar(v);
+	size_t n = s ? strlen(s) : 0;
+	const char *units = "KMG", *u = n ? strchr(units, s[n - 1]) : NULL;
+	if (!u || !s[n - 1])
+		return get_u64(c, v, key, out);
+	char digits[32];
+	if (n - 1 == 0 || n - 1 >= sizeof(digits) || strspn(s, "0123456789") != n - 1)
+		return fail_at(c, v, key, "expected a size like 512M, got '%s'", s);
+	memcpy(digits, s, n - 1);
+	digits[n - 1] = 0;
+	unsigned long long x = strtoull(digits, NULL, 10);
+	int shift = 10 * (int)(u - units + 1);
+	if (x > (1ULL << 40) >> shift)
+		return fail_at(c, v, key, "'%s' is more than 1T", s);
+	*out = x << shift;
+	return 0;
+}
+
 static int get_flag(struct ctx *c, yaml_node_t *v, const char *key, int *out)
 {
 	long long x;
@@ -554,8 +575,9 @@ static int parse_stdin(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 }
 
 /* Keys about how a program starts that a resumed cVM cannot have. */
-enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_N };
-static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro"};
+enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_MEMORY, K_N };
+static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro",
+					"memory"};
 
 /* at[k]: the key k where given.  A resumed cVM (a fork or a restored
  * image) keeps its template's environment, working directory and stdin;
@@ -568,11 +590,12 @@ static int check_start_keys(struct ctx *c, const struct iv_cvm_cfg *vm, yaml_nod
 				       "cVM '%s' resumes a template (or its image), whose "
 				       "environment, working directory and stdin it keeps",
 				       vm->name);
-	for (int k = K_UID; k <= K_DISK_RO; k++)
+	for (int k = K_UID; k <= K_MEMORY; k++)
 		if (vm->resume && !vm->snapshot_path && at[k])
 			return fail_at(
 				c, at[k], k_name[k],
-				"cVM '%s' is a fork: it runs with its template's ids and disk",
+				"cVM '%s' is a fork: it runs with its template's ids, disk and "
+				"memory",
 				vm->name);
 	int k = vm->cwd ? K_CWD : vm->stdin_path ? K_STDIN : K_DISK_RO;
 	if (!vm->disk && (vm->cwd || vm->stdin_path || vm->disk_ro))
@@ -643,6 +666,13 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			if (parse_isolation(c, v, vm))
 				return -1;
 			have_iso = vm->has_isolation = 1;
+		} else if (!strcmp(key, "memory")) {
+			if (get_size(c, v, key, &vm->memory))
+				return -1;
+			if (vm->memory < (16ULL << 20) || vm->memory > (1ULL << 40))
+				return fail_at(c, v, key, "expected 16M to 1T, got '%s'",
+					       scalar(v));
+			at[K_MEMORY] = k;
 		} else if (!strcmp(key, "callback_out")) {
 			if (get_str(c, v, key, &vm->callback_out))
 				return -1;
@@ -682,8 +712,27 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		return fail_at(c, m, "name", "missing in cVM");
 	if (!vm->runtime)
 		return fail_at(c, m, "runtime", "missing in cVM '%s'", vm->name);
-	if (!have_iso && (!vm->resume || vm->snapshot_path))
-		return fail_at(c, m, "isolation", "missing in cVM '%s'", vm->name);
+	/* Without a range it is a program: the kernel loads it in an address
+	 * space of its own (README "Programs"). */
+	vm->program = !have_iso && !vm->resume;
+	if (at[K_MEMORY] && have_iso)
+		return fail_at(c, at[K_MEMORY], "memory",
+			       "cVM '%s' has an isolation range, whose size is its memory",
+			       vm->name);
+	if (vm->program) {
+		if (vm->snapshot_path)
+			return not_yet(c, m, "snapshot_path",
+				       "images of programs (no 'isolation' range): TFORK them "
+				       "without one");
+		if (!vm->memory)
+			vm->memory = IV_PROGRAM_MEMORY;
+		vm->base = 0;
+		vm->size = vm->memory;
+		vm->begin = IV_USER_MIN;
+		vm->end = IV_USER_TOP;
+		/* inside its disk, as a container's entrypoint */
+		vm->runtime_in_disk = vm->disk && vm->runtime[0] == '/';
+	}
 	if (vm->snapshot_path && !vm->template_ && !vm->resume)
 		return fail_at(c, m, "snapshot_path",
 			       "only a template (to write) or a resume cVM (to restore) has one");
@@ -837,6 +886,14 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 					       "comes before cVM '%s'",
 					       c->path, a->line, a->runtime, a->name);
 			struct iv_cvm_cfg *t = &cfg->cvms[a->tmpl];
+			if (a->has_isolation && t->program)
+				return iv_fail(c->err,
+					       "%s:%d: key 'isolation': fork '%s' of program '%s' "
+					       "takes no range",
+					       c->path, a->line, a->name, t->name);
+			a->program = t->program;
+			a->memory = t->memory;
+			a->runtime_in_disk = t->runtime_in_disk;
 			if (a->has_isolation && (a->begin != t->begin || a->end != t->end))
 				return iv_fail(c->err,
 					       "%s:%d: key 'isolation': fork '%s' must keep its "
@@ -866,7 +923,7 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 						    (a->tmpl >= 0 && a->tmpl == b->tmpl))) ||
 				     (a->snapshot_path && b->snapshot_path && a->resume &&
 				      b->resume && !strcmp(a->snapshot_path, b->snapshot_path));
-			if (!family && a->base < b->base + b->size && b->base < a->base + a->size)
+			if (!family && !a->program && !b->program && a->base < b->base + b->size && b->base < a->base + a->size)
 				return iv_fail(
 					c->err,
 					"%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) "
@@ -1195,10 +1252,11 @@ static int load_file(const char *path, struct iv_config *cfg, struct iv_err *err
 	for (size_t i = 0; i < cfg->ncvms && rc == 0; i++) {
 		struct iv_cvm_cfg *vm = &cfg->cvms[i];
 		struct stat s;
-		if (resolve(&vm->runtime, dir) || (vm->disk && resolve(&vm->disk, dir)) ||
+		if ((!vm->runtime_in_disk && resolve(&vm->runtime, dir)) ||
+		    (vm->disk && resolve(&vm->disk, dir)) ||
 		    (vm->snapshot_path && resolve(&vm->snapshot_path, dir)))
 			rc = iv_fail(err, "%s: out of memory", path);
-		else if (stat(vm->runtime, &s) || !S_ISREG(s.st_mode))
+		else if (!vm->program && (stat(vm->runtime, &s) || !S_ISREG(s.st_mode)))
 			rc = iv_fail(err, "%s:%d: key 'runtime': '%s' is not a readable file", path,
 				     vm->line, vm->runtime);
 		else if (vm->disk)

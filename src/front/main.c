@@ -108,6 +108,9 @@ int main(int argc, char **argv)
 		status = 2;
 	} else {
 		status = iv_run(&run);
+		/* one cVM: its own status, as a shell's for its program */
+		if (status == 1 && run.ncvms == 1)
+			status = iv_cvm_status(&run.cvms[0]);
 		iv_metrics_print(&run, t0);
 		if (metrics && iv_metrics_write(&run, t0, metrics, &err)) {
 			fprintf(stderr, "intravisor: %s\n", err.msg);

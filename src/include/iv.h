@@ -58,8 +58,14 @@ struct iv_cvm_cfg {
 	char *snapshot_path; /* template: write its image here; resume: restore from it */
 	int tmpl;	     /* resume: index of that template in the cVM list */
 	int has_isolation;
+	int program;	     /* no isolation range: started by exec (README "Programs") */
+	int runtime_in_disk; /* program: runtime is a path inside its disk */
+	uint64_t memory;     /* program: bytes all its processes may use */
 	int line;
 };
+
+/* A program's memory unless given (README "Programs"). */
+#define IV_PROGRAM_MEMORY (1ULL << 30)
 
 /* The environment of a program whose config has no env (README). */
 #define IV_DEFAULT_ENV                                                                             \
@@ -201,10 +207,12 @@ struct iv_cvm {
 
 	uint64_t image_lo, image_hi; /* where the ELF image lies */
 	uint64_t stack_lo, stack_hi;
+	uint64_t pidns; /* the inode of its cell's pid namespace (its child processes' too) */
 
 	pthread_mutex_t lock;	 /* guards the fields below */
 	struct iv_outbuf out[2]; /* [IV_OUT] its stdout, [IV_ERR] its stderr */
 	int denials;
+	uint64_t denied[8]; /* system calls below 512 already reported as denied */
 	struct iv_timer timers[IV_MAX_TIMERS]; /* deferred answers, one per thread */
 	int ntimers;
 
@@ -246,10 +254,17 @@ void iv_cvm_console(struct iv_cvm *cvm, const char *buf, size_t len);
 void iv_cvm_console_flush(struct iv_cvm *cvm);
 /* Kills the cell (if alive). */
 void iv_cvm_kill(struct iv_cvm *cvm);
+/* Notes the pid namespace of cvm's first process pid (its children are
+ * there too) and puts a program's pid in a memory cgroup of its own (a
+ * fork stays in its template's: the family shares the template's memory,
+ * as no fork waits for a cgroup move). */
+void iv_cvm_confine(struct iv_cvm *cvm, pid_t pid);
 /* Called by the lifecycle loop once the cell has exited and been reaped. */
 void iv_cvm_report(struct iv_cvm *cvm);
 /* True when the cVM ended well (exit code 0, no signal, no failure). */
 int iv_cvm_ok(const struct iv_cvm *cvm);
+/* Its status as a process's: 0, its exit status, or 128 + a signal's number. */
+int iv_cvm_status(const struct iv_cvm *cvm);
 
 /* Metrics (core/metrics.c): the seed's phases for every cVM, printed at
  * exit, and as JSON for --metrics; t0 is when the monitor started. */
@@ -288,6 +303,7 @@ void iv_run_free(struct iv_run *run);
 struct iv_call {
 	struct iv_cvm *cvm;
 	pid_t tid;
+	int child;   /* made by a child process of the cVM (a program's), not the cVM's first */
 	uint64_t id; /* notification id */
 	int nr;	     /* the seed's number (syscall - IV_HC_BASE) */
 	uint64_t a[6];
@@ -319,6 +335,10 @@ int iv_server_stop(struct iv_cvm *cvm);
  * Return 0 or -EFAULT.
  */
 int iv_cvm_read(struct iv_cvm *cvm, uint64_t addr, void *dst, size_t len);
+/* A program's hostcall may come from one of its child processes, whose
+ * memory is its own: the server names the calling process of cvm for the
+ * calls this thread makes next (0: the cVM's first process). */
+void iv_cvm_caller(struct iv_cvm *cvm, pid_t pid);
 int iv_cvm_write(struct iv_cvm *cvm, uint64_t addr, const void *src, size_t len);
 /* Copies a NUL-terminated string of at most max-1 bytes; -EFAULT or -ENAMETOOLONG. */
 int iv_cvm_read_str(struct iv_cvm *cvm, uint64_t addr, char *dst, size_t max);

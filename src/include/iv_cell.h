@@ -72,6 +72,10 @@ int iv_plan_op(struct iv_plan *p, uint32_t kind, uint64_t addr, uint64_t len, ui
 	       uint32_t prot);
 /* Copies data into the plan and adds an op that stores it at addr. */
 int iv_plan_copy(struct iv_plan *p, uint64_t addr, const void *data, size_t len);
+/* Makes the plan a program's: once its filter is on, the stub executes
+ * path inside the cell's root ("": the runtime's fd) with argv and envp.
+ * -1 on allocation failure or too many strings. */
+int iv_plan_exec(struct iv_plan *p, const char *path, char *const *argv, char *const *envp);
 /* Lays the plan out in a sealed memfd the stub reads; returns the fd or -1. */
 int iv_plan_finish(struct iv_plan *p, struct iv_err *err);
 void iv_plan_free(struct iv_plan *p);
@@ -86,10 +90,12 @@ size_t iv_stack_need(char *const *argv, char *const *envp);
 
 /* ---- cells (cell/cell.c, cell/policy.c) ---- */
 
-/* Builds the cells' seccomp filter (classic BPF), once per process. */
+/* Builds the cells' seccomp filters (classic BPF), once per process: the
+ * baremetal one and the programs' one. */
 int iv_policy_init(struct iv_err *err);
-/* Copies the filter into the plan (building it first if need be). */
-int iv_policy_build(struct iv_plan *p, struct iv_err *err);
+/* Copies a filter into the plan (building it first if need be): the
+ * programs' one if program. */
+int iv_policy_build(struct iv_plan *p, int program, struct iv_err *err);
 
 /* A cell: a confined process that runs its stub, then its cVM. */
 struct iv_cell {
@@ -102,6 +108,8 @@ struct iv_cell {
 	uint64_t gadget; /* a syscall instruction in the stub (inject.c) */
 	uid_t uid;	 /* its credentials */
 	gid_t gid;
+	int program;	 /* its stub executes a program after the go */
+	char cgroup[192]; /* its memory cgroup's directory, "" if none (cgroup.c) */
 };
 
 /* What a new cell is to be. */
@@ -117,6 +125,7 @@ struct iv_cell_spec {
 	const char *stdin_path; /* or this regular file inside its root, opened as the cell, */
 				/* or (both absent: -1, NULL) /dev/null */
 	const char *cwd;	/* its working directory inside its root (NULL: the root) */
+	int program;		/* a program: its own /tmp and /dev/shm (tmpfs of mem bytes) */
 };
 
 /* Spawns a cell from a complete plan and the runtime's fd (taken); on
@@ -134,6 +143,17 @@ int iv_cell_global_init(struct iv_err *err);
  * grace period. */
 int iv_cell_prepare_root(const char *dir, int ro, struct iv_err *err);
 void iv_cell_global_fini(void);
+
+/* ---- memory cgroups of programs (cell/cgroup.c) ---- */
+
+/* Puts process pid (before it makes others) in a memory cgroup of its
+ * own, limited to limit bytes, named for the cVM name under the monitor's;
+ * its directory in out.  Waits for the move (an RCU grace period when no
+ * other move came just before).  -1 (out "") where there is none (said
+ * once). */
+int iv_cgroup_confine(const char *name, uint64_t limit, pid_t pid, char *out, size_t outlen);
+/* Removes cg once its processes have ended; cg becomes "". */
+void iv_cgroup_remove(char *cg);
 
 /* ---- files a cell is given at its start (cell/files.c) ---- */
 
@@ -180,5 +200,25 @@ int iv_wait_stop(pid_t tid, int *status);
  * (honouring the cell's page protections); 0 or -EFAULT. */
 int iv_peek(pid_t pid, uint64_t addr, void *buf, size_t len);
 int iv_poke(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+/* ---- whether a program can start in its root (loader/program.c) ---- */
+
+struct iv_program {
+	int dynamic;	  /* has PT_INTERP */
+	int pie;	  /* ET_DYN */
+	int script;	  /* starts with #! (then interp is the script's interpreter) */
+	char interp[256]; /* PT_INTERP (or #! interpreter), as written */
+	uint64_t lo, hi;  /* page-aligned span of its PT_LOAD segments (before any bias) */
+};
+/* Checks that the program at path can be started inside root (an O_PATH
+ * directory fd; path is then resolved inside it, as the kernel would with
+ * that root) or, when path_fd >= 0, the already-opened runtime file path_fd
+ * (a host file named by `name` in messages) whose interpreter and libraries
+ * are still looked up inside root (root may be -1: no disk, then a dynamic
+ * program is an error "needs a disk holding its interpreter").
+ * One line in err on failure, naming the file and what is wrong.  For a
+ * script, dynamic, pie, lo and hi describe its (ELF) interpreter. */
+int iv_program_check(int root, const char *path, int path_fd, const char *name,
+		     struct iv_program *out, struct iv_err *err);
 
 #endif

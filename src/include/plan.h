@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define IV_PLAN_MAGIC	0x314e414c50564955ULL /* "UIVPLAN1" */
-#define IV_PLAN_VERSION 1
+#define IV_PLAN_VERSION 2
 
 /* Fixed descriptors in a fresh cell. */
 #define IV_FD_CONSOLE_IN  0
@@ -60,7 +60,13 @@ enum iv_plan_entry {
 	IV_PLAN_ENTRY_PROCESS = 1,
 	IV_PLAN_ENTRY_FUNCTION = 2,
 	IV_PLAN_ENTRY_SIGRETURN = 3, /* a restored thread: set FS base, rt_sigreturn at sp */
+	IV_PLAN_ENTRY_EXEC = 4,	     /* a program: execve it (the exec blob) once the filter is on */
 };
+
+/* The exec blob (IV_PLAN_ENTRY_EXEC): NUL-terminated strings back to back,
+ * the program's path inside the cell's root (empty: the file at IV_FD_ELF),
+ * then exec_argc arguments, then exec_envc environment variables. */
+#define IV_PLAN_MAX_VEC 2100
 
 struct iv_plan_hdr {
 	uint64_t magic;
@@ -76,6 +82,8 @@ struct iv_plan_hdr {
 	uint64_t argc, argv, envp; /* for IV_PLAN_ENTRY_FUNCTION */
 	uint64_t fsbase, gsbase;   /* for IV_PLAN_ENTRY_SIGRETURN */
 	uint64_t plan_at;	   /* if not 0, where the stub maps the plan: clear of every op */
+	uint64_t exec_off, exec_len; /* the exec blob */
+	uint64_t exec_argc, exec_envc;
 };
 
 /* Messages on the control socket (each one byte tag + payload). */
@@ -100,6 +108,7 @@ enum iv_fail_step {
 	IV_STEP_STDIN,	    /* opening its stdin inside its root */
 	IV_STEP_STDIN_KIND, /* its stdin is not a regular file (no errno) */
 	IV_STEP_CWD,	    /* entering its working directory */
+	IV_STEP_PROGRAM,    /* executing the program (after the go) */
 };
 
 #endif

@@ -151,7 +151,7 @@ test_escape_read_other_memory() {
 	expect_out "[peek] escape peek_memory: pidfd_open pid 1 -> errno 1" &&
 	expect_out "[peek] escape peek_memory: blocked (errno 1, 2)" &&
 	expect_err "cVM 'peek': denied system call process_vm_readv (310)" &&
-	expect_err "cVM 'peek': more denied system calls; no longer reporting them" &&
+	[ "$(grep -c "denied system call process_vm_readv" <<<"$ERR")" = 1 ] &&
 	esc_victim_ok peek
 }
 
@@ -248,8 +248,10 @@ test_escape_raw_syscalls_outside_the_allowlist() {
 	local logged nr
 	for e in $ESC_SYSCALLS; do
 		name=${e%%:*}; nr=${e##*:}; logged=${e#*:}; logged=${logged%%:*}
-		expect_out "[s_$name] escape syscall $name: $name -> errno 1" &&
-		expect_out "[s_$name] escape syscall $name: blocked (errno 1)" &&
+		# (a refused ioctl is answered as one the file does not know)
+		local eno=1; [ "$logged" = ioctl ] && eno=25
+		expect_out "[s_$name] escape syscall $name: $name -> errno $eno" &&
+		expect_out "[s_$name] escape syscall $name: blocked (errno $eno)" &&
 		expect_err "cVM 's_$name': denied system call $logged ($nr)" &&
 		expect_err "cVM 's_$name' exited with status 0" || return 1
 	done
@@ -292,7 +294,7 @@ test_escape_fork_bomb() {
 	expect_out "[bomb] escape fork_bomb: clone(SIGCHLD) x 1000: 1000 tries, 0 succeeded, errno 1" &&
 	expect_out "[bomb] escape fork_bomb: blocked (errno 1)" &&
 	expect_err "cVM 'bomb': denied system call fork (57)" &&
-	expect_err "cVM 'bomb': more denied system calls; no longer reporting them" &&
+	[ "$(grep -c "denied system call" <<<"$ERR")" = 2 ] &&
 	expect_err "cVM 'bomb' exited with status 0" && esc_survived
 }
 

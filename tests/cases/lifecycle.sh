@@ -13,12 +13,12 @@ life_yaml() { # life_yaml FILE ARGS [ARGS...]: one cVM per ARGS, 16 MiB apart
 
 test_exit_code_from_host_exit_is_reported() {
 	run_iv -y "$(life_yaml a.yaml "exit 7")"
-	expect_rc 1 && expect_out "[c0] life: exit 7" && expect_err "cVM 'c0' exited with status 7 (host_exit)"
+	expect_rc 7 && expect_out "[c0] life: exit 7" && expect_err "cVM 'c0' exited with status 7 (host_exit)"
 }
 
 test_native_exit_group_is_reported() {
 	run_iv -y "$(life_yaml a.yaml "native 3")"
-	expect_rc 1 && expect_err "cVM 'c0' exited with status 3 after"
+	expect_rc 3 && expect_err "cVM 'c0' exited with status 3 after"
 }
 
 test_returning_entry_function_ends_the_cvm_with_its_value() {
@@ -35,7 +35,7 @@ test_crash_reports_signal_and_faulting_address() {
 
 test_crash_under_asan_monitor_is_reported() {
 	run_iv -a -y "$(life_yaml a.yaml "crash")"
-	expect_rc 1 && expect_err "at address 0x1234"
+	expect_rc 139 && expect_err "at address 0x1234"
 }
 
 test_partial_line_is_flushed_at_exit() {

@@ -16,7 +16,7 @@ posix_disk() {
 test_posix_static_musl_program_runs_with_its_args_and_exit_status() {
 	posix_disk
 	run_iv -y "$(posix_yaml a.yaml "/app/files 5")"
-	expect_rc 1 &&
+	expect_rc 5 &&
 	expect_out "[p] posix: argc=2 argv[0]=/app/files" &&
 	expect_out "[p] posix: malloc'd and touched 8 MiB" &&
 	expect_err "cVM 'p' exited with status 5 after"

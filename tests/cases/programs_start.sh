@@ -129,9 +129,9 @@ test_programs_start_env_of_a_wrong_type_starts_nothing() {
 
 # ---- exit status ----
 
-test_programs_start_exit_status_is_the_cvms_and_the_monitor_fails() {
+test_programs_start_exit_status_is_the_cvms_and_the_monitors() {
 	run_iv -y "$(ps_yaml a.yaml 'args: "/start exit=3"')"
-	expect_rc 1 && expect_err "MON: cVM 'p' exited with status 3 after"
+	expect_rc 3 && expect_err "MON: cVM 'p' exited with status 3 after"
 }
 
 # args and env that would not leave the program half its stack (a 64 KiB

@@ -29,3 +29,7 @@ test_unit_elf_loader() {
 test_unit_config_parser() {
 	unit_run test_config
 }
+
+test_unit_program_check() {
+	unit_run test_program
+}

@@ -470,9 +470,23 @@ static int missing_runtime_is_rejected(void)
 	return 1;
 }
 
-static int missing_isolation_is_rejected(void)
+static int missing_isolation_makes_a_program_with_the_default_memory(void)
 {
-	EXPECT_BAD(CVMS "- name: a\n  runtime: a.so\n", 2, "isolation", "missing in cVM 'a'");
+	EXPECT_GOOD(CVMS "- name: a\n  runtime: /bin/a\n  disk: d\n");
+	struct iv_cvm_cfg v = cfg.cvms[0];
+	iv_config_free(&cfg);
+	EXPECT(v.program && v.runtime_in_disk, "expected a program inside its disk");
+	EXPECT_EQ(v.memory, IV_PROGRAM_MEMORY);
+	EXPECT_GOOD(CVMS "- name: a\n  runtime: a\n  memory: 64M\n");
+	v = cfg.cvms[0];
+	iv_config_free(&cfg);
+	EXPECT(v.program && !v.runtime_in_disk, "expected a program with a host runtime");
+	EXPECT_EQ(v.memory, 64ULL << 20);
+	EXPECT_BAD(CVMS "- name: a\n  runtime: a\n  memory: 1X\n", 4, "memory",
+		   "expected a number");
+	EXPECT_BAD(CVMS "- name: a\n  runtime: a\n  memory: 1M\n", 4, "memory",
+		   "expected 16M to 1T");
+	EXPECT_BAD(CVMS VM_A "  memory: 64M\n", 9, "memory", "has an isolation range");
 	return 1;
 }
 
@@ -522,8 +536,8 @@ static int resume_without_an_earlier_template_is_rejected(void)
 static int snapshot_path_belongs_to_templates_and_restores(void)
 {
 	EXPECT_BAD(CVMS VM_A "  snapshot_path: /tmp/snap\n", 2, "snapshot_path", "only a template");
-	EXPECT_BAD(CVMS "- name: r\n  runtime: a.so\n  resume: 1\n  snapshot_path: /tmp/snap\n", 2,
-		   "isolation", "missing");
+	EXPECT_BAD(CVMS "- name: a\n  runtime: a\n  template: 1\n  snapshot_path: /tmp/snap\n", 2,
+		   "snapshot_path", "images of programs");
 	return 1;
 }
 
@@ -794,7 +808,7 @@ static int a_fork_has_its_templates_ids(void)
 		return 0;
 	EXPECT_BAD(CVMS VM_A "  template: 1\n"
 			     "- name: f\n  runtime: a.so\n  resume: 1\n  uid: 5000\n",
-		   13, "uid", "cVM 'f' is a fork: it runs with its template's ids and disk");
+		   13, "uid", "cVM 'f' is a fork: it runs with its template's ids, disk and memory");
 	EXPECT_BAD(CVMS VM_A "  template: 1\n"
 			     "- name: f\n  runtime: a.so\n  resume: 1\n  disk_ro: 1\n",
 		   13, "disk_ro", "is a fork");
@@ -1235,7 +1249,7 @@ int main(void)
 	RUN(incomplete_range_is_rejected);
 	RUN(isolation_with_two_ranges_is_rejected);
 	RUN(missing_runtime_is_rejected);
-	RUN(missing_isolation_is_rejected);
+	RUN(missing_isolation_makes_a_program_with_the_default_memory);
 	RUN(missing_name_is_rejected);
 	RUN(wait_below_minus_1_is_rejected);
 	RUN(fork_template_resume_take_only_0_or_1);

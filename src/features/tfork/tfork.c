@@ -161,6 +161,12 @@ static long hc_save(struct iv_call *c)
 	struct iv_cvm *t = c->cvm;
 	if (!t->cfg->template_ || !t->cfg->fork)
 		return 0; /* a plain cVM, a fork, or fork: 0: no checkpoint */
+	if (c->child) {
+		iv_log("cVM '%s': host_save from a child process refused: a template is its "
+		       "first process",
+		       t->cfg->name);
+		return -EPERM;
+	}
 	long r = IV_HC_DEFER;
 	pthread_mutex_lock(&t->lock);
 	if (of(t)->tstate == TPL_NONE) {
@@ -422,6 +428,34 @@ static void freeze_failed(struct iv_cvm *t, const char *what, const char *why)
 
 /* Freezes a template that called host_save: every thread stopped and
  * captured; then the saver goes back to host_save to wait for forks. */
+/* How many child processes tid has (a thread's own, from /proc). */
+static int children_of(pid_t pid, pid_t tid)
+{
+	char path[96], buf[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0;
+	ssize_t r;
+	while (fd >= 0 && (r = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < r; i++)
+			n += buf[i] == ' ';
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* A program's syscall instruction: the one its saver is stopped after
+ * (the kernel's own report of where it entered), checked. */
+static int find_gadget(struct iv_cvm *t)
+{
+	struct iv_thread_state *st = &of(t)->threads[of(t)->saver];
+	uint8_t insn[2];
+	uint64_t at = st->regs.rip - 2;
+	if (iv_peek(st->tid, at, insn, 2) || insn[0] != 0x0f || insn[1] != 0x05)
+		return -1;
+	t->cell.gadget = at;
+	return 0;
+}
+
 static void freeze(struct iv_cvm *t)
 {
 	char path[64], why[256] = "";
@@ -473,6 +507,18 @@ static void freeze(struct iv_cvm *t)
 				     strerror(err     ? -err
 					      : errno ? errno
 						      : ESRCH));
+	/* A template is one process: its forks are clones of it alone. */
+	int kids = 0;
+	for (int i = 0; i < of(t)->nthreads; i++)
+		kids += children_of(t->cell.pid, of(t)->threads[i].tid);
+	if (kids) {
+		snprintf(why, sizeof(why),
+			 "it has %d child process%s: a template must be one process", kids,
+			 kids > 1 ? "es" : "");
+		return freeze_failed(t, why, "");
+	}
+	if (t->cfg->program && find_gadget(t))
+		return freeze_failed(t, "its saving thread is not in a system call", "");
 	if (capture_fds(t, why, sizeof(why)) || check_shared_maps(t, why, sizeof(why)))
 		return freeze_failed(t, why, "");
 	struct iv_err ierr;
@@ -783,6 +829,8 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 	f->cell.pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	pid_t *tids = NULL;
 	rc = f->cell.pidfd < 0 ? -errno : iv_wait_stop(child, &st);
+	if (rc == 0)
+		iv_cvm_confine(f, child); /* (one task yet: its threads follow it) */
 	if (rc == 0)
 		rc = build_fork(t, f, &tids);
 	if (rc == 0 && ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_EXITKILL))
