@@ -5,22 +5,35 @@
 # sqlite}.  Examples that write to their disk run from a copy of it.
 
 # example_copy YAML NAME: the example YAML with its disk a fresh copy of its
-# root in the test's scratch dir (and build/ paths absolute); prints its path.
+# root in the test's scratch dir (a relative runtime stays relative, now to
+# the scratch dir); prints its path.
 example_copy() {
-	local src=$1 name=$2 disk
+	local src=$1 name=$2 disk up
 	disk=$(sed -n 's/^  disk: \.\.\/\.\.\/\.\.\/build\///p' "$src")
 	cp -a "$B/$disk" "$T/root"
-	sed -e "s|^  disk: .*|  disk: $T/root|" -e "s|\.\./\.\./\.\./build/|$B/|" "$src" >"$T/$name"
+	up=$(realpath --relative-to="$T" "$B")
+	sed -e "s|^  disk: .*|  disk: $T/root|" -e "s|\.\./\.\./\.\./build/|$up/|" "$src" >"$T/$name"
 	echo "$T/$name"
 }
 
-pending_debian_busybox_sh_runs_pipelines_of_external_commands() {
+test_debian_busybox_sh_runs_pipelines_of_external_commands() {
 	run_iv -y runtime/posix/busybox/busybox.yaml
 	expect_rc 0 && expect_out "[busybox] HELLO" && expect_out "[busybox] 5" &&
 	expect_out "[busybox] the-shell done"
 }
 
-pending_debian_python_imports_json_hashlib_sqlite3_and_runs_subprocesses() {
+# PENDING (monitor): Debian's busybox-static has no applet links; its sh
+# runs an applet (tr, wc) by execve("/proc/self/exe"), and only when that
+# fails looks for it in PATH.  A cell has no /proc, so `tr` is "not found"
+# (status 127).  Passes once a program's cell has /proc/self/exe.
+pending_debian_busybox_sh_runs_applets_by_their_names() {
+	printf 'cVMs:\n- name: busybox\n  disk: %s\n  runtime: /bin/busybox\n  args: [sh, -c, "%s"]\n' \
+		"$B/roots/busybox" 'echo hello | tr a-z A-Z; ls / | wc -l' | yaml a.yaml >/dev/null
+	run_iv -y "$T/a.yaml"
+	expect_rc 0 && expect_out "[busybox] HELLO" && expect_out "[busybox] 5"
+}
+
+test_debian_python_imports_json_hashlib_sqlite3_and_runs_subprocesses() {
 	run_iv -y runtime/posix/python/python.yaml
 	expect_rc 0 &&
 	expect_out "[python] python 3.11.2 primes below 10000: 1229 sum 5736396" &&
@@ -32,7 +45,7 @@ pending_debian_python_imports_json_hashlib_sqlite3_and_runs_subprocesses() {
 }
 
 # The seed's Python check: four threads, one lock, 2,000,000 increments.
-pending_debian_python_threads_count_to_2000000_under_a_lock() {
+test_debian_python_threads_count_to_2000000_under_a_lock() {
 	run_iv -y runtime/posix/python/counter.yaml
 	expect_rc 0 && expect_out "[counter] threads: 4 final count: 2000000"
 }
@@ -47,19 +60,19 @@ lua_expect() {
 	expect_out "[$1] io.popen read: one,two"$'\t'"true"$'\t'"exit"$'\t'"0"
 }
 
-pending_debian_lua_dynamic_runs_a_script_with_os_execute_and_popen() {
+test_debian_lua_dynamic_runs_a_script_with_os_execute_and_popen() {
 	run_iv -y runtime/posix/lua/lua.yaml
 	lua_expect lua
 }
 
-pending_debian_lua_static_pie_from_debian_sources_runs_the_same_script() {
+test_debian_lua_static_pie_from_debian_sources_runs_the_same_script() {
 	run_iv -y runtime/posix/lua/lua-static.yaml
 	lua_expect lua-static
 }
 
 # The second run is the same cVM (same name, same uid): it reads the file
 # the first wrote and may write it again.
-pending_debian_sqlite_second_run_reads_the_database_the_first_wrote() {
+test_debian_sqlite_second_run_reads_the_database_the_first_wrote() {
 	local first again
 	first=$(example_copy runtime/posix/sqlite/notes-first.yaml first.yaml)
 	again=$(sed -e "s|^  disk: .*|  disk: $T/root|" runtime/posix/sqlite/notes-again.yaml | yaml again.yaml)
@@ -75,7 +88,7 @@ pending_debian_sqlite_second_run_reads_the_database_the_first_wrote() {
 }
 
 # The seed's SQLite speed test: speedtest1 from Debian's sqlite3 sources.
-pending_debian_sqlite_speedtest1_prints_its_total_time() {
+test_debian_sqlite_speedtest1_prints_its_total_time() {
 	run_iv -y "$(example_copy runtime/posix/sqlite/speedtest1.yaml speedtest1.yaml)"
 	expect_rc 0 && expect_out_has "[speedtest1] -- Speedtest1 for SQLite 3.40.1" &&
 	grep -qE '^\[speedtest1\] +TOTAL\.+ +[0-9]+\.[0-9]+s$' <<<"$OUT" ||
