@@ -35,4 +35,6 @@ apt source --only-source "$src=$ver" >"$dir/apt/source.log" 2>&1 ||
 tree=$(find . -mindepth 1 -maxdepth 1 -type d | head -1)
 [ -n "$tree" ] || { echo "debsrc: no source tree unpacked for $src" >&2; exit 1; }
 mv "$tree" "$dir/src"
+# The package lists (tens of MB) are not needed once the source is here.
+rm -rf "$dir/apt/lists" "$dir/apt/cache"
 echo "debsrc: $src $(sed -n 's/^Version: //p' "$dir"/get/*.dsc | head -1) in $dir/src"
