@@ -135,6 +135,63 @@ $(FILE_DISK).stamp: $(wildcard runtime/posix/file/disk/*) runtime/posix/file/fil
 	  else echo "note: $(FILE_DISK) needs chown -R $$ids (as root) for file.yaml"; fi
 	touch $@
 
+# ---- Real programs (runtime/posix/{busybox,python,lua,sqlite}): Debian's
+# own binaries, each cVM's disk a root made of the installed Debian files by
+# scripts/mkroot.sh.  Each root is made once (rm build/roots/X.stamp to make
+# it again).  The static Lua interpreter and speedtest1 are built from
+# Debian's source packages (scripts/debsrc.sh: apt-get source from
+# deb.debian.org, bookworm) against Debian's liblua5.4.a and libsqlite3.
+ROOTS_B := $(B)/roots
+ROOT_STAMPS := $(ROOTS_B)/busybox.stamp $(ROOTS_B)/python3.stamp $(ROOTS_B)/lua.stamp $(ROOTS_B)/sqlite.stamp
+PROGRAMS := $(ROOT_STAMPS) $(B)/runtime/lua/lua-static $(B)/runtime/sqlite/speedtest1
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+
+.PHONY: programs
+programs: $(PROGRAMS)
+
+$(ROOTS_B)/busybox.stamp: | deps
+	scripts/mkroot.sh $(ROOTS_B)/busybox /bin/busybox
+	touch $@
+
+# python3 and its whole standard library (the packages of the version
+# /usr/bin/python3 is), dash as /bin/sh and sha256sum for its subprocesses.
+$(ROOTS_B)/python3.stamp: | deps
+	py=$$(basename $$(readlink -f /usr/bin/python3)) && \
+	  scripts/mkroot.sh $(ROOTS_B)/python3 python3 /bin/sh sha256sum \
+	    --pkg $$py $$py-minimal lib$$py-minimal lib$$py-stdlib
+	touch $@
+
+# lua5.4, and dash and tr for its os.execute and io.popen.
+$(ROOTS_B)/lua.stamp: | deps
+	scripts/mkroot.sh $(ROOTS_B)/lua lua5.4 /bin/sh tr
+	touch $@
+
+$(ROOTS_B)/sqlite.stamp: | deps
+	scripts/mkroot.sh $(ROOTS_B)/sqlite sqlite3
+	touch $@
+
+# Debian ships liblua5.4.a but not lua.c: the interpreter's source comes from
+# Debian's lua5.4 source package, built as Debian builds it (LUA_COMPAT_5_3,
+# LUA_USE_LINUX, no readline), static-pie.
+$(B)/src/lua5.4/src/src/lua.c: | deps
+	sh scripts/debsrc.sh liblua5.4-dev $(B)/src/lua5.4
+
+$(B)/runtime/lua/lua-static: $(B)/src/lua5.4/src/src/lua.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static-pie -DLUA_COMPAT_5_3 -DLUA_USE_LINUX -I$(dir $<) -o $@ $< \
+	  /usr/lib/$(MULTIARCH)/liblua5.4.a -lm
+
+# SQLite's speedtest1.c from Debian's sqlite3 source package (the rest of
+# that 180 MB tree is not kept), linked against Debian's libsqlite3.
+$(B)/src/sqlite3/speedtest1.c: | deps
+	sh scripts/debsrc.sh libsqlite3-dev $(B)/src/sqlite3
+	cp $(B)/src/sqlite3/src/test/speedtest1.c $@
+	rm -rf $(B)/src/sqlite3/src $(B)/src/sqlite3/get/*.tar.*
+
+$(B)/runtime/sqlite/speedtest1: $(B)/src/sqlite3/speedtest1.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -o $@ $< -lsqlite3 -lm
+
 # Test cVMs: each tests/cvm/NAME.c has entry cvm_main.
 $(B)/tests/%.so: tests/cvm/%.c $(B)/libivrt.a
 	@mkdir -p $(dir $@)
@@ -168,7 +225,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(MON_SRC:%.c=$(B)/asan/%.o)
 demo: all
 	cd runtime/baremetal/hello_world && ../../../$(B)/intravisor -y hello.yaml
 
-test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS)
+test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS) $(PROGRAMS)
 	@bash tests/run.sh
 
 # libFuzzer on the ELF parser, bounded (FUZZ_SECONDS).

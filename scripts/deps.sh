@@ -7,6 +7,11 @@ set -e
 PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev musl-tools"
 # duktape-dev ships duktape.c (/usr/share/duktape), built into runtime/posix/duktape.
 PKGS="$PKGS duktape-dev"
+# The real programs (runtime/posix/{busybox,python,lua,sqlite}) and what
+# builds their roots (binutils' readelf) and fetches Debian sources for the
+# static Lua and speedtest1 (dpkg-dev's dpkg-source, xz-utils, the keyring).
+PKGS="$PKGS busybox-static python3 lua5.4 liblua5.4-dev sqlite3 libsqlite3-dev"
+PKGS="$PKGS binutils dpkg-dev xz-utils debian-archive-keyring"
 # pkg-config (tests/cases/sdk.sh builds against the installed intravisor.pc):
 # Debian's pkgconf provides it; any pkg-config already there will do.
 command -v pkg-config >/dev/null 2>&1 || PKGS="$PKGS pkgconf"
