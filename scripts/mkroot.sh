@@ -9,7 +9,8 @@
 # them), every file and symbolic link `dpkg -L PKG` lists for each PKG (and
 # the libraries its ELF files need), the host's etc/ld.so.cache, an empty
 # /tmp (mode 1777) and /work (mode 1777: any cVM may create files there, and
-# they are its own).  Every path keeps its place and every symbolic link met
+# they are its own), and empty /dev and /proc where a program cell mounts its
+# devices and its processes (README "Programs").  Every path keeps its place and every symbolic link met
 # on the way (/lib -> usr/lib, /lib64/ld-linux-x86-64.so.2 -> /lib/...) is
 # made again as it is, so the root resolves paths as the host does.  Python's
 # compiled modules (__pycache__/*.pyc that Debian's py3compile wrote at
@@ -176,7 +177,7 @@ if [ ${#files[@]} -gt 0 ]; then
 	printf '%s\0' "${!files[@]}" | (cd / && xargs -0 cp -p --parents -t "$TMP")
 fi
 
-mkdir -p "$TMP/tmp" "$TMP/work"
+mkdir -p "$TMP/tmp" "$TMP/work" "$TMP/dev" "$TMP/proc"
 chmod 1777 "$TMP/tmp" "$TMP/work"
 chmod 0755 "$TMP"
 

@@ -18,19 +18,17 @@ example_copy() {
 
 test_debian_busybox_sh_runs_pipelines_of_external_commands() {
 	run_iv -y runtime/posix/busybox/busybox.yaml
-	expect_rc 0 && expect_out "[busybox] HELLO" && expect_out "[busybox] 5" &&
+	expect_rc 0 && expect_out "[busybox] HELLO" && expect_out "[busybox] 7" &&
 	expect_out "[busybox] the-shell done"
 }
 
-# PENDING (monitor): Debian's busybox-static has no applet links; its sh
-# runs an applet (tr, wc) by execve("/proc/self/exe"), and only when that
-# fails looks for it in PATH.  A cell has no /proc, so `tr` is "not found"
-# (status 127).  Passes once a program's cell has /proc/self/exe.
-pending_debian_busybox_sh_runs_applets_by_their_names() {
+# Debian's busybox-static has no applet links; its sh runs an applet (tr,
+# wc) by execve("/proc/self/exe"): a program's cell has its own /proc.
+test_debian_busybox_sh_runs_applets_by_their_names() {
 	printf 'cVMs:\n- name: busybox\n  disk: %s\n  runtime: /bin/busybox\n  args: [sh, -c, "%s"]\n' \
 		"$B/roots/busybox" 'echo hello | tr a-z A-Z; ls / | wc -l' | yaml a.yaml >/dev/null
 	run_iv -y "$T/a.yaml"
-	expect_rc 0 && expect_out "[busybox] HELLO" && expect_out "[busybox] 5"
+	expect_rc 0 && expect_out "[busybox] HELLO" && expect_out "[busybox] 7"
 }
 
 test_debian_python_imports_json_hashlib_sqlite3_and_runs_subprocesses() {

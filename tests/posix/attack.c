@@ -8,6 +8,7 @@
  *   attack files        paths out of its root
  *   attack syscalls     the raw calls tests/cvm/escape.c tries
  *   attack save         host_save from wherever it runs
+ *   attack proc         the processes /proc shows, and their memory files
  *   attack bomb         fork until refused, then reap
  *   attack hog MIB      touch MIB MiB and hold it
  *   attack template     save (a TFORK template); each fork then runs the
@@ -15,6 +16,7 @@
  *                       in a child process it makes
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -131,13 +133,47 @@ static void syscalls(void)
 
 static void files(void)
 {
-	const char *paths[] = {"/proc/1/mem", "/proc/self/exe", "/../../etc/passwd",
-			       "/sys/kernel", "/dev/mem", "/../../../../run/intravisor"};
+	/* (its own /proc/N files are its own: a program's /proc shows its
+	 * processes alone) */
+	const char *paths[] = {"/proc/kcore",
+			       "/proc/sys/kernel/hostname",
+			       "/proc/1/root/../../etc/passwd",
+			       "/proc/self/cwd/../../../etc/passwd",
+			       "/../../etc/passwd",
+			       "/sys/kernel",
+			       "/dev/mem",
+			       "/dev/tty",
+			       "/../../../../run/intravisor"};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "open %s", paths[i]);
 		said(name, open(paths[i], O_RDONLY));
 	}
+}
+
+/* What /proc shows: only its own processes, none of whose memory it may
+ * read but its own family's. */
+static void proc(void)
+{
+	DIR *d = opendir("/proc");
+	int n = 0, mem = 0;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		int pid = atoi(e->d_name);
+		if (pid <= 0)
+			continue;
+		n++;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		int fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			mem++;
+			close(fd);
+		}
+	}
+	if (d)
+		closedir(d);
+	printf("attack proc: %s, %d process(es) there, %d mem file(s) readable\n",
+	       d ? "mounted" : "absent", n, mem);
 }
 
 static void save(void)
@@ -223,6 +259,8 @@ static int attack(const char *what, const char *arg)
 		syscalls();
 	else if (!strcmp(what, "save"))
 		save();
+	else if (!strcmp(what, "proc"))
+		proc();
 	else if (!strcmp(what, "bomb"))
 		bomb();
 	else if (!strcmp(what, "hog") && arg)
