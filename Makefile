@@ -143,7 +143,8 @@ $(FILE_DISK).stamp: $(wildcard runtime/posix/file/disk/*) runtime/posix/file/fil
 # deb.debian.org, bookworm) against Debian's liblua5.4.a and libsqlite3.
 ROOTS_B := $(B)/roots
 ROOT_STAMPS := $(ROOTS_B)/busybox.stamp $(ROOTS_B)/python3.stamp $(ROOTS_B)/lua.stamp $(ROOTS_B)/sqlite.stamp
-PROGRAMS := $(ROOT_STAMPS) $(B)/runtime/lua/lua-static $(B)/runtime/sqlite/speedtest1
+PROGRAMS := $(ROOT_STAMPS) $(B)/runtime/lua/lua-static $(B)/runtime/sqlite/speedtest1 \
+	    $(ROOTS_B)/pyworkload.stamp
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 
 .PHONY: programs
@@ -164,6 +165,15 @@ $(ROOTS_B)/python3.stamp: | deps
 # lua5.4, and dash and tr for its os.execute and io.popen.
 $(ROOTS_B)/lua.stamp: | deps
 	scripts/mkroot.sh $(ROOTS_B)/lua lua5.4 /bin/sh tr
+	touch $@
+
+# The seed's python workload (runtime/posix/pyworkload): the python3 root
+# (hard links) with the workload and the SDK's Python module in /app.
+$(ROOTS_B)/pyworkload.stamp: $(ROOTS_B)/python3.stamp runtime/posix/pyworkload/workload.py \
+			     sdk/python/intravisor.py
+	rm -rf $(ROOTS_B)/pyworkload && cp -al $(ROOTS_B)/python3 $(ROOTS_B)/pyworkload
+	mkdir -p $(ROOTS_B)/pyworkload/app
+	cp runtime/posix/pyworkload/workload.py sdk/python/intravisor.py $(ROOTS_B)/pyworkload/app/
 	touch $@
 
 $(ROOTS_B)/sqlite.stamp: | deps
