@@ -310,7 +310,7 @@ void iv_cvm_confine(struct iv_cvm *cvm, pid_t pid)
 	struct stat st;
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
 	cvm->pidns = stat(path, &st) ? 0 : (uint64_t)st.st_ino;
-	if (cvm->cfg->program && !cvm->cfg->resume)
+	if (cvm->cfg->program && !(cvm->cfg->resume && !cvm->cfg->snapshot_path))
 		iv_cgroup_confine(cvm->cfg->name, cvm->cfg->memory, pid, cvm->cell.cgroup,
 				  sizeof(cvm->cell.cgroup));
 }
