@@ -29,8 +29,10 @@ SDK_LIBS   := $(SDK_B)/libintravisor.a $(SDK_B)/$(SDK_SONAME) $(SDK_B)/libintrav
 VERSION    := 0.1
 
 # The seed's workloads as libc programs (runtime/posix/): static, linked where
-# a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev).
-POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp
+# a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev); mnist
+# reads ONNX with Debian's protobuf-c and onnx.proto.
+POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp \
+		  $(B)/runtime/mnist/mnist
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so $(POSIX_EXAMPLES)
@@ -117,6 +119,39 @@ $(B)/runtime/duktape/duktape.o: $(DUK_SRC)/duktape.c | deps
 
 $(B)/runtime/duktape/duktape: runtime/posix/duktape/duk_workload.c $(B)/runtime/duktape/duktape.o $(SDK_B)/libintravisor.a
 	musl-gcc $(POSIX_CFLAGS) $(WARN) -I$(DUK_SRC) -o $@ $< $(B)/runtime/duktape/duktape.o $(SDK_B)/libintravisor.a -lm
+
+# mnist: Debian's onnx.proto (libonnx-dev) compiled by protoc-c
+# (protobuf-c-compiler) at build time, and Debian's libprotobuf-c.a
+# (libprotobuf-c-dev) linked statically into the musl program: it needs
+# nothing of glibc (malloc, mem*, str*, __assert_fail, __stack_chk_fail).
+# musl-gcc searches no /usr/include, so protobuf-c's headers are reached
+# through a link of their own.  The model and the held-out digits on its
+# disk come from scripts/mnist_model.py.
+MNIST_B    := $(B)/runtime/mnist
+ONNX_PROTO := /usr/include/onnx/onnx.proto
+MNIST_SRC  := runtime/posix/mnist/mnist.c runtime/posix/mnist/model.c
+
+$(MNIST_B)/onnx.pb-c.c: $(ONNX_PROTO) | deps
+	@mkdir -p $(MNIST_B)/include
+	ln -sfn /usr/include/protobuf-c $(MNIST_B)/include/protobuf-c
+	protoc-c --c_out=$(MNIST_B) -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+$(MNIST_B)/onnx.pb-c.h: $(MNIST_B)/onnx.pb-c.c
+
+# Generated from Debian's file, not ours: built without our warnings.
+$(MNIST_B)/onnx.pb-c.o: $(MNIST_B)/onnx.pb-c.c
+	musl-gcc -O2 -I$(MNIST_B)/include -c -o $@ $<
+
+$(MNIST_B)/mnist: $(MNIST_SRC) runtime/posix/mnist/model.h $(MNIST_B)/onnx.pb-c.h \
+		  $(MNIST_B)/onnx.pb-c.o $(SDK_B)/libintravisor.a
+	musl-gcc $(POSIX_CFLAGS) $(WARN) -I$(MNIST_B) -I$(MNIST_B)/include -o $@ $(MNIST_SRC) \
+	  $(MNIST_B)/onnx.pb-c.o $(SDK_B)/libintravisor.a "$$($(CC) -print-file-name=libprotobuf-c.a)"
+
+# Makes the model and the held-out digits again, with Debian's python3 (its
+# python3-sklearn and python3-onnx): the same files on the same packages.
+.PHONY: mnist-model
+mnist-model:
+	@sh scripts/deps.sh model
+	/usr/bin/python3 scripts/mnist_model.py
 
 $(B)/runtime/file/file: runtime/posix/file/file.c $(SDK_B)/libintravisor.a
 	@mkdir -p $(dir $@)
