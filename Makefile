@@ -293,10 +293,11 @@ $(BENCH_B)/cvm/tfork_heap.so: bench/cvm/tfork.h
 bench-tfork: deps $(BENCH_B)/tfork $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_B)/cvm/tfork_heap.so
 	$(BENCH_B)/tfork $(BENCH_TFORK_ARGS)
 
-# ---- bench-workloads: TFORK of a real program (duktape-js evaluating one
-# script) against the same static binary started natively, a cold cVM and a
-# restore from an image, and the memory of concurrent forks.  `make
-# bench-workloads` builds build/bench/{workloads,iv-cell,cvm/duktape,cvm/base64.js}
+# ---- bench-workloads: TFORK of real programs (duktape-js evaluating one
+# script, mnist classifying one digit) against the same static binary
+# started natively, a cold cVM and a restore from an image, and the memory
+# of concurrent forks.  `make bench-workloads` builds build/bench/{workloads,
+# iv-cell} and build/bench/cvm/{duktape,base64.js,mnist,mnist.onnx,digit.pgm}
 # and runs build/bench/workloads $(BENCH_WORKLOADS_ARGS) (see bench/workloads.c).
 BENCH_WORKLOADS_ARGS ?=
 
@@ -312,8 +313,24 @@ $(BENCH_B)/cvm/base64.js: runtime/posix/duktape/js/base64.js
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+$(BENCH_B)/cvm/mnist: $(B)/runtime/mnist/mnist
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BENCH_B)/cvm/mnist.onnx: runtime/posix/mnist/disk/mnist.onnx
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# Held-out image 001: a 3, which the model classifies as a 3 (held_out.txt).
+$(BENCH_B)/cvm/digit.pgm: runtime/posix/mnist/disk/digits/001.pgm
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+BENCH_WORKLOAD_FILES := $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js $(BENCH_B)/cvm/mnist \
+			$(BENCH_B)/cvm/mnist.onnx $(BENCH_B)/cvm/digit.pgm
+
 .PHONY: bench-workloads
-bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js
+bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_WORKLOAD_FILES)
 	$(BENCH_B)/workloads $(BENCH_WORKLOADS_ARGS)
 
 # ---- install: the monitor (with its cell stub beside it, where it looks for
