@@ -29,8 +29,10 @@ SDK_LIBS   := $(SDK_B)/libintravisor.a $(SDK_B)/$(SDK_SONAME) $(SDK_B)/libintrav
 VERSION    := 0.1
 
 # The seed's workloads as libc programs (runtime/posix/): static, linked where
-# a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev).
-POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp
+# a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev); mnist
+# reads ONNX with Debian's protobuf-c and onnx.proto.
+POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp \
+		  $(B)/runtime/mnist/mnist
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so $(POSIX_EXAMPLES)
@@ -117,6 +119,39 @@ $(B)/runtime/duktape/duktape.o: $(DUK_SRC)/duktape.c | deps
 
 $(B)/runtime/duktape/duktape: runtime/posix/duktape/duk_workload.c $(B)/runtime/duktape/duktape.o $(SDK_B)/libintravisor.a
 	musl-gcc $(POSIX_CFLAGS) $(WARN) -I$(DUK_SRC) -o $@ $< $(B)/runtime/duktape/duktape.o $(SDK_B)/libintravisor.a -lm
+
+# mnist: Debian's onnx.proto (libonnx-dev) compiled by protoc-c
+# (protobuf-c-compiler) at build time, and Debian's libprotobuf-c.a
+# (libprotobuf-c-dev) linked statically into the musl program: it needs
+# nothing of glibc (malloc, mem*, str*, __assert_fail, __stack_chk_fail).
+# musl-gcc searches no /usr/include, so protobuf-c's headers are reached
+# through a link of their own.  The model and the held-out digits on its
+# disk come from scripts/mnist_model.py.
+MNIST_B    := $(B)/runtime/mnist
+ONNX_PROTO := /usr/include/onnx/onnx.proto
+MNIST_SRC  := runtime/posix/mnist/mnist.c runtime/posix/mnist/model.c
+
+$(MNIST_B)/onnx.pb-c.c: $(ONNX_PROTO) | deps
+	@mkdir -p $(MNIST_B)/include
+	ln -sfn /usr/include/protobuf-c $(MNIST_B)/include/protobuf-c
+	protoc-c --c_out=$(MNIST_B) -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+$(MNIST_B)/onnx.pb-c.h: $(MNIST_B)/onnx.pb-c.c
+
+# Generated from Debian's file, not ours: built without our warnings.
+$(MNIST_B)/onnx.pb-c.o: $(MNIST_B)/onnx.pb-c.c
+	musl-gcc -O2 -I$(MNIST_B)/include -c -o $@ $<
+
+$(MNIST_B)/mnist: $(MNIST_SRC) runtime/posix/mnist/model.h $(MNIST_B)/onnx.pb-c.h \
+		  $(MNIST_B)/onnx.pb-c.o $(SDK_B)/libintravisor.a
+	musl-gcc $(POSIX_CFLAGS) $(WARN) -I$(MNIST_B) -I$(MNIST_B)/include -o $@ $(MNIST_SRC) \
+	  $(MNIST_B)/onnx.pb-c.o $(SDK_B)/libintravisor.a "$$($(CC) -print-file-name=libprotobuf-c.a)"
+
+# Makes the model and the held-out digits again, with Debian's python3 (its
+# python3-sklearn and python3-onnx): the same files on the same packages.
+.PHONY: mnist-model
+mnist-model:
+	@sh scripts/deps.sh model
+	/usr/bin/python3 scripts/mnist_model.py
 
 $(B)/runtime/file/file: runtime/posix/file/file.c $(SDK_B)/libintravisor.a
 	@mkdir -p $(dir $@)
@@ -325,10 +360,11 @@ $(BENCH_B)/cvm/tfork_heap.so: bench/cvm/tfork.h
 bench-tfork: deps $(BENCH_B)/tfork $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_B)/cvm/tfork_heap.so
 	$(BENCH_B)/tfork $(BENCH_TFORK_ARGS)
 
-# ---- bench-workloads: TFORK of a real program (duktape-js evaluating one
-# script) against the same static binary started natively, a cold cVM and a
-# restore from an image, and the memory of concurrent forks.  `make
-# bench-workloads` builds build/bench/{workloads,iv-cell,cvm/duktape,cvm/base64.js}
+# ---- bench-workloads: TFORK of real programs (duktape-js evaluating one
+# script, mnist classifying one digit) against the same static binary
+# started natively, a cold cVM and a restore from an image, and the memory
+# of concurrent forks.  `make bench-workloads` builds build/bench/{workloads,
+# iv-cell} and build/bench/cvm/{duktape,base64.js,mnist,mnist.onnx,digit.pgm}
 # and runs build/bench/workloads $(BENCH_WORKLOADS_ARGS) (see bench/workloads.c).
 BENCH_WORKLOADS_ARGS ?=
 
@@ -344,8 +380,24 @@ $(BENCH_B)/cvm/base64.js: runtime/posix/duktape/js/base64.js
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+$(BENCH_B)/cvm/mnist: $(B)/runtime/mnist/mnist
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BENCH_B)/cvm/mnist.onnx: runtime/posix/mnist/disk/mnist.onnx
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# Held-out image 001: a 3, which the model classifies as a 3 (held_out.txt).
+$(BENCH_B)/cvm/digit.pgm: runtime/posix/mnist/disk/digits/001.pgm
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+BENCH_WORKLOAD_FILES := $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js $(BENCH_B)/cvm/mnist \
+			$(BENCH_B)/cvm/mnist.onnx $(BENCH_B)/cvm/digit.pgm
+
 .PHONY: bench-workloads
-bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js
+bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_WORKLOAD_FILES)
 	$(BENCH_B)/workloads $(BENCH_WORKLOADS_ARGS)
 
 # ---- install: the monitor (with its cell stub beside it, where it looks for
