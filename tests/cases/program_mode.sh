@@ -63,7 +63,8 @@ cVMs:
   args: [ls, /]
 EOF
 	run_iv -y "$T/a.yaml"
-	expect_rc 0 && expect_out "[ls] bin" && expect_out "[ls] lib" || return 1
+	expect_rc 0 && expect_out "[ls] bin" && expect_out "[ls] lib" &&
+	expect_err "cVM 'ls': its disk has no /dev /proc /tmp directory: the program gets none" || return 1
 	# the loader given as the runtime, with the program as its argument
 	local ld; ld=$(readelf -l /bin/ls | sed -n 's/.*interpreter: \(.*\)]/\1/p')
 	sed -i "s|runtime: /bin/ls|runtime: $ld|; s|args: \[ls, /\]|args: [ld.so, /bin/ls, /]|" "$T/a.yaml"
