@@ -42,7 +42,7 @@ pm_entry() {
 test_program_busybox_static_runs_a_pipe_and_external_commands_in_its_disk() {
 	pm_disk "$T/disk" || return 1
 	echo "from the disk" >"$T/disk/work/note"
-	run_iv -y "$(pm_yaml a.yaml sh 'echo hello | tr a-z A-Z; cat /work/note | wc -c; ls /; echo oops >&2')"
+	run_iv -a -y "$(pm_yaml a.yaml sh 'echo hello | tr a-z A-Z; cat /work/note | wc -c; ls /; echo oops >&2')"
 	expect_rc 0 && expect_out "[sh] HELLO" && expect_out "[sh] 14" && expect_out "[sh] bin" &&
 	expect_out "[sh] work" && expect_no_out "oops" && expect_err "[sh] oops"
 }
