@@ -8,12 +8,12 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror
 CPPFLAGS := -Isrc/include -Isrc/features -Isdk/include
-LDLIBS  := -lyaml -lseccomp -lpthread
+LDLIBS  := -lyaml -lseccomp -lmnl -lpthread
 B       := build
 
 MON_SRC := $(wildcard src/front/*.c src/base/*.c src/core/*.c src/features/*/*.c src/loader/*.c) \
 	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c src/cell/files.c \
-	   src/cell/cgroup.c
+	   src/cell/cgroup.c src/cell/net.c
 LIB_SRC := $(filter-out src/front/main.c,$(MON_SRC))
 HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 

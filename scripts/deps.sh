@@ -5,6 +5,9 @@
 #   scripts/deps.sh fuzz    also the fuzzers (clang, libFuzzer)
 set -e
 PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev musl-tools"
+# libmnl-dev: rtnetlink for networked cVMs (src/cell/net.c); redis-server and
+# redis-tools: the networked example and bench-net (runtime/posix/redis).
+PKGS="$PKGS libmnl-dev redis-server redis-tools"
 # duktape-dev ships duktape.c (/usr/share/duktape), built into runtime/posix/duktape.
 PKGS="$PKGS duktape-dev"
 # pkg-config (tests/cases/sdk.sh builds against the installed intravisor.pc):

@@ -1,9 +1,10 @@
 /*
  * Spawning cells.  A cell is a child in its own mount, pid, ipc and uts
- * namespaces (and a network namespace with nothing in it), rooted at the
- * cVM's disk directory, running as an unprivileged uid with no_new_privs
- * and rlimits, holding only the descriptors the monitor gives it.  The
- * child executes the cell stub, which builds the cVM from its plan.
+ * namespaces (and a network namespace with nothing in it, or a networked
+ * cVM's own), rooted at the cVM's disk directory, running as an
+ * unprivileged uid with no_new_privs and rlimits, holding only the
+ * descriptors the monitor gives it.  The child executes the cell stub,
+ * which builds the cVM from its plan.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -67,7 +68,7 @@ static const char *step_name(int step)
 		[IV_STEP_OP] = "mapping the image",
 		[IV_STEP_FILTER] = "installing the seccomp filter",
 		[IV_STEP_HANDSHAKE] = "handing over the listener",
-		[IV_STEP_NETNS] = "joining the null network",
+		[IV_STEP_NETNS] = "joining its network namespace",
 		[IV_STEP_STDIN] = "opening its stdin inside the disk",
 		[IV_STEP_STDIN_KIND] = "opening its stdin: not a regular file",
 		[IV_STEP_CWD] = "entering its working directory",
@@ -402,7 +403,8 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
 
-	if (setns(null_netns, CLONE_NEWNET))
+	/* a networked cVM's own (features/net), or the empty one all share */
+	if (setns(spec->netns >= 0 ? spec->netns : null_netns, CLONE_NEWNET))
 		child_fail(ctl, IV_STEP_NETNS);
 
 	if (setns(mntns, CLONE_NEWNS) || chdir("/"))
