@@ -308,3 +308,17 @@ install: all
 # Applies .clang-format to every C source and header.
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# ---- bench-net: a networked program cVM's start-up against a plain one, and
+# Debian's redis-server in a cVM against the same natively (redis-benchmark
+# SET and GET), medians and ratios (bench/net.sh; BENCH_NET_ARGS: RUNS ROUNDS N).
+BENCH_NET_ARGS ?=
+.PHONY: bench-net redis-root
+redis-root: $(B)/roots/redis
+$(B)/roots/redis: runtime/posix/redis/mkroot.sh | deps
+	sh runtime/posix/redis/mkroot.sh $@
+$(BENCH_B)/net_start: bench/net_start.c $(B)/libintravisor.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -o $@ bench/net_start.c $(B)/libintravisor.a $(LDLIBS)
+bench-net: all $(B)/roots/redis $(BENCH_B)/net_start $(BENCH_B)/iv-cell
+	bash bench/net.sh $(BENCH_NET_ARGS)

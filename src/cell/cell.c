@@ -36,6 +36,7 @@
 
 #define AS_SLACK     (64UL << 20) /* the stub, its stack, the plan while it is read */
 #define CELL_NOFILE  64
+#define NET_NOFILE   1024 /* a networked cVM serves clients: a descriptor each */
 #define HANDSHAKE_MS 10000
 
 struct child_fds;
@@ -428,7 +429,8 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 
 	struct rlimit as = {spec->mem + AS_SLACK, spec->mem + AS_SLACK};
 	rlim_t np = spec->nproc;
-	struct rlimit nofile = {CELL_NOFILE, CELL_NOFILE}, nproc = {np, np};
+	rlim_t nf = spec->netns >= 0 ? NET_NOFILE : CELL_NOFILE;
+	struct rlimit nofile = {nf, nf}, nproc = {np, np};
 	struct rlimit zero = {0, 0};
 	if (setrlimit(RLIMIT_AS, &as) || setrlimit(RLIMIT_NOFILE, &nofile) ||
 	    setrlimit(RLIMIT_NPROC, &nproc) || setrlimit(RLIMIT_CORE, &zero) ||

@@ -776,7 +776,7 @@ static int parse_forks(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
  * network, broadcast or gateway address. */
 static int check_subnet(struct ctx *c, yaml_node_t *m, struct iv_net_cfg *n, int gw_given)
 {
-	char a[16], b[16];
+	char a[16], b[16], d[16];
 	uint32_t mask = prefix_mask(n->prefix), netw = n->addr & mask, bcast = netw | ~mask;
 	if (n->addr == netw || n->addr == bcast)
 		return fail_at(c, m, "address", "%s is the network or broadcast address of %s/%d",
@@ -794,7 +794,7 @@ static int check_subnet(struct ctx *c, yaml_node_t *m, struct iv_net_cfg *n, int
 	if (n->forks_lo && ((n->forks_lo & mask) != netw || (n->forks_hi & mask) != netw ||
 			    n->forks_lo == netw || n->forks_hi == bcast))
 		return fail_at(c, m, "forks", "%s-%s is not within the host addresses of %s/%d",
-			       ip4_str(n->forks_lo, a), ip4_str(n->forks_hi, b), ip4_str(netw, a),
+			       ip4_str(n->forks_lo, a), ip4_str(n->forks_hi, b), ip4_str(netw, d),
 			       n->prefix);
 	if (n->forks_lo && ((n->addr >= n->forks_lo && n->addr <= n->forks_hi) ||
 			    (n->gateway >= n->forks_lo && n->gateway <= n->forks_hi)))
@@ -1120,7 +1120,7 @@ static int net_fork(struct ctx *c, struct iv_config *cfg, struct iv_cvm_cfg *f)
 {
 	struct iv_cvm_cfg *t = &cfg->cvms[f->tmpl];
 	struct iv_net_cfg *n = &f->net, *tn = &t->net;
-	char a[16], b[16];
+	char a[16], b[16], d[16];
 	if (n->on && !tn->on)
 		return iv_fail(c->err,
 			       "%s:%d: key 'net': fork '%s' of template '%s', which has no net: "
@@ -1138,7 +1138,7 @@ static int net_fork(struct ctx *c, struct iv_config *cfg, struct iv_cvm_cfg *f)
 			       "%s:%d: key 'address': %s of fork '%s' is outside template '%s''s "
 			       "forks range %s-%s",
 			       c->path, n->line, ip4_str(n->addr, a), f->name, t->name,
-			       ip4_str(tn->forks_lo, b), ip4_str(tn->forks_hi, a));
+			       ip4_str(tn->forks_lo, b), ip4_str(tn->forks_hi, d));
 	n->on = 1;
 	n->prefix = tn->prefix;
 	n->gateway = tn->gateway;
