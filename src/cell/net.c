@@ -18,13 +18,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h> /* (before the kernel's headers) */
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <net/if.h> /* (before the kernel's headers) */
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,8 +355,7 @@ static int addr_cb(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
-int iv_net_host_addr_in(uint32_t net, int prefix, uint32_t *found, char *ifname,
-			struct iv_err *err)
+int iv_net_host_addr_in(uint32_t net, int prefix, uint32_t *found, char *ifname, struct iv_err *err)
 {
 	char buf[16384];
 	struct mnl_socket *nl = nl_open();
@@ -372,7 +371,8 @@ int iv_net_host_addr_in(uint32_t net, int prefix, uint32_t *found, char *ifname,
 	while (rc > MNL_CB_STOP) {
 		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		rc = n < 0 ? -1
-			   : mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), addr_cb, &w);
+			   : mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), addr_cb,
+					&w);
 	}
 	mnl_socket_close(nl);
 	if (rc < 0)

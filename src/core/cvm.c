@@ -256,9 +256,9 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 				  : load(cvm, &plan, &elf_fd, err);
 	if (rc == 0)
 		rc = iv_policy_build(&plan,
-				     !cfg->program  ? IV_POLICY_CELL
+				     !cfg->program ? IV_POLICY_CELL
 				     : cfg->net.on ? IV_POLICY_NET
-						    : IV_POLICY_PROGRAM,
+						   : IV_POLICY_PROGRAM,
 				     err);
 	iv_mark(cvm, IV_T_LOADED);
 	/* A template's forks count in user namespaces of their own: its budget

@@ -576,8 +576,7 @@ static int parse_stdin(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 
 /* Keys about how a program starts that a resumed cVM cannot have. */
 enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_MEMORY, K_N };
-static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro",
-					"memory"};
+static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro", "memory"};
 
 /* at[k]: the key k where given.  A resumed cVM (a fork or a restored
  * image) keeps its template's environment, working directory and stdin;
@@ -603,7 +602,6 @@ static int check_start_keys(struct ctx *c, const struct iv_cvm_cfg *vm, yaml_nod
 			       "needs a 'disk' (cVM '%s' has an empty root without one)", vm->name);
 	return 0;
 }
-
 
 /* ---- net: (README "Networking") ---- */
 
@@ -648,8 +646,10 @@ static int get_cidr(struct ctx *c, yaml_node_t *v, const char *key, uint32_t *ad
 	if (!s || strlen(s) != v->data.scalar.length || !slash ||
 	    ip4_parse(s, (size_t)(slash - s), addr) || !slash[1] ||
 	    strspn(slash + 1, "0123456789") != strlen(slash + 1) || strlen(slash + 1) > 2)
-		return fail_at(c, v, key, "expected an IPv4 address with its prefix, as 10.77.0.2/24, "
-				      "got '%s'", s ? s : "(not a string)");
+		return fail_at(c, v, key,
+			       "expected an IPv4 address with its prefix, as 10.77.0.2/24, "
+			       "got '%s'",
+			       s ? s : "(not a string)");
 	*prefix = atoi(slash + 1);
 	if (*prefix < 8 || *prefix > 30)
 		return fail_at(c, v, key, "prefix /%d: expected /8 to /30", *prefix);
@@ -750,7 +750,8 @@ static int parse_peers(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
 /* forks: "a.b.c.d-a.b.c.e" or "a.b.c.d/p": a template's forks' addresses. */
 static int parse_forks(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
 {
-	const char *s = scalar(v), *dash = s ? strchr(s, '-') : NULL, *slash = s ? strchr(s, '/') : NULL;
+	const char *s = scalar(v), *dash = s ? strchr(s, '-') : NULL,
+		   *slash = s ? strchr(s, '/') : NULL;
 	int prefix = 0, ok = s && strlen(s) == v->data.scalar.length;
 	if (ok && dash)
 		ok = !ip4_parse(s, (size_t)(dash - s), &n->forks_lo) &&
@@ -798,7 +799,8 @@ static int check_subnet(struct ctx *c, yaml_node_t *m, struct iv_net_cfg *n, int
 			       n->prefix);
 	if (n->forks_lo && ((n->addr >= n->forks_lo && n->addr <= n->forks_hi) ||
 			    (n->gateway >= n->forks_lo && n->gateway <= n->forks_hi)))
-		return fail_at(c, m, "forks", "the range holds the cVM's own or the host end's address");
+		return fail_at(c, m, "forks",
+			       "the range holds the cVM's own or the host end's address");
 	return 0;
 }
 
@@ -846,7 +848,10 @@ static int parse_net(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
 			return -1;
 	}
 	if (!n->addr && (gw_given || n->forks_lo || n->npeers))
-		return fail_at(c, v, gw_given ? "gateway" : n->forks_lo ? "forks" : "peers",
+		return fail_at(c, v,
+			       gw_given	     ? "gateway"
+			       : n->forks_lo ? "forks"
+					     : "peers",
 			       "needs an 'address' (without one the cVM has its loopback only)");
 	return n->addr ? check_subnet(c, at_addr, n, gw_given) : 0;
 }
@@ -1112,7 +1117,6 @@ static void assign_ids(struct iv_config *cfg)
 		}
 }
 
-
 /* A fork's network is its template's: a namespace of its own (cloned with
  * it), loopback up, and with an address one from the template's forks
  * range (given, or the lowest free one, in config order). */
@@ -1145,10 +1149,11 @@ static int net_fork(struct ctx *c, struct iv_config *cfg, struct iv_cvm_cfg *f)
 	if (n->addr || !tn->addr)
 		return 0;
 	if (!tn->forks_lo)
-		return iv_fail(c->err,
-			       "%s:%d: key 'net': template '%s' has an address but no 'forks' range "
-			       "for its fork '%s''s",
-			       c->path, tn->line, t->name, f->name);
+		return iv_fail(
+			c->err,
+			"%s:%d: key 'net': template '%s' has an address but no 'forks' range "
+			"for its fork '%s''s",
+			c->path, tn->line, t->name, f->name);
 	for (uint32_t x = tn->forks_lo; x <= tn->forks_hi; x++) {
 		size_t j = 0;
 		while (j < cfg->ncvms && cfg->cvms[j].net.addr != x)
@@ -1158,9 +1163,8 @@ static int net_fork(struct ctx *c, struct iv_config *cfg, struct iv_cvm_cfg *f)
 			return 0;
 		}
 	}
-	return iv_fail(c->err, "%s:%d: key 'net': no address left for fork '%s' in %s-%s",
-		       c->path, f->line, f->name, ip4_str(tn->forks_lo, a),
-		       ip4_str(tn->forks_hi, b));
+	return iv_fail(c->err, "%s:%d: key 'net': no address left for fork '%s' in %s-%s", c->path,
+		       f->line, f->name, ip4_str(tn->forks_lo, a), ip4_str(tn->forks_hi, b));
 }
 
 /* Two cVMs' networks must not collide: addresses (and host ends), forks
@@ -1179,10 +1183,11 @@ static int net_pair(struct ctx *c, const struct iv_cvm_cfg *x, const struct iv_c
 	if (b->addr && b->addr == a->gateway)
 		return net_pair(c, y, x);
 	if (a->forks_lo && b->forks_lo && a->forks_lo <= b->forks_hi && b->forks_lo <= a->forks_hi)
-		return iv_fail(c->err,
-			       "%s:%d: key 'forks': %s-%s of cVM '%s' overlaps cVM '%s''s (line %d)",
-			       c->path, a->line, ip4_str(a->forks_lo, s), ip4_str(a->forks_hi, r),
-			       x->name, y->name, b->line);
+		return iv_fail(
+			c->err,
+			"%s:%d: key 'forks': %s-%s of cVM '%s' overlaps cVM '%s''s (line %d)",
+			c->path, a->line, ip4_str(a->forks_lo, s), ip4_str(a->forks_hi, r), x->name,
+			y->name, b->line);
 	for (int k = 0; k < 2; k++) {
 		/* (forks have addresses of their template's range) */
 		const struct iv_cvm_cfg *u = k ? y : x, *w = k ? x : y;
@@ -1216,12 +1221,12 @@ static int net_peers(struct ctx *c, struct iv_config *cfg, struct iv_cvm_cfg *x)
 		size_t j = 0;
 		while (j < cfg->ncvms && strcmp(cfg->cvms[j].name, n->peers[i]))
 			j++;
-		const char *why = j == cfg->ncvms		 ? "there is no cVM of that name"
-				  : &cfg->cvms[j] == x		 ? "that is the cVM itself"
-				  : !cfg->cvms[j].net.addr	 ? "it has no address (net: with one)"
-				  : cfg->cvms[j].template_	 ? "it is a template, frozen at host_save"
-				  : x->template_		 ? "a template is frozen at host_save"
-								 : NULL;
+		const char *why = j == cfg->ncvms	   ? "there is no cVM of that name"
+				  : &cfg->cvms[j] == x	   ? "that is the cVM itself"
+				  : !cfg->cvms[j].net.addr ? "it has no address (net: with one)"
+				  : cfg->cvms[j].template_ ? "it is a template, frozen at host_save"
+				  : x->template_	   ? "a template is frozen at host_save"
+							   : NULL;
 		if (why)
 			return iv_fail(c->err, "%s:%d: key 'peers': '%s' of cVM '%s': %s", c->path,
 				       n->line, n->peers[i], x->name, why);
@@ -1315,7 +1320,8 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 						    (a->tmpl >= 0 && a->tmpl == b->tmpl))) ||
 				     (a->snapshot_path && b->snapshot_path && a->resume &&
 				      b->resume && !strcmp(a->snapshot_path, b->snapshot_path));
-			if (!family && !a->program && !b->program && a->base < b->base + b->size && b->base < a->base + a->size)
+			if (!family && !a->program && !b->program && a->base < b->base + b->size &&
+			    b->base < a->base + a->size)
 				return iv_fail(
 					c->err,
 					"%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) "

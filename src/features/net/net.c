@@ -41,7 +41,7 @@
 
 /* ---- the forwarder ---- */
 
-#define FWD_CONNS 256	 /* relayed connections at once; more are closed at once */
+#define FWD_CONNS 256	/* relayed connections at once; more are closed at once */
 #define FWD_BUF	  65536 /* bytes in flight per direction */
 
 /* epoll tags: index << 2 | kind */
@@ -146,9 +146,9 @@ static void conn_accept(struct fwd_port *p)
 		if (fwd.conns[i].fd[0] < 0)
 			c = &fwd.conns[i];
 	pthread_mutex_lock(&fwd.lock);
-	int sfd = c && p->ns >= 0
-			  ? iv_net_socket_in(p->ns, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)
-			  : -1;
+	int sfd = c && p->ns >= 0 ? iv_net_socket_in(p->ns, AF_INET,
+						     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)
+				  : -1;
 	pthread_mutex_unlock(&fwd.lock);
 	if (sfd >= 0 && connect(sfd, (struct sockaddr *)&p->to, sizeof(p->to)) &&
 	    errno != EINPROGRESS) {
@@ -209,7 +209,8 @@ static void *fwd_main(void *arg)
 				conn_accept(&fwd.ports[idx]);
 				break;
 			default:
-				conn_event(&fwd.conns[idx], (int)(tag & 3) - TAG_SIDE0, ev[i].events);
+				conn_event(&fwd.conns[idx], (int)(tag & 3) - TAG_SIDE0,
+					   ev[i].events);
 			}
 		}
 	}
@@ -256,7 +257,8 @@ static int fwd_start(struct iv_run *run, struct iv_err *err)
 	fwd.ep = epoll_create1(EPOLL_CLOEXEC);
 	fwd.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!fwd.ports || fwd.ep < 0 || fwd.wake < 0)
-		return iv_fail(err, "network: cannot start the port forwarder: %s", strerror(errno));
+		return iv_fail(err, "network: cannot start the port forwarder: %s",
+			       strerror(errno));
 	for (int i = 0; i < FWD_CONNS; i++)
 		fwd.conns[i].fd[0] = fwd.conns[i].fd[1] = -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_WAKE};
@@ -309,7 +311,7 @@ static void fwd_stop(void)
 /* ---- namespaces and links ---- */
 
 struct netst {
-	int ns;		      /* its network namespace (0: none yet; fd + 1) */
+	int ns;			/* its network namespace (0: none yet; fd + 1) */
 	char host_if[IFNAMSIZ]; /* the host end of its veth ("" none) */
 };
 
@@ -435,12 +437,13 @@ static int check_host(const struct iv_run *run, struct iv_err *err)
 			return -1;
 		uint32_t x = htonl(cfg->net.addr), y = htonl(found);
 		if (r)
-			return iv_fail(err,
-				       "%s:%d: key 'address': %s/%d of cVM '%s' overlaps the host's "
-				       "address %s (%s)",
-				       run->cfg->path, cfg->net.line,
-				       inet_ntop(AF_INET, &x, a, sizeof(a)), cfg->net.prefix,
-				       cfg->name, inet_ntop(AF_INET, &y, b, sizeof(b)), ifname);
+			return iv_fail(
+				err,
+				"%s:%d: key 'address': %s/%d of cVM '%s' overlaps the host's "
+				"address %s (%s)",
+				run->cfg->path, cfg->net.line, inet_ntop(AF_INET, &x, a, sizeof(a)),
+				cfg->net.prefix, cfg->name, inet_ntop(AF_INET, &y, b, sizeof(b)),
+				ifname);
 	}
 	return 0;
 }
