@@ -29,8 +29,10 @@ SDK_LIBS   := $(SDK_B)/libintravisor.a $(SDK_B)/$(SDK_SONAME) $(SDK_B)/libintrav
 VERSION    := 0.1
 
 # The seed's workloads as libc programs (runtime/posix/): static, linked where
-# a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev).
-POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp
+# a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev); mnist
+# reads ONNX with Debian's protobuf-c and onnx.proto.
+POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp \
+		  $(B)/runtime/mnist/mnist
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so $(POSIX_EXAMPLES)
@@ -118,6 +120,39 @@ $(B)/runtime/duktape/duktape.o: $(DUK_SRC)/duktape.c | deps
 $(B)/runtime/duktape/duktape: runtime/posix/duktape/duk_workload.c $(B)/runtime/duktape/duktape.o $(SDK_B)/libintravisor.a
 	musl-gcc $(POSIX_CFLAGS) $(WARN) -I$(DUK_SRC) -o $@ $< $(B)/runtime/duktape/duktape.o $(SDK_B)/libintravisor.a -lm
 
+# mnist: Debian's onnx.proto (libonnx-dev) compiled by protoc-c
+# (protobuf-c-compiler) at build time, and Debian's libprotobuf-c.a
+# (libprotobuf-c-dev) linked statically into the musl program: it needs
+# nothing of glibc (malloc, mem*, str*, __assert_fail, __stack_chk_fail).
+# musl-gcc searches no /usr/include, so protobuf-c's headers are reached
+# through a link of their own.  The model and the held-out digits on its
+# disk come from scripts/mnist_model.py.
+MNIST_B    := $(B)/runtime/mnist
+ONNX_PROTO := /usr/include/onnx/onnx.proto
+MNIST_SRC  := runtime/posix/mnist/mnist.c runtime/posix/mnist/model.c
+
+$(MNIST_B)/onnx.pb-c.c: $(ONNX_PROTO) | deps
+	@mkdir -p $(MNIST_B)/include
+	ln -sfn /usr/include/protobuf-c $(MNIST_B)/include/protobuf-c
+	protoc-c --c_out=$(MNIST_B) -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+$(MNIST_B)/onnx.pb-c.h: $(MNIST_B)/onnx.pb-c.c
+
+# Generated from Debian's file, not ours: built without our warnings.
+$(MNIST_B)/onnx.pb-c.o: $(MNIST_B)/onnx.pb-c.c
+	musl-gcc -O2 -I$(MNIST_B)/include -c -o $@ $<
+
+$(MNIST_B)/mnist: $(MNIST_SRC) runtime/posix/mnist/model.h $(MNIST_B)/onnx.pb-c.h \
+		  $(MNIST_B)/onnx.pb-c.o $(SDK_B)/libintravisor.a
+	musl-gcc $(POSIX_CFLAGS) $(WARN) -I$(MNIST_B) -I$(MNIST_B)/include -o $@ $(MNIST_SRC) \
+	  $(MNIST_B)/onnx.pb-c.o $(SDK_B)/libintravisor.a "$$($(CC) -print-file-name=libprotobuf-c.a)"
+
+# Makes the model and the held-out digits again, with Debian's python3 (its
+# python3-sklearn and python3-onnx): the same files on the same packages.
+.PHONY: mnist-model
+mnist-model:
+	@sh scripts/deps.sh model
+	/usr/bin/python3 scripts/mnist_model.py
+
 $(B)/runtime/file/file: runtime/posix/file/file.c $(SDK_B)/libintravisor.a
 	@mkdir -p $(dir $@)
 	musl-gcc $(POSIX_CFLAGS) $(WARN) -o $@ $< $(SDK_B)/libintravisor.a
@@ -134,6 +169,73 @@ $(FILE_DISK).stamp: $(wildcard runtime/posix/file/disk/*) runtime/posix/file/fil
 	  if [ "$$(id -u)" = 0 ]; then chown -R "$$ids" $(FILE_DISK); \
 	  else echo "note: $(FILE_DISK) needs chown -R $$ids (as root) for file.yaml"; fi
 	touch $@
+
+# ---- Real programs (runtime/posix/{busybox,python,lua,sqlite}): Debian's
+# own binaries, each cVM's disk a root made of the installed Debian files by
+# scripts/mkroot.sh.  Each root is made once (rm build/roots/X.stamp to make
+# it again).  The static Lua interpreter and speedtest1 are built from
+# Debian's source packages (scripts/debsrc.sh: apt-get source from
+# deb.debian.org, bookworm) against Debian's liblua5.4.a and libsqlite3.
+ROOTS_B := $(B)/roots
+ROOT_STAMPS := $(ROOTS_B)/busybox.stamp $(ROOTS_B)/python3.stamp $(ROOTS_B)/lua.stamp $(ROOTS_B)/sqlite.stamp
+PROGRAMS := $(ROOT_STAMPS) $(B)/runtime/lua/lua-static $(B)/runtime/sqlite/speedtest1 \
+	    $(ROOTS_B)/pyworkload.stamp
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+
+.PHONY: programs
+programs: $(PROGRAMS)
+
+$(ROOTS_B)/busybox.stamp: | deps
+	scripts/mkroot.sh $(ROOTS_B)/busybox /bin/busybox
+	touch $@
+
+# python3 and its whole standard library (the packages of the version
+# /usr/bin/python3 is), dash as /bin/sh and sha256sum for its subprocesses.
+$(ROOTS_B)/python3.stamp: | deps
+	py=$$(basename $$(readlink -f /usr/bin/python3)) && \
+	  scripts/mkroot.sh $(ROOTS_B)/python3 python3 /bin/sh sha256sum \
+	    --pkg $$py $$py-minimal lib$$py-minimal lib$$py-stdlib
+	touch $@
+
+# lua5.4, and dash and tr for its os.execute and io.popen.
+$(ROOTS_B)/lua.stamp: | deps
+	scripts/mkroot.sh $(ROOTS_B)/lua lua5.4 /bin/sh tr
+	touch $@
+
+# The seed's python workload (runtime/posix/pyworkload): the python3 root
+# (hard links) with the workload and the SDK's Python module in /app.
+$(ROOTS_B)/pyworkload.stamp: $(ROOTS_B)/python3.stamp runtime/posix/pyworkload/workload.py \
+			     sdk/python/intravisor.py
+	rm -rf $(ROOTS_B)/pyworkload && cp -al $(ROOTS_B)/python3 $(ROOTS_B)/pyworkload
+	mkdir -p $(ROOTS_B)/pyworkload/app
+	cp runtime/posix/pyworkload/workload.py sdk/python/intravisor.py $(ROOTS_B)/pyworkload/app/
+	touch $@
+
+$(ROOTS_B)/sqlite.stamp: | deps
+	scripts/mkroot.sh $(ROOTS_B)/sqlite sqlite3
+	touch $@
+
+# Debian ships liblua5.4.a but not lua.c: the interpreter's source comes from
+# Debian's lua5.4 source package, built as Debian builds it (LUA_COMPAT_5_3,
+# LUA_USE_LINUX, no readline), static-pie.
+$(B)/src/lua5.4/src/src/lua.c: | deps
+	sh scripts/debsrc.sh liblua5.4-dev $(B)/src/lua5.4
+
+$(B)/runtime/lua/lua-static: $(B)/src/lua5.4/src/src/lua.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static-pie -DLUA_COMPAT_5_3 -DLUA_USE_LINUX -I$(dir $<) -o $@ $< \
+	  /usr/lib/$(MULTIARCH)/liblua5.4.a -lm
+
+# SQLite's speedtest1.c from Debian's sqlite3 source package (the rest of
+# that 180 MB tree is not kept), linked against Debian's libsqlite3.
+$(B)/src/sqlite3/speedtest1.c: | deps
+	sh scripts/debsrc.sh libsqlite3-dev $(B)/src/sqlite3
+	cp $(B)/src/sqlite3/src/test/speedtest1.c $@
+	rm -rf $(B)/src/sqlite3/src $(B)/src/sqlite3/get/*.tar.*
+
+$(B)/runtime/sqlite/speedtest1: $(B)/src/sqlite3/speedtest1.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -o $@ $< -lsqlite3 -lm
 
 # Test cVMs: each tests/cvm/NAME.c has entry cvm_main.
 $(B)/tests/%.so: tests/cvm/%.c $(B)/libivrt.a
@@ -168,7 +270,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(MON_SRC:%.c=$(B)/asan/%.o)
 demo: all
 	cd runtime/baremetal/hello_world && ../../../$(B)/intravisor -y hello.yaml
 
-test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS)
+test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS) $(PROGRAMS)
 	@bash tests/run.sh
 
 # libFuzzer on the ELF parser, bounded (FUZZ_SECONDS).
@@ -258,10 +360,11 @@ $(BENCH_B)/cvm/tfork_heap.so: bench/cvm/tfork.h
 bench-tfork: deps $(BENCH_B)/tfork $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BENCH_B)/cvm/tfork_heap.so
 	$(BENCH_B)/tfork $(BENCH_TFORK_ARGS)
 
-# ---- bench-workloads: TFORK of a real program (duktape-js evaluating one
-# script) against the same static binary started natively, a cold cVM and a
-# restore from an image, and the memory of concurrent forks.  `make
-# bench-workloads` builds build/bench/{workloads,iv-cell,cvm/duktape,cvm/base64.js}
+# ---- bench-workloads: TFORK of real programs (duktape-js evaluating one
+# script, mnist classifying one digit) against the same static binary
+# started natively, a cold cVM and a restore from an image, and the memory
+# of concurrent forks.  `make bench-workloads` builds build/bench/{workloads,
+# iv-cell} and build/bench/cvm/{duktape,base64.js,mnist,mnist.onnx,digit.pgm}
 # and runs build/bench/workloads $(BENCH_WORKLOADS_ARGS) (see bench/workloads.c).
 BENCH_WORKLOADS_ARGS ?=
 
@@ -277,8 +380,24 @@ $(BENCH_B)/cvm/base64.js: runtime/posix/duktape/js/base64.js
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+$(BENCH_B)/cvm/mnist: $(B)/runtime/mnist/mnist
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BENCH_B)/cvm/mnist.onnx: runtime/posix/mnist/disk/mnist.onnx
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# Held-out image 001: a 3, which the model classifies as a 3 (held_out.txt).
+$(BENCH_B)/cvm/digit.pgm: runtime/posix/mnist/disk/digits/001.pgm
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+BENCH_WORKLOAD_FILES := $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js $(BENCH_B)/cvm/mnist \
+			$(BENCH_B)/cvm/mnist.onnx $(BENCH_B)/cvm/digit.pgm
+
 .PHONY: bench-workloads
-bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js
+bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_WORKLOAD_FILES)
 	$(BENCH_B)/workloads $(BENCH_WORKLOADS_ARGS)
 
 # ---- install: the monitor (with its cell stub beside it, where it looks for

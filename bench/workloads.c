@@ -1,35 +1,41 @@
 /*
- * bench/workloads - TFORK of a real program: the duktape-js workload
- * (runtime/posix/duktape, a static musl program) doing one unit of work,
- * evaluating base64.js, which prints "SGVsbG8gVGhlcmU=", measured in one
- * run four ways:
+ * bench/workloads - TFORK of real programs, each doing one unit of work,
+ * measured in one run four ways.  The workloads (table below), static musl
+ * programs from runtime/posix:
+ *
+ *   duktape-js  evaluates base64.js, which prints "SGVsbG8gVGhlcmU="; its
+ *               init creates the JS heap and registers print().
+ *   mnist       classifies digit.pgm (held-out image 001 of
+ *               scripts/mnist_model.py, a 3), printing "digit: 3"; its init
+ *               loads mnist.onnx (protobuf-c) and plans the operators.
  *
  *   (a) native cold start: the same static binary run as a plain process,
- *       outside any cVM (posix_spawn, argv[1] the script; its hostcalls
- *       return -ENOSYS, so it evaluates the script right after creating
- *       its heap).  posix_spawn -> the result line read from its stdout
- *       pipe, and -> waitpid.
+ *       outside any cVM (posix_spawn, in the workload's disk directory,
+ *       argv[1] the unit's file; its hostcalls return -ENOSYS, so it does
+ *       the unit right after its init).  posix_spawn -> the result line
+ *       read from its stdout pipe, and -> waitpid.
  *   (b) cold cVM: a plain cVM (not a template) of the same binary, args the
- *       script: it creates the heap, host_save() returns at once, it
- *       evaluates the script.  Deploy (iv_cvm.t[IV_T_DEPLOY]) -> the result
- *       line, and -> its exit reaped (IV_T_DONE).  One monitor run per cold
- *       cVM (they all need the binary's range, which cVMs of one run may
- *       not share); the run's own set-up is before the deploy, not in it.
- *   (c) fork: a template (heap created, print registered, host_save) and
- *       forks of it deployed one after another, args the script.  Fork
- *       request (IV_T_DEPLOY, set when TFORK first sees the fork) -> the
- *       result line, and -> exit reaped.  The template's own start is over
- *       before the first request (printed for information).
+ *       unit's file: it does its init, host_save() returns at once, it does
+ *       the unit.  Deploy (iv_cvm.t[IV_T_DEPLOY]) -> the result line, and
+ *       -> its exit reaped (IV_T_DONE).  One monitor run per cold cVM (they
+ *       all need the binary's range, which cVMs of one run may not share);
+ *       the run's own set-up is before the deploy, not in it.
+ *   (c) fork: a template (init done, host_save) and forks of it deployed
+ *       one after another, args the unit's file.  Fork request
+ *       (IV_T_DEPLOY, set when TFORK first sees the fork) -> the result
+ *       line, and -> exit reaped.  The template's own start is over before
+ *       the first request (printed for information).
  *   (d) restore: the template with snapshot_path writes an image once;
  *       then cVMs restored from it (resume: 1, snapshot_path) one after
  *       another in a later run, timed like the forks from their deploy.
  *       If that fails, the output says so and why; the rest still runs.
  *   (e) memory: MEMFORKS forks of one template alive at once, each blocked
- *       after its start in opening its script, a FIFO on its disk, against
- *       one native process blocked the same way right after its init (it
- *       printed its init line).  PSS and RSS from /proc/PID/smaps_rollup;
- *       then the FIFOs are fed the script and every one of them must print
- *       the result (so the processes measured are working ones).
+ *       after its start in opening its unit's file, a FIFO on its disk,
+ *       against one native process blocked the same way right after its
+ *       init (it printed its init line).  PSS and RSS from
+ *       /proc/PID/smaps_rollup; then the FIFOs are fed the unit's file and
+ *       every one of them must print the result (so the processes measured
+ *       are working ones).
  *
  * "The result" is the moment this program reads the result line: for (a)
  * from the process's stdout pipe; for (b)-(d) from the monitor's stdout,
@@ -42,8 +48,8 @@
  * it blocks or exits, so a result time can be late by up to the rest of
  * the writer's run (compare "-> result" with "-> exit").  The "(phase)"
  * lines are earlier lines of the same output, timed the same way: the
- * init line (heap created; native and cold cVM) and the fork's or
- * restored cVM's "get arg" line (its first output after host_save).
+ * init line (native and cold cVM) and the fork's or restored cVM's "get
+ * arg" line (its first output after host_save).
  *
  * The monitor runs in this process (build/libintravisor.a), one
  * iv_run_init / iv_run / iv_run_free per generated config.  The process is
@@ -52,10 +58,11 @@
  * The variants run interleaved, round by round; the first sample of each
  * kind in every round is a warm-up and dropped; medians over the rest.
  *
- * `make bench-workloads` puts next to this binary the cell stub (iv-cell),
- * cvm/duktape (the workload, build/runtime/duktape/duktape) and
- * cvm/base64.js.  The disk (the script and the FIFOs) and the image are
- * made in a fresh directory under /tmp, removed at exit.  Exit status: 0
+ * `make bench-workloads` puts next to this binary the cell stub (iv-cell)
+ * and in cvm/ each workload's binary (build/runtime/...) and files
+ * (base64.js; mnist.onnx and digit.pgm).  Each workload's disk (its files
+ * and the FIFOs) and its image are made in a fresh directory under /tmp,
+ * removed at exit.  `-w` picks workloads.  Exit status: 0
  * when every measurement ran (whether or not a target is met), 1 on any
  * error, 2 on bad usage.
  */
@@ -80,26 +87,26 @@
 #define TIMEOUT_S    30 /* per monitor run / native process */
 #define MAX_PER_RUN  32 /* cVMs of one kind per round */
 #define MAX_MEMFORKS 20
-#define RESULT	     "SGVsbG8gVGhlcmU="
-#define SCRIPT	     "base64.js"
 #define CAP	     "bench-workloads"
 #define MAX_LINES    512
-#define INIT_LINE    "template: heap created, print registered, saving"
-#define ARG_LINE     "get arg: \"" SCRIPT "\""
+#define LINE_MAX_LEN 256
+#define UNIT_MAX     4096 /* bytes of a unit's file (fed to the FIFOs) */
 
 static const char usage[] =
-	"usage: workloads [-c CPU] [-r ROUNDS] [-k N] [-m MEMFORKS] [-v]\n"
+	"usage: workloads [-c CPU] [-r ROUNDS] [-k N] [-m MEMFORKS] [-w NAMES] [-v]\n"
 	"  -c CPU       pin everything to CPU (default: the highest CPU this process may use)\n"
 	"  -r ROUNDS    rounds; each runs every variant (default 7)\n"
 	"  -k N         timed native runs, cold cVMs, forks and restores per round\n"
 	"               (default 15; one more each is a dropped warm-up)\n"
 	"  -m MEMFORKS  concurrent forks for the memory measurement (default 10)\n"
+	"  -w NAMES     the workloads, comma-separated (default all: duktape-js,mnist)\n"
 	"  -v           show the monitor's own output as it runs; -vv also turns on its\n"
 	"               verbose log (which costs time: for debugging, not for numbers)\n";
 
 static struct {
 	int cpu, rounds, k, memforks, verbose;
-} opt = {-1, 7, 15, 10, 0};
+	const char *only;
+} opt = {-1, 7, 15, 10, 0, NULL};
 
 const struct bench_prog bench_prog = {
 	.name = "workloads",
@@ -108,23 +115,89 @@ const struct bench_prog bench_prog = {
 	.timeout_s = TIMEOUT_S,
 };
 
-static char duk[PATH_MAX];		  /* the workload binary */
-static char script_src[PATH_MAX];	  /* base64.js next to it */
-static char root[64];			  /* /tmp/bench-workloads-XXXXXX */
-static char disk[128], snap[128];	  /* root/disk, root/snap */
-static char native_script[PATH_MAX + 16]; /* disk/base64.js */
+/* ---- the workloads ---- */
+
+struct timing {
+	struct series result, exit;
+};
+
+struct workload {
+	const char *name;      /* "duktape-js" */
+	const char *bin;       /* its binary in cvm/ */
+	const char *unit;      /* the file one unit of work names, in cvm/ */
+	const char *extra;     /* a file its init reads, in cvm/, or NULL */
+	const char *fifo;      /* the FIFOs' names: "hold-%d.js" */
+	const char *result;    /* the line that is the result */
+	const char *init;      /* the line its init ends with */
+	const char *what;      /* the unit of work, for the report */
+	const char *init_what; /* its init, for the report */
+	double target;	       /* native cold start / fork, to the result */
+
+	/* set up */
+	int on;
+	char path[PATH_MAX]; /* the binary */
+	char unit_src[PATH_MAX], extra_src[PATH_MAX];
+	char disk[128], snap[128]; /* root/NAME, root/NAME-snap */
+	char unit_data[UNIT_MAX];  /* the unit's file, fed to FIFOs */
+	size_t unit_len;
+	char arg_line[128]; /* get arg: "UNIT" */
+
+	/* measured */
+	struct timing nat, cold, frk, rst;
+	/* phases, from the lines before the result: init line / "get arg" line */
+	struct series nat_init, cold_init, frk_arg, rst_arg;
+	struct series tpl_ready; /* (c): template deploy -> frozen, info */
+	struct series frk_made;	 /* (c): request -> fork running */
+	int restore_state;	 /* 1 measured, -1 failed */
+	char restore_why[1400];
+	double img_mib, img_save_ms;
+	int image_written;
+	struct mem native_mem, tpl_mem, fork_mem[MAX_MEMFORKS];
+};
+
+static struct workload workloads[] = {
+	{
+		.name = "duktape-js",
+		.bin = "duktape",
+		.unit = "base64.js",
+		.fifo = "hold-%d.js",
+		.result = "SGVsbG8gVGhlcmU=",
+		.init = "template: heap created, print registered, saving",
+		.what = "evaluate base64.js (prints SGVsbG8gVGhlcmU=)",
+		.init_what = "heap created",
+		.target = 20,
+	},
+	{
+		.name = "mnist",
+		.bin = "mnist",
+		.unit = "digit.pgm",
+		.extra = "mnist.onnx",
+		.fifo = "hold-%d.pgm",
+		/* held_out.txt: digits/001.pgm is a 3, and the model says 3 */
+		.result = "digit: 3",
+		.init = "template: model mnist.onnx loaded: input Input3 [1,1,8,8], output "
+			"Plus214_Output_0 [1,10], 6 initializers, 5 nodes (Reshape Div Gemm Relu "
+			"Gemm); saving",
+		.what = "classify digit.pgm (prints digit: 3)",
+		.init_what = "model loaded",
+		.target = 5,
+	},
+};
+#define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+static char root[64]; /* /tmp/bench-workloads-XXXXXX */
 
 /* ---- lines read from a pipe, timestamped ---- */
 
 struct line {
 	uint64_t t; /* when the read that completed it returned */
-	char s[160];
+	char s[LINE_MAX_LEN];
 };
 
 struct lines {
 	struct line l[MAX_LINES];
 	int n;
-	char part[160]; /* the unfinished line */
+	char part[LINE_MAX_LEN]; /* the unfinished line */
 	size_t plen;
 	pthread_mutex_t mu;
 };
@@ -234,15 +307,16 @@ struct run_res {
 };
 
 /* A cVM line with its disk, for a plain cVM, a template or a restore. */
-static void gen_duk(struct gen *g, const char *name, const char *args, int tpl, int resume,
-		    long wait, int with_snap)
+static void gen_wl(struct gen *g, const struct workload *w, const char *name, const char *args,
+		   int tpl, int resume, long wait, int with_snap)
 {
 	char extra[512];
-	int k = snprintf(extra, sizeof(extra), "  disk: \"%s\"\n  disk_ro: 1\n", disk);
+	int k = snprintf(extra, sizeof(extra), "  disk: \"%s\"\n  disk_ro: 1\n", w->disk);
 	if (resume)
 		k += snprintf(extra + k, sizeof(extra) - (size_t)k, "  resume: 1\n");
 	if (with_snap)
-		snprintf(extra + k, sizeof(extra) - (size_t)k, "  snapshot_path: \"%s\"\n", snap);
+		snprintf(extra + k, sizeof(extra) - (size_t)k, "  snapshot_path: \"%s\"\n",
+			 w->snap);
 	gen_cvm(g, name, args, tpl, 0, wait, extra);
 }
 
@@ -282,10 +356,11 @@ static int run_cfg(struct gen *g, const char *label, struct run_res *r,
 }
 
 /* When cVM name's result line was relayed; dies (or fails) without one. */
-static uint64_t result_of(const char *name, const struct cvm_times *c, char *why, size_t len)
+static uint64_t result_of(const struct workload *w, const char *name, const struct cvm_times *c,
+			  char *why, size_t len)
 {
-	char want[64];
-	snprintf(want, sizeof(want), "[%s] " RESULT, name);
+	char want[LINE_MAX_LEN];
+	snprintf(want, sizeof(want), "[%s] %s", name, w->result);
 	uint64_t t = lines_find(&mon, want);
 	const char *bad = !t ? "printed no result line"
 			  : t < c->t_deploy || t > c->t_done + 1000000000ULL
@@ -294,7 +369,7 @@ static uint64_t result_of(const char *name, const struct cvm_times *c, char *why
 	if (!bad)
 		return t;
 	if (!why)
-		die("cVM '%s' %s", name, bad);
+		die("%s: cVM '%s' %s", w->name, name, bad);
 	snprintf(why, len, "cVM '%s' %s", name, bad);
 	return 0;
 }
@@ -302,7 +377,7 @@ static uint64_t result_of(const char *name, const struct cvm_times *c, char *why
 /* When cVM name's line text was relayed; dies when it was not. */
 static uint64_t line_of(const char *name, const char *text)
 {
-	char want[192];
+	char want[LINE_MAX_LEN];
 	snprintf(want, sizeof(want), "[%s] %s", name, text);
 	uint64_t t = lines_find(&mon, want);
 	if (!t)
@@ -310,26 +385,11 @@ static uint64_t line_of(const char *name, const char *text)
 	return t;
 }
 
-/* ---- what is measured ---- */
-
-struct timing {
-	struct series result, exit;
-};
-static struct timing nat, cold, frk, rst;
-/* phases, from the lines before the result: init line / "get arg" line */
-static struct series nat_init, cold_init, frk_arg, rst_arg;
-static struct series tpl_ready; /* (c): template deploy -> frozen, info */
-static struct series frk_made;	/* (c): request -> fork running */
-static int restore_state;	/* 1 measured, -1 failed */
-static char restore_why[1400];
-static double img_mib, img_save_ms;
-static int image_written;
-
 /* ---- (a) native ---- */
 
-/* Spawns the workload with argv[1] = arg, its stdout a pipe; returns the
- * pipe's read end.  *t0: right before posix_spawn. */
-static int spawn_native(const char *arg, pid_t *pid, uint64_t *t0)
+/* Spawns the workload in its disk directory with argv[1] = arg, its stdout
+ * a pipe; returns the pipe's read end.  *t0: right before posix_spawn. */
+static int spawn_native(const struct workload *w, const char *arg, pid_t *pid, uint64_t *t0)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
@@ -339,15 +399,16 @@ static int spawn_native(const char *arg, pid_t *pid, uint64_t *t0)
 	sigset_t none;
 	sigemptyset(&none);
 	if (posix_spawn_file_actions_init(&fa) || posix_spawn_file_actions_adddup2(&fa, p[1], 1) ||
-	    posix_spawnattr_init(&at) || posix_spawnattr_setsigmask(&at, &none) ||
+	    posix_spawn_file_actions_addchdir_np(&fa, w->disk) || posix_spawnattr_init(&at) ||
+	    posix_spawnattr_setsigmask(&at, &none) ||
 	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK))
 		die("cannot set up posix_spawn attributes");
-	char *argv[] = {"duktape", (char *)arg, NULL}, *envp[] = {NULL};
+	char *argv[] = {(char *)w->bin, (char *)arg, NULL}, *envp[] = {NULL};
 	fflush(stdout);
 	*t0 = now_ns();
-	int rc = posix_spawn(pid, duk, &fa, &at, argv, envp);
+	int rc = posix_spawn(pid, w->path, &fa, &at, argv, envp);
 	if (rc)
-		die("posix_spawn '%s': %s", duk, strerror(rc));
+		die("posix_spawn '%s': %s", w->path, strerror(rc));
 	close(p[1]);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -372,9 +433,10 @@ static uint64_t read_until(int fd, struct lines *L, const char *want)
 }
 
 /* The rest of a native run: its result, EOF, its exit. */
-static void native_finish(int fd, pid_t pid, struct lines *L, uint64_t *t_res, uint64_t *t_exit)
+static void native_finish(const struct workload *w, int fd, pid_t pid, struct lines *L,
+			  uint64_t *t_res, uint64_t *t_exit)
 {
-	*t_res = read_until(fd, L, RESULT);
+	*t_res = read_until(fd, L, w->result);
 	if (!*t_res)
 		kill(pid, SIGKILL);
 	char buf[256];
@@ -385,13 +447,13 @@ static void native_finish(int fd, pid_t pid, struct lines *L, uint64_t *t_res, u
 	watchdog_disarm();
 	close(fd);
 	if (!*t_res)
-		die("the native workload printed no result line%s",
+		die("the native %s printed no result line%s", w->name,
 		    timed_out ? " (timed out)" : "");
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		die("the native workload ended with wait status 0x%x", st);
+		die("the native %s ended with wait status 0x%x", w->name, st);
 }
 
-static void native_round(void)
+static void native_round(struct workload *w)
 {
 	static struct lines L = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	for (int i = 0; i <= opt.k; i++) {
@@ -399,16 +461,16 @@ static void native_round(void)
 		uint64_t t0, t_res, t_exit;
 		lines_reset(&L);
 		watchdog_arm();
-		int fd = spawn_native(native_script, &pid, &t0);
-		native_finish(fd, pid, &L, &t_res, &t_exit);
+		int fd = spawn_native(w, w->unit, &pid, &t0);
+		native_finish(w, fd, pid, &L, &t_res, &t_exit);
 		if (i == 0)
 			continue; /* warm-up */
-		series_add(&nat.result, span_us(t0, t_res));
-		uint64_t t_init = lines_find(&L, INIT_LINE);
+		series_add(&w->nat.result, span_us(t0, t_res));
+		uint64_t t_init = lines_find(&L, w->init);
 		if (!t_init)
-			die("the native workload did not print '%s'", INIT_LINE);
-		series_add(&nat_init, span_us(t0, t_init));
-		series_add(&nat.exit, span_us(t0, t_exit));
+			die("the native %s did not print '%s'", w->name, w->init);
+		series_add(&w->nat_init, span_us(t0, t_init));
+		series_add(&w->nat.exit, span_us(t0, t_exit));
 	}
 }
 
@@ -416,109 +478,118 @@ static void native_round(void)
 
 /* One monitor run per cold cVM: plain cVMs of this static binary all need
  * its range, which cVMs of one run may not share. */
-static void cold_round(void)
+static void cold_round(struct workload *w)
 {
 	static struct run_res r;
 	for (int i = 0; i <= opt.k; i++) {
 		struct gen g;
 		char name[32];
 		snprintf(name, sizeof(name), "cold-%d", i);
-		gen_begin(&g, CAP, sizeof(r.cap), duk);
-		gen_duk(&g, name, SCRIPT, 0, 0, -1, 0);
+		gen_begin(&g, CAP, sizeof(r.cap), w->path);
+		gen_wl(&g, w, name, w->unit, 0, 0, -1, 0);
 		run_cfg(&g, "cold", &r, NULL, NULL, 0);
 		if (i == 0)
 			continue; /* warm-up */
 		const struct cvm_times *c = &r.c[0];
-		uint64_t t = result_of(name, c, NULL, 0);
-		series_add(&cold.result, span_us(c->t_deploy, t));
-		series_add(&cold_init, span_us(c->t_deploy, line_of(name, INIT_LINE)));
-		series_add(&cold.exit, span_us(c->t_deploy, c->t_done));
+		uint64_t t = result_of(w, name, c, NULL, 0);
+		series_add(&w->cold.result, span_us(c->t_deploy, t));
+		series_add(&w->cold_init, span_us(c->t_deploy, line_of(name, w->init)));
+		series_add(&w->cold.exit, span_us(c->t_deploy, c->t_done));
 	}
 }
 
-static void fork_round(void)
+static void fork_round(struct workload *w)
 {
 	struct gen g;
 	static struct run_res r;
-	gen_begin(&g, CAP, sizeof(r.cap), duk);
-	gen_duk(&g, "tpl", "", 1, 0, -1, 0);
+	gen_begin(&g, CAP, sizeof(r.cap), w->path);
+	gen_wl(&g, w, "tpl", "", 1, 0, -1, 0);
 	for (int i = 0; i <= opt.k; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "fork-%d", i);
-		gen_fork(&g, name, SCRIPT, -1);
+		gen_fork(&g, name, w->unit, -1);
 	}
 	run_cfg(&g, "fork", &r, NULL, NULL, 0);
 	const struct cvm_times *tp = &r.c[0];
-	series_add(&tpl_ready, span_us(tp->t_deploy, tp->t_saved));
+	series_add(&w->tpl_ready, span_us(tp->t_deploy, tp->t_saved));
 	for (int i = 1; i <= opt.k; i++) { /* fork-0: warm-up */
 		const struct cvm_times *c = &r.c[i + 1];
 		char name[32];
 		snprintf(name, sizeof(name), "fork-%d", i);
 		if (c->t_deploy < tp->t_saved)
-			die("fork %d was requested before its template saved", i);
-		uint64_t t = result_of(name, c, NULL, 0);
-		series_add(&frk.result, span_us(c->t_deploy, t));
-		series_add(&frk_arg, span_us(c->t_deploy, line_of(name, ARG_LINE)));
-		series_add(&frk.exit, span_us(c->t_deploy, c->t_done));
-		series_add(&frk_made, span_us(c->t_deploy, c->t_running));
+			die("%s: fork %d was requested before its template saved", w->name, i);
+		uint64_t t = result_of(w, name, c, NULL, 0);
+		series_add(&w->frk.result, span_us(c->t_deploy, t));
+		series_add(&w->frk_arg, span_us(c->t_deploy, line_of(name, w->arg_line)));
+		series_add(&w->frk.exit, span_us(c->t_deploy, c->t_done));
+		series_add(&w->frk_made, span_us(c->t_deploy, c->t_running));
 	}
 }
 
 /* ---- (d) restores ---- */
 
-static void restore_round(void)
+/* The template run that writes the image, once; 0 or -1 (restore_why set). */
+static int write_image(struct workload *w)
 {
 	struct gen g;
 	static struct run_res r;
 	char why[1024];
-	if (restore_state < 0)
-		return;
-	if (!image_written) {
-		gen_begin(&g, CAP, sizeof(r.cap), duk);
-		gen_duk(&g, "tpl", "", 1, 0, -1, 1);
-		if (run_cfg(&g, "image", &r, NULL, why, sizeof(why))) {
-			restore_state = -1;
-			snprintf(restore_why, sizeof(restore_why), "writing the image: %s", why);
-			return;
-		}
-		char p[PATH_MAX];
-		struct stat st;
-		snprintf(p, sizeof(p), "%s/pages.img", snap);
-		if (stat(p, &st)) {
-			restore_state = -1;
-			snprintf(restore_why, sizeof(restore_why), "no pages.img was written");
-			return;
-		}
-		img_mib = (double)st.st_size / (1 << 20);
-		img_save_ms = span_us(r.c[0].t_deploy, r.c[0].t_saved) / 1000.0;
-		image_written = 1;
+	gen_begin(&g, CAP, sizeof(r.cap), w->path);
+	gen_wl(&g, w, "tpl", "", 1, 0, -1, 1);
+	if (run_cfg(&g, "image", &r, NULL, why, sizeof(why))) {
+		snprintf(w->restore_why, sizeof(w->restore_why), "writing the image: %s", why);
+		return -1;
 	}
-	gen_begin(&g, CAP, sizeof(r.cap), duk);
+	char p[PATH_MAX];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/pages.img", w->snap);
+	if (stat(p, &st)) {
+		snprintf(w->restore_why, sizeof(w->restore_why), "no pages.img was written");
+		return -1;
+	}
+	w->img_mib = (double)st.st_size / (1 << 20);
+	w->img_save_ms = span_us(r.c[0].t_deploy, r.c[0].t_saved) / 1000.0;
+	w->image_written = 1;
+	return 0;
+}
+
+static void restore_round(struct workload *w)
+{
+	struct gen g;
+	static struct run_res r;
+	char why[1024];
+	if (w->restore_state < 0)
+		return;
+	if (!w->image_written && write_image(w)) {
+		w->restore_state = -1;
+		return;
+	}
+	gen_begin(&g, CAP, sizeof(r.cap), w->path);
 	for (int i = 0; i <= opt.k; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "restored-%d", i);
-		gen_duk(&g, name, SCRIPT, 0, 1, -1, 1);
+		gen_wl(&g, w, name, w->unit, 0, 1, -1, 1);
 	}
 	if (run_cfg(&g, "restore", &r, NULL, why, sizeof(why))) {
-		restore_state = -1;
-		snprintf(restore_why, sizeof(restore_why), "restoring: %s", why);
+		w->restore_state = -1;
+		snprintf(w->restore_why, sizeof(w->restore_why), "restoring: %s", why);
 		return;
 	}
 	for (int i = 1; i <= opt.k; i++) {
 		const struct cvm_times *c = &r.c[i];
 		char name[32];
 		snprintf(name, sizeof(name), "restored-%d", i);
-		uint64_t t = result_of(name, c, why, sizeof(why));
+		uint64_t t = result_of(w, name, c, why, sizeof(why));
 		if (!t) {
-			restore_state = -1;
-			snprintf(restore_why, sizeof(restore_why), "%s", why);
+			w->restore_state = -1;
+			snprintf(w->restore_why, sizeof(w->restore_why), "%s", why);
 			return;
 		}
-		series_add(&rst.result, span_us(c->t_deploy, t));
-		series_add(&rst_arg, span_us(c->t_deploy, line_of(name, ARG_LINE)));
-		series_add(&rst.exit, span_us(c->t_deploy, c->t_done));
+		series_add(&w->rst.result, span_us(c->t_deploy, t));
+		series_add(&w->rst_arg, span_us(c->t_deploy, line_of(name, w->arg_line)));
+		series_add(&w->rst.exit, span_us(c->t_deploy, c->t_done));
 	}
-	restore_state = 1;
+	w->restore_state = 1;
 }
 
 /* ---- (e) memory ---- */
@@ -551,50 +622,57 @@ static int wait_sleeping(pid_t pid)
 	return -1;
 }
 
-/* Opens FIFO path for writing without blocking (its reader is there),
- * writes the script into it and closes it.  0 or -1. */
-static int feed_fifo(const char *path, const char *src, size_t len)
+/* FIFO i's name (as the workload sees it, in its disk's root). */
+static void fifo_name(const struct workload *w, char *buf, size_t len, int i)
 {
+	snprintf(buf, len, w->fifo, i);
+}
+
+/* ... and its path here. */
+static void fifo_path(const struct workload *w, char *buf, size_t len, int i)
+{
+	char name[64];
+	fifo_name(w, name, sizeof(name), i);
+	snprintf(buf, len, "%s/%s", w->disk, name);
+}
+
+/* Opens FIFO i of w for writing without blocking (its reader is there),
+ * writes the unit's file into it and closes it.  0 or -1. */
+static int feed_fifo(const struct workload *w, int i)
+{
+	char path[PATH_MAX];
+	fifo_path(w, path, sizeof(path), i);
 	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	fcntl(fd, F_SETFL, 0);
-	int ok = write(fd, src, len) == (ssize_t)len;
+	int ok = write(fd, w->unit_data, w->unit_len) == (ssize_t)w->unit_len;
 	close(fd);
 	return ok ? 0 : -1;
 }
 
-static char script[4096];
-static size_t script_len;
-
-static struct mem native_mem, tpl_mem, fork_mem[MAX_MEMFORKS];
-
-static void fifo_path(char *buf, size_t len, int i)
-{
-	snprintf(buf, len, "%s/hold-%d.js", disk, i);
-}
-
 /* One native process, measured blocked after its init. */
-static void native_memory(void)
+static void native_memory(struct workload *w)
 {
 	static struct lines L = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	char fifo[PATH_MAX];
+	char fifo[64];
 	pid_t pid;
 	uint64_t t0, t_res, t_exit;
-	fifo_path(fifo, sizeof(fifo), 0);
+	fifo_name(w, fifo, sizeof(fifo), 0);
 	lines_reset(&L);
 	watchdog_arm();
-	int fd = spawn_native(fifo, &pid, &t0);
-	if (!read_until(fd, &L, INIT_LINE) || wait_sleeping(pid) || mem_of(pid, &native_mem)) {
+	int fd = spawn_native(w, fifo, &pid, &t0);
+	if (!read_until(fd, &L, w->init) || wait_sleeping(pid) || mem_of(pid, &w->native_mem)) {
 		kill(pid, SIGKILL);
-		die("the native workload did not get blocked on its FIFO after its init");
+		die("the native %s did not get blocked on its FIFO after its init", w->name);
 	}
-	if (feed_fifo(fifo, script, script_len))
-		die("cannot feed the native workload's FIFO: %s", strerror(errno));
-	native_finish(fd, pid, &L, &t_res, &t_exit);
+	if (feed_fifo(w, 0))
+		die("cannot feed the native %s's FIFO: %s", w->name, strerror(errno));
+	native_finish(w, fd, pid, &L, &t_res, &t_exit);
 }
 
 struct memctx {
+	struct workload *w;
 	struct iv_run *run;
 	pthread_t th;
 	volatile int stop;
@@ -608,10 +686,12 @@ struct memctx {
 static void *mem_sampler(void *arg)
 {
 	struct memctx *m = arg;
+	struct workload *w = m->w;
 	int n = opt.memforks;
 	for (int i = 1; i <= n; i++) {
-		char want[64];
-		snprintf(want, sizeof(want), "[hold-%d] get arg: \"hold-%d.js\"", i, i);
+		char want[128], fifo[64];
+		fifo_name(w, fifo, sizeof(fifo), i);
+		snprintf(want, sizeof(want), "[hold-%d] get arg: \"%s\"", i, fifo);
 		while (!m->stop && !lines_find(&mon, want))
 			sleep_ns(500 * 1000);
 		pid_t pid = __atomic_load_n(&m->run->cvms[i].cell.pid, __ATOMIC_ACQUIRE);
@@ -622,24 +702,21 @@ static void *mem_sampler(void *arg)
 		}
 	}
 	for (int i = 1; i <= n; i++)
-		if (mem_of(m->run->cvms[i].cell.pid, &fork_mem[i - 1])) {
+		if (mem_of(m->run->cvms[i].cell.pid, &w->fork_mem[i - 1])) {
 			snprintf(m->why, sizeof(m->why), "cannot read fork %d's memory", i);
 			goto feed;
 		}
-	if (mem_of(m->run->cvms[0].cell.pid, &tpl_mem)) {
+	if (mem_of(m->run->cvms[0].cell.pid, &w->tpl_mem)) {
 		snprintf(m->why, sizeof(m->why), "cannot read the template's memory");
 		goto feed;
 	}
 	m->ok = 1;
 feed: /* always, so that the run ends */
-	for (int i = 1; i <= n; i++) {
-		char fifo[PATH_MAX];
-		fifo_path(fifo, sizeof(fifo), i);
-		if (feed_fifo(fifo, script, script_len) && m->ok) {
+	for (int i = 1; i <= n; i++)
+		if (feed_fifo(w, i) && m->ok) {
 			m->ok = 0;
 			snprintf(m->why, sizeof(m->why), "cannot feed fork %d's FIFO", i);
 		}
-	}
 	return NULL;
 }
 
@@ -661,28 +738,29 @@ static void mem_end(struct iv_run *run, void *ctx)
 	pthread_join(m->th, NULL);
 }
 
-static void fork_memory(void)
+static void fork_memory(struct workload *w)
 {
 	static struct memctx m;
 	static struct run_res r;
 	struct gen g;
 	memset(&m, 0, sizeof(m));
-	gen_begin(&g, CAP, sizeof(r.cap), duk);
-	gen_duk(&g, "tpl", "", 1, 0, -1, 0);
+	m.w = w;
+	gen_begin(&g, CAP, sizeof(r.cap), w->path);
+	gen_wl(&g, w, "tpl", "", 1, 0, -1, 0);
 	for (int i = 1; i <= opt.memforks; i++) {
-		char name[32], args[32];
+		char name[32], fifo[64];
 		snprintf(name, sizeof(name), "hold-%d", i);
-		snprintf(args, sizeof(args), "hold-%d.js", i);
-		gen_fork(&g, name, args, 0); /* wait: 0: all at once */
+		fifo_name(w, fifo, sizeof(fifo), i);
+		gen_fork(&g, name, fifo, 0); /* wait: 0: all at once */
 	}
 	struct bench_hooks hooks = {mem_start, mem_end, &m};
 	run_cfg(&g, "memory", &r, &hooks, NULL, 0);
 	if (!m.ok)
-		die("memory: %s", m.why);
+		die("%s: memory: %s", w->name, m.why);
 	for (int i = 1; i <= opt.memforks; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "hold-%d", i);
-		result_of(name, &r.c[i], NULL, 0);
+		result_of(w, name, &r.c[i], NULL, 0);
 	}
 }
 
@@ -695,60 +773,117 @@ static void clean(void)
 	char p[PATH_MAX];
 	if (!root[0])
 		return;
-	for (size_t k = 0; k < sizeof(snapfiles) / sizeof(snapfiles[0]); k++) {
-		snprintf(p, sizeof(p), "%s/%s", snap, snapfiles[k]);
+	for (size_t k = 0; k < NWORKLOADS; k++) {
+		const struct workload *w = &workloads[k];
+		if (!w->disk[0])
+			continue;
+		for (size_t j = 0; j < sizeof(snapfiles) / sizeof(snapfiles[0]); j++) {
+			snprintf(p, sizeof(p), "%s/%s", w->snap, snapfiles[j]);
+			unlink(p);
+		}
+		rmdir(w->snap);
+		for (int i = 0; i <= MAX_MEMFORKS; i++) {
+			fifo_path(w, p, sizeof(p), i);
+			unlink(p);
+		}
+		snprintf(p, sizeof(p), "%s/%s", w->disk, w->unit);
 		unlink(p);
+		if (w->extra) {
+			snprintf(p, sizeof(p), "%s/%s", w->disk, w->extra);
+			unlink(p);
+		}
+		rmdir(w->disk);
 	}
-	rmdir(snap);
-	for (int i = 0; i <= MAX_MEMFORKS; i++) {
-		fifo_path(p, sizeof(p), i);
-		unlink(p);
-	}
-	unlink(native_script);
-	rmdir(disk);
 	rmdir(root);
 }
 
-/* The workload's disk: the script and one FIFO per process of (e),
- * readable by the cells' uid. */
-static void make_disk(void)
+/* Copies src to the disk as name, readable by the cells' uid; returns its
+ * size.  At most max bytes; into keep (if not NULL) too. */
+static size_t copy_in(const struct workload *w, const char *src, const char *name, size_t max,
+		      char *keep)
 {
-	FILE *f = fopen(script_src, "re");
-	if (!f)
-		die("cannot open '%s': %s", script_src, strerror(errno));
-	script_len = fread(script, 1, sizeof(script), f);
-	int bad = ferror(f) || script_len == sizeof(script);
-	fclose(f);
-	if (bad || !script_len)
-		die("cannot read '%s' (or it is over 4 KiB)", script_src);
+	char dst[PATH_MAX], buf[65536];
+	snprintf(dst, sizeof(dst), "%s/%s", w->disk, name);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (in < 0 || out < 0)
+		die("cannot copy '%s' to '%s': %s", src, dst, strerror(errno));
+	size_t total = 0;
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (total + (size_t)n > max)
+			die("'%s' is over %zu bytes", src, max);
+		if (keep)
+			memcpy(keep + total, buf, (size_t)n);
+		if (write(out, buf, (size_t)n) != n)
+			die("cannot write '%s': %s", dst, strerror(errno));
+		total += (size_t)n;
+	}
+	if (n < 0 || close(out) || chmod(dst, 0644) || !total)
+		die("cannot copy '%s' to '%s'", src, dst);
+	close(in);
+	return total;
+}
+
+/* A workload's disk: the unit's file, the file its init reads and one FIFO
+ * per process of (e), readable by the cells' uid. */
+static void make_disk(struct workload *w)
+{
+	snprintf(w->disk, sizeof(w->disk), "%s/%s", root, w->bin);
+	snprintf(w->snap, sizeof(w->snap), "%s/%s-snap", root, w->bin);
+	if (mkdir(w->disk, 0755) || chmod(w->disk, 0755))
+		die("cannot make '%s': %s", w->disk, strerror(errno));
+	w->unit_len = copy_in(w, w->unit_src, w->unit, UNIT_MAX, w->unit_data);
+	if (w->extra)
+		copy_in(w, w->extra_src, w->extra, 64 << 20, NULL);
+	for (int i = 0; i <= opt.memforks; i++) {
+		char p[PATH_MAX];
+		fifo_path(w, p, sizeof(p), i);
+		if (mkfifo(p, 0644) || chmod(p, 0644))
+			die("mkfifo '%s': %s", p, strerror(errno));
+	}
+	snprintf(w->arg_line, sizeof(w->arg_line), "get arg: \"%s\"", w->unit);
+}
+
+static void make_root(void)
+{
 	snprintf(root, sizeof(root), "/tmp/bench-workloads-XXXXXX");
 	if (!mkdtemp(root))
 		die("mkdtemp: %s", strerror(errno));
 	atexit(clean);
-	snprintf(disk, sizeof(disk), "%s/disk", root);
-	snprintf(snap, sizeof(snap), "%s/snap", root);
-	snprintf(native_script, sizeof(native_script), "%s/" SCRIPT, disk);
-	if (chmod(root, 0755) || mkdir(disk, 0755) || chmod(disk, 0755))
-		die("cannot make '%s': %s", disk, strerror(errno));
-	int fd = open(native_script, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, script, script_len) != (ssize_t)script_len || close(fd) ||
-	    chmod(native_script, 0644))
-		die("cannot write '%s'", native_script);
-	for (int i = 0; i <= opt.memforks; i++) {
-		char p[PATH_MAX];
-		fifo_path(p, sizeof(p), i);
-		if (mkfifo(p, 0644) || chmod(p, 0644))
-			die("mkfifo '%s': %s", p, strerror(errno));
-	}
+	if (chmod(root, 0755))
+		die("chmod '%s': %s", root, strerror(errno));
 }
 
-static void find_files(void)
+static void find_files(struct workload *w)
 {
-	bench_find_here();
-	bench_cvm_path(duk, sizeof(duk), "duktape");
-	bench_cvm_path(script_src, sizeof(script_src), SCRIPT);
-	if (access(duk, X_OK))
-		die("'%s' is not executable", duk);
+	bench_cvm_path(w->path, sizeof(w->path), w->bin);
+	bench_cvm_path(w->unit_src, sizeof(w->unit_src), w->unit);
+	if (w->extra)
+		bench_cvm_path(w->extra_src, sizeof(w->extra_src), w->extra);
+	if (access(w->path, X_OK))
+		die("'%s' is not executable", w->path);
+}
+
+/* -w: which workloads run. */
+static void pick(const char *names)
+{
+	for (size_t k = 0; k < NWORKLOADS; k++)
+		workloads[k].on = !names;
+	for (const char *p = names; p && *p;) {
+		size_t len = strcspn(p, ",");
+		size_t k = 0;
+		while (k < NWORKLOADS &&
+		       (strlen(workloads[k].name) != len || strncmp(workloads[k].name, p, len)))
+			k++;
+		if (k == NWORKLOADS) {
+			fprintf(stderr, "workloads: no workload '%.*s' (duktape-js, mnist)\n%s",
+				(int)len, p, usage);
+			exit(2);
+		}
+		workloads[k].on = 1;
+		p += len + (p[len] == ',');
+	}
 }
 
 /* ---- report ---- */
@@ -763,75 +898,85 @@ static double mib(long kb)
 	return (double)kb / 1024.0;
 }
 
-static void report(void)
+static void report_times(const struct workload *w)
 {
-	printf("\n-- duktape-js, one unit of work: evaluate " SCRIPT " (prints " RESULT ") --\n");
+	printf("\n-- %s, one unit of work: %s --\n", w->name, w->what);
 	printf("  (a) native cold start: the static binary as a plain process (posix_spawn),\n"
-	       "      heap created, script read and evaluated:\n");
-	line("posix_spawn -> result line read", &nat.result);
-	line("posix_spawn -> exit (waitpid)", &nat.exit);
-	line("(phase) posix_spawn -> its init line read", &nat_init);
-	printf("  (b) cold cVM: a plain cVM of the same binary (loaded, cell spawned, heap\n"
-	       "      created, host_save a no-op, script evaluated):\n");
-	line("deploy -> result line relayed", &cold.result);
-	line("deploy -> exit reaped", &cold.exit);
-	line("(phase) deploy -> its init line relayed", &cold_init);
+	       "      %s, the unit of work done:\n",
+	       w->init_what);
+	line("posix_spawn -> result line read", &w->nat.result);
+	line("posix_spawn -> exit (waitpid)", &w->nat.exit);
+	line("(phase) posix_spawn -> its init line read", &w->nat_init);
+	printf("  (b) cold cVM: a plain cVM of the same binary (loaded, cell spawned, %s,\n"
+	       "      host_save a no-op, the unit of work done):\n",
+	       w->init_what);
+	line("deploy -> result line relayed", &w->cold.result);
+	line("deploy -> exit reaped", &w->cold.exit);
+	line("(phase) deploy -> its init line relayed", &w->cold_init);
 	printf("  (c) fork of the template (template deploy -> zygote %.2f ms, over before the\n"
 	       "      first request: excluded by construction); fork made (request -> running)\n"
 	       "      %.1f us median:\n",
-	       series_median(&tpl_ready) / 1000.0, series_median(&frk_made));
-	line("fork request -> result line relayed", &frk.result);
-	line("fork request -> exit reaped", &frk.exit);
-	line("(phase) request -> its \"get arg\" line relayed", &frk_arg);
-	if (restore_state == 1) {
+	       series_median(&w->tpl_ready) / 1000.0, series_median(&w->frk_made));
+	line("fork request -> result line relayed", &w->frk.result);
+	line("fork request -> exit reaped", &w->frk.exit);
+	line("(phase) request -> its \"get arg\" line relayed", &w->frk_arg);
+	if (w->restore_state == 1) {
 		printf("  (d) restore from an image (pages.img %.2f MiB, written once by a "
 		       "template\n"
 		       "      run in %.1f ms; page cache warm; pages mapped lazily):\n",
-		       img_mib, img_save_ms);
-		line("restore deploy -> result line relayed", &rst.result);
-		line("restore deploy -> exit reaped", &rst.exit);
-		line("(phase) deploy -> its \"get arg\" line relayed", &rst_arg);
+		       w->img_mib, w->img_save_ms);
+		line("restore deploy -> result line relayed", &w->rst.result);
+		line("restore deploy -> exit reaped", &w->rst.exit);
+		line("(phase) deploy -> its \"get arg\" line relayed", &w->rst_arg);
 	} else {
-		printf("  (d) restore from an image: failed, not measured (%s)\n", restore_why);
+		printf("  (d) restore from an image: failed, not measured (%s)\n", w->restore_why);
 	}
-	double nr = series_median(&nat.result), ne = series_median(&nat.exit);
-	double fr = series_median(&frk.result), fe = series_median(&frk.exit);
-	double cr = series_median(&cold.result), ce = series_median(&cold.exit);
+}
+
+static void report_ratios(const struct workload *w)
+{
+	double nr = series_median(&w->nat.result), ne = series_median(&w->nat.exit);
+	double fr = series_median(&w->frk.result), fe = series_median(&w->frk.exit);
+	double cr = series_median(&w->cold.result), ce = series_median(&w->cold.exit);
 	printf("  ratios (of medians):\n");
-	printf("      native cold start / fork, to the result:   %6.1fx faster (target >= 20x: "
+	printf("      native cold start / fork, to the result:   %6.1fx faster (target >= %.0fx: "
 	       "%s)\n",
-	       nr / fr, verdict(nr / fr >= 20));
+	       nr / fr, w->target, verdict(nr / fr >= w->target));
 	printf("      native cold start / fork, to exit:         %6.1fx faster (info)\n", ne / fe);
 	printf("      cold cVM / fork, to the result:            %6.1fx faster (info); to exit "
 	       "%.1fx\n",
 	       cr / fr, ce / fe);
 	printf("      cold cVM / native cold start, to the result: %4.2fx        (info)\n",
 	       cr / nr);
-	if (restore_state == 1) {
-		double rr = series_median(&rst.result), re = series_median(&rst.exit);
+	if (w->restore_state == 1) {
+		double rr = series_median(&w->rst.result), re = series_median(&w->rst.exit);
 		printf("      native cold start / restore, to the result: %5.1fx faster (info); to "
 		       "exit %.1fx\n",
 		       nr / rr, ne / re);
 		printf("      restore / fork, to the result:             %6.2fx        (info)\n",
 		       rr / fr);
 	}
+}
 
+static void report_memory(const struct workload *w)
+{
 	int n = opt.memforks;
 	long fpss = 0, frss = 0;
 	for (int i = 0; i < n; i++) {
-		fpss += fork_mem[i].pss_kb;
-		frss += fork_mem[i].rss_kb;
+		fpss += w->fork_mem[i].pss_kb;
+		frss += w->fork_mem[i].rss_kb;
 	}
-	double with_tpl = mib(fpss + tpl_mem.pss_kb), npss = mib(native_mem.pss_kb);
-	printf("\n== (e) memory: %d concurrent forks, each blocked after its start opening its "
-	       "script (a FIFO),\n"
-	       "   against one native process blocked the same way right after its init ==\n",
-	       n);
+	double with_tpl = mib(fpss + w->tpl_mem.pss_kb), npss = mib(w->native_mem.pss_kb);
+	printf("\n== %s (e) memory: %d concurrent forks, each blocked after its start opening "
+	       "its\n"
+	       "   unit's file (a FIFO), against one native process blocked the same way right "
+	       "after its init ==\n",
+	       w->name, n);
 	printf("  native process: PSS %.2f MiB, RSS %.2f MiB (anonymous %.2f)\n", npss,
-	       mib(native_mem.rss_kb), mib(native_mem.anon_kb));
+	       mib(w->native_mem.rss_kb), mib(w->native_mem.anon_kb));
 	printf("  forks: PSS %.2f MiB in all (%.3f each), RSS %.2f MiB each; template PSS %.2f "
 	       "MiB\n",
-	       mib(fpss), mib(fpss) / n, mib(frss) / n, mib(tpl_mem.pss_kb));
+	       mib(fpss), mib(fpss) / n, mib(frss) / n, mib(w->tpl_mem.pss_kb));
 	printf("  %d forks + their template, PSS %.2f MiB vs one native process's PSS %.2f MiB: "
 	       "ratio %.2f (target <= 1.5x: %s)\n",
 	       n, with_tpl, npss, with_tpl / npss, verdict(with_tpl / npss <= 1.5));
@@ -840,10 +985,25 @@ static void report(void)
 	       mib(fpss) / npss, n, npss * n);
 }
 
+static void round_of(struct workload *w, int r)
+{
+	if (r & 1) { /* alternate the order */
+		restore_round(w);
+		fork_round(w);
+		cold_round(w);
+		native_round(w);
+	} else {
+		native_round(w);
+		cold_round(w);
+		fork_round(w);
+		restore_round(w);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int c;
-	while ((c = bench_getopt(argc, argv, "c:r:k:m:", &opt.verbose)) != -1) {
+	while ((c = bench_getopt(argc, argv, "c:r:k:m:w:", &opt.verbose)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.cpu = parse_int(optarg, 0, CPU_SETSIZE - 1, "-c CPU");
@@ -857,34 +1017,42 @@ int main(int argc, char **argv)
 		case 'm':
 			opt.memforks = parse_int(optarg, 1, MAX_MEMFORKS, "-m MEMFORKS");
 			break;
+		case 'w':
+			opt.only = optarg;
+			break;
 		}
 	}
+	pick(opt.only);
 	bench_init(opt.verbose, 0);
 	opt.cpu = bench_pin(opt.cpu, ""); /* before any thread or child exists */
-	find_files();
-	make_disk();
+	bench_find_here();
+	make_root();
+	for (size_t k = 0; k < NWORKLOADS; k++)
+		if (workloads[k].on) {
+			find_files(&workloads[k]);
+			make_disk(&workloads[k]);
+		}
 	uint64_t t0 = now_ns();
-	printf("\n== duktape-js workload: %d rounds of %d native runs, %d cold cVMs, a template "
-	       "and %d\n"
+	printf("\n== workloads: %d rounds of, per workload, %d native runs, %d cold cVMs, a "
+	       "template and %d\n"
 	       "   forks, %d restores from an image; +1 warm-up each, dropped; medians over the "
 	       "rest ==\n",
 	       opt.rounds, opt.k, opt.k, opt.k, opt.k);
-	for (int r = 0; r < opt.rounds; r++) {
-		if (r & 1) { /* alternate the order */
-			restore_round();
-			fork_round();
-			cold_round();
-			native_round();
-		} else {
-			native_round();
-			cold_round();
-			fork_round();
-			restore_round();
+	for (int r = 0; r < opt.rounds; r++)
+		for (size_t k = 0; k < NWORKLOADS; k++)
+			if (workloads[k].on)
+				round_of(&workloads[k], r);
+	for (size_t k = 0; k < NWORKLOADS; k++)
+		if (workloads[k].on) {
+			native_memory(&workloads[k]);
+			fork_memory(&workloads[k]);
 		}
-	}
-	native_memory();
-	fork_memory();
-	report();
+	for (size_t k = 0; k < NWORKLOADS; k++)
+		if (workloads[k].on) {
+			report_times(&workloads[k]);
+			report_ratios(&workloads[k]);
+			report_memory(&workloads[k]);
+		}
 	printf("\n(total %.1f s)\n", (double)(now_ns() - t0) / 1e9);
 	return 0;
 }

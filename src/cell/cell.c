@@ -381,12 +381,24 @@ static int private_tmpfs(const char *dir, uint64_t size)
 	return mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 }
 
-/* A program's own /tmp and /dev/shm: tmpfs in a mount namespace of its
- * own (a copy of its root's), their pages charged to its memory. */
+/* Its own processes at /proc, if the root has that directory: a proc of
+ * its pid namespace (it is pid 1 there), the process directories alone
+ * (subset=pid: no /proc/sys, meminfo, kcore, ... of the host), for
+ * /proc/self/exe, /proc/self/fd and the like. */
+static int private_proc(void)
+{
+	struct stat st;
+	if (lstat("/proc", &st) || !S_ISDIR(st.st_mode))
+		return 0;
+	return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "subset=pid");
+}
+
+/* A program's own /tmp, /dev/shm and /proc: in a mount namespace of its
+ * own (a copy of its root's); the tmpfs pages are charged to its memory. */
 static void child_mounts(const struct iv_cell_spec *spec, int ctl)
 {
 	if (unshare(CLONE_NEWNS) || private_tmpfs("/tmp", spec->mem) ||
-	    private_tmpfs("/dev/shm", spec->mem))
+	    private_tmpfs("/dev/shm", spec->mem) || private_proc())
 		child_fail(ctl, IV_STEP_MOUNT);
 }
 

@@ -21,6 +21,9 @@
 #define SYS_prctl      157
 #define SYS_exit_group 231
 #define SYS_fcntl      72
+#define SYS_arch_prctl 158
+#define ARCH_MAP_VDSO_64 0x2003
+#define AT_SYSINFO_EHDR 33
 #define SYS_execveat   322
 #define SYS_seccomp    317
 
@@ -156,7 +159,30 @@ static __attribute__((noreturn)) void exec_program(const struct iv_plan_hdr *h,
 	fail(IV_STEP_PROGRAM, r);
 }
 
-__attribute__((noreturn)) void iv_stub_main(void)
+/* Where the kernel put this process's vDSO (AT_SYSINFO_EHDR), from the
+ * start-up stack sp: argc, argv, envp, auxv. */
+static uint64_t vdso_of(const uint64_t *sp)
+{
+	const uint64_t *p = sp + 1 + sp[0] + 1;
+	while (*p)
+		p++;
+	for (p++; p[0]; p += 2)
+		if (p[0] == AT_SYSINFO_EHDR)
+			return p[1];
+	return 0;
+}
+
+/* The template's vDSO where the template had it: a program keeps pointers
+ * into it (a libc's clock_gettime).  The same kernel: the same block. */
+static long move_vdso(const struct iv_plan_op *op, uint64_t here)
+{
+	if (!here || here < op->arg)
+		return -22;
+	long r = sc3(SYS_munmap, here - op->arg, op->len, 0);
+	return bad(r) ? r : sc3(SYS_arch_prctl, ARCH_MAP_VDSO_64, op->addr, 0);
+}
+
+__attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
 {
 	/* Not dumpable: the cell's /proc files belong to root and no process
 	 * of its uid (a template's forks share it) may ptrace it or read its
@@ -188,7 +214,7 @@ __attribute__((noreturn)) void iv_stub_main(void)
 		const struct iv_plan_op *op = &ops[i];
 		/* Nothing of a plan may touch the stub itself (it has no filter yet)
 		 * nor the plan. */
-		if (op->kind != IV_OP_CLOSE &&
+		if (op->kind != IV_OP_CLOSE && op->kind != IV_OP_VDSO &&
 		    (op->addr < IV_USER_MIN || op->addr > IV_USER_TOP ||
 		     op->len > IV_USER_TOP - op->addr ||
 		     (op->addr < stub_end && op->addr + op->len > IV_STUB_BASE) ||
@@ -230,6 +256,9 @@ __attribute__((noreturn)) void iv_stub_main(void)
 			break;
 		case IV_OP_CLOSE:
 			r = sc3(SYS_close, op->arg, 0, 0);
+			break;
+		case IV_OP_VDSO:
+			r = move_vdso(op, vdso_of(sp));
 			break;
 		default:
 			r = -22;

@@ -4,6 +4,7 @@
 	.globl _start
 _start:
 	xor %ebp, %ebp
+	mov %rsp, %rdi		/* argc, argv, envp, auxv: iv_stub_main(sp) */
 	and $-16, %rsp
 	call iv_stub_main
 	hlt

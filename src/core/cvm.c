@@ -146,6 +146,19 @@ static int check_program(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 		rc = iv_program_check(root, cfg->runtime, fd, cfg->runtime, &prog, &e);
 	if (fd >= 0)
 		close(fd);
+	/* What the cell mounts a program where its disk has the directory. */
+	char missing[64] = "";
+	const char *dirs[] = {"dev", "proc", "tmp"};
+	for (int i = 0; rc == 0 && root >= 0 && i < 3; i++) {
+		struct stat st;
+		if (fstatat(root, dirs[i], &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 " /%s", dirs[i]);
+	}
+	if (missing[0])
+		iv_log("cVM '%s': its disk has no%s directory: the program gets none (README "
+		       "\"Programs\"; scripts/mkroot.sh makes them)",
+		       cfg->name, missing);
 	if (root >= 0)
 		close(root);
 	return rc ? iv_fail(err, "cVM '%s': %s", cfg->name, e.msg) : 0;
@@ -318,7 +331,7 @@ void iv_cvm_confine(struct iv_cvm *cvm, pid_t pid)
 	struct stat st;
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
 	cvm->pidns = stat(path, &st) ? 0 : (uint64_t)st.st_ino;
-	if (cvm->cfg->program && !cvm->cfg->resume)
+	if (cvm->cfg->program && !(cvm->cfg->resume && !cvm->cfg->snapshot_path))
 		iv_cgroup_confine(cvm->cfg->name, cvm->cfg->memory, pid, cvm->cell.cgroup,
 				  sizeof(cvm->cell.cgroup));
 }

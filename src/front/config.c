@@ -966,7 +966,7 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		return fail_at(c, m, "runtime", "missing in cVM '%s'", vm->name);
 	/* Without a range it is a program: the kernel loads it in an address
 	 * space of its own (README "Programs"). */
-	vm->program = !have_iso && !vm->resume;
+	vm->program = !have_iso && (!vm->resume || vm->snapshot_path);
 	if (at[K_MEMORY] && have_iso)
 		return fail_at(c, at[K_MEMORY], "memory",
 			       "cVM '%s' has an isolation range, whose size is its memory",
@@ -977,10 +977,6 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			       "are networked",
 			       vm->name);
 	if (vm->program) {
-		if (vm->snapshot_path)
-			return not_yet(c, m, "snapshot_path",
-				       "images of programs (no 'isolation' range): TFORK them "
-				       "without one");
 		if (!vm->memory)
 			vm->memory = IV_PROGRAM_MEMORY;
 		vm->base = 0;

@@ -42,6 +42,9 @@ enum iv_op_kind {
 	IV_OP_STORE64 = 6,    /* *(uint64_t *)addr = arg (relocations) */
 	IV_OP_MAP_SHARED = 7, /* mmap(addr, len, RW, MAP_SHARED|MAP_FIXED, fd arg, 0): a cap file */
 	IV_OP_CLOSE = 8,      /* close(arg) */
+	IV_OP_VDSO = 9,	      /* move the kernel's vDSO block (its data pages, then the vDSO,
+			       * len bytes in all, the vDSO at offset arg) to addr, where an
+			       * image's program expects it; first of the ops */
 };
 
 /* IV_OP_MAP_ANON's arg: MAP_FIXED_NOREPLACE, so that memory restored from

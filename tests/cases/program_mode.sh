@@ -9,7 +9,7 @@ ATTACK=$B/tests/posix/attack
 # pm_disk DIR: a disk with busybox (and its applets), attack, /dev and /tmp
 pm_disk() {
 	local d=$1
-	mkdir -p "$d/bin" "$d/dev" "$d/tmp" "$d/work" &&
+	mkdir -p "$d/bin" "$d/dev" "$d/proc" "$d/tmp" "$d/work" &&
 	cp /bin/busybox "$ATTACK" "$d/bin/" &&
 	for a in sh cat wc ls head tr sleep echo; do ln -sf busybox "$d/bin/$a"; done &&
 	chmod 1777 "$d/tmp" && chmod 777 "$d/work"
@@ -63,7 +63,8 @@ cVMs:
   args: [ls, /]
 EOF
 	run_iv -y "$T/a.yaml"
-	expect_rc 0 && expect_out "[ls] bin" && expect_out "[ls] lib" || return 1
+	expect_rc 0 && expect_out "[ls] bin" && expect_out "[ls] lib" &&
+	expect_err "cVM 'ls': its disk has no /dev /proc /tmp directory: the program gets none" || return 1
 	# the loader given as the runtime, with the program as its argument
 	local ld; ld=$(readelf -l /bin/ls | sed -n 's/.*interpreter: \(.*\)]/\1/p')
 	sed -i "s|runtime: /bin/ls|runtime: $ld|; s|args: \[ls, /\]|args: [ld.so, /bin/ls, /]|" "$T/a.yaml"
@@ -105,6 +106,13 @@ test_program_args_with_an_unterminated_quote_start_nothing() {
 	expect_rc 2 && expect_err "unterminated" && expect_no_err "exited"
 }
 
+test_program_proc_shows_its_own_processes_only() {
+	pm_disk "$T/disk" || return 1
+	run_iv -y "$(pm_yaml a.yaml p 'ls /proc; readlink /proc/self/exe; cat /proc/meminfo || echo no meminfo')"
+	expect_rc 0 && expect_out "[p] 1" && expect_out "[p] self" && expect_out "[p] /bin/busybox" &&
+	expect_out "[p] no meminfo" && expect_no_out "[p] sys"
+}
+
 test_program_dev_has_the_usual_devices_and_no_terminal() {
 	pm_disk "$T/disk" || return 1
 	run_iv -y "$(pm_yaml a.yaml d 'ls /dev; echo x > /dev/null && echo null ok; head -c 5 /dev/urandom | wc -c; head -c 3 /dev/zero | wc -c; echo y > /dev/tty || echo no tty')"
@@ -128,15 +136,18 @@ test_program_children_are_confined_as_the_first_process() {
 	pm_disk "$T/disk" || return 1
 	{ echo "cVMs:"
 	  pm_entry victim 'sleep 2; echo alive' "wait: 0"
-	  pm_entry a '/bin/attack signals; /bin/attack calls; /bin/attack files'
+	  pm_entry a '/bin/attack signals; /bin/attack calls; /bin/attack files; /bin/attack syscalls; /bin/attack proc; echo end'
 	} | yaml a.yaml >/dev/null
 	run_iv -y "$T/a.yaml"
 	expect_rc 0 && expect_out "[victim] alive" && expect_no_out "ESCAPED" &&
+	expect_out "[a] attack proc: mounted, 2 process(es) there, 2 mem file(s) readable" &&
+	expect_out "[a] attack syscalls: blocked" && expect_out "[a] attack mount: errno 1" &&
 	expect_out "[a] attack signals: pid 2 sees 1 other pid(s), killed 0" &&
 	expect_out "[a] attack calls: blocked" && expect_out "[a] attack files: blocked" &&
 	expect_out "[a] attack socket_unix: errno 1" && expect_out "[a] attack tiocsti: errno 25" &&
 	expect_out "[a] attack unshare_user: errno 1" && expect_out "[a] attack ptrace: errno 1" &&
-	expect_out "[a] attack open /proc/1/mem: errno 2" &&
+	expect_out "[a] attack open /proc/kcore: errno 2" &&
+	expect_out "[a] attack open /proc/1/root/../../etc/passwd: errno 2" &&
 	expect_err "cVM 'a': denied system call socket (41)" &&
 	expect_err "cVM 'a': denied system call ptrace (101)"
 }
@@ -196,7 +207,9 @@ cVMs:
 - {name: f2, runtime: /bin/attack, args: "child calls", resume: 1, wait: 0}
 - {name: f3, runtime: /bin/attack, args: "child signals", resume: 1, wait: 0}
 - {name: f4, runtime: /bin/attack, args: "child save", resume: 1, wait: 0}
-- {name: f5, runtime: /bin/attack, args: "child files", resume: 1}
+- {name: f5, runtime: /bin/attack, args: "child files", resume: 1, wait: 0}
+- {name: f6, runtime: /bin/attack, args: "child syscalls", resume: 1, wait: 0}
+- {name: f7, runtime: /bin/attack, args: "child proc", resume: 1}
 EOF
 	run_iv -y "$T/a.yaml"
 	expect_rc 0 && expect_no_out "ESCAPED" &&
@@ -204,8 +217,9 @@ EOF
 	expect_out "[f2] attack calls: blocked" && expect_out "[f2] attack child calls: child ended with 0" &&
 	expect_out "[f3] attack signals: pid 2 sees 1 other pid(s), killed 0" &&
 	expect_out "[f4] attack save: host_save -> 0 errno 0" &&
-	expect_out "[f5] attack files: blocked" &&
-	expect_err "template 'tpl' released after 5 fork(s)"
+	expect_out "[f5] attack files: blocked" && expect_out "[f6] attack syscalls: blocked" &&
+	expect_out "[f7] attack proc: mounted, 2 process(es) there, 2 mem file(s) readable" &&
+	expect_err "template 'tpl' released after 7 fork(s)"
 }
 
 test_program_interpreter_leading_out_of_the_disk_or_not_x86_64_starts_nothing() {
@@ -224,4 +238,13 @@ test_program_interpreter_leading_out_of_the_disk_or_not_x86_64_starts_nothing() 
 	run_iv -y "$T/a.yaml"
 	expect_rc 2 && expect_err "interpreter /lib64/ld-linux-x86-64.so.2 (of /bin/ls) is an ELF for aarch64" &&
 	expect_no_err "exited"
+}
+
+test_program_processes_end_with_the_cvm() {
+	pm_disk "$T/disk" || return 1
+	run_iv -y "$(pm_yaml a.yaml p 'sleep 30 & sleep 30 & echo started')"
+	expect_rc 0 && expect_out "[p] started" && expect_err "cVM 'p' exited with status 0" || return 1
+	# the monitor did not wait for the sleepers, and none is left
+	! pgrep -f "^sleep 30$" -u "$(build/intravisor --ids -y "$T/a.yaml" | awk '{print $2}')" >/dev/null ||
+		fail "a sleeper outlived its cVM"
 }

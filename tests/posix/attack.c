@@ -6,7 +6,9 @@
  *   attack signals      signal every pid 1..400 but itself (0, then SIGKILL)
  *   attack calls        calls a program may not make
  *   attack files        paths out of its root
+ *   attack syscalls     the raw calls tests/cvm/escape.c tries
  *   attack save         host_save from wherever it runs
+ *   attack proc         the processes /proc shows, and their memory files
  *   attack bomb         fork until refused, then reap
  *   attack hog MIB      touch MIB MiB and hold it
  *   attack template     save (a TFORK template); each fork then runs the
@@ -14,6 +16,7 @@
  *                       in a child process it makes
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -84,15 +87,93 @@ static void calls(void)
 	said("personality_no_aslr", syscall(SYS_personality, 0x0040000));
 }
 
+/* What tests/cvm/escape.c tries as raw calls, made by a program's
+ * processes: each must fail (allowed calls fail for lack of privilege). */
+static void syscalls(void)
+{
+	static long dummy[8];
+	static const struct {
+		const char *name;
+		long nr, a[5];
+	} t[] = {
+		{"mount", SYS_mount, {(long)"none", (long)"/", (long)"tmpfs", 0, 0}},
+		{"umount2", SYS_umount2, {(long)"/", 2}},
+		{"pivot_root", SYS_pivot_root, {(long)"/", (long)"/"}},
+		{"reboot", SYS_reboot, {0, 0, 0, 0}},
+		{"init_module", SYS_init_module, {0, 0, (long)""}},
+		{"finit_module", SYS_finit_module, {0, (long)"", 0}},
+		{"delete_module", SYS_delete_module, {(long)"nonexistent", 0}},
+		{"kexec_load", SYS_kexec_load, {0, 0, 0, 0}},
+		{"setns", SYS_setns, {1, 0}},
+		{"add_key", SYS_add_key, {(long)"user", (long)"k", (long)"v", 1, -3}},
+		{"userfaultfd", SYS_userfaultfd, {0}},
+		{"perf_event_open", SYS_perf_event_open, {(long)dummy, 0, -1, -1, 0}},
+		{"open_by_handle_at", SYS_open_by_handle_at, {AT_FDCWD, (long)dummy, 0}},
+		{"setresuid_0", SYS_setresuid, {0, 0, 0}},
+		{"iopl", SYS_iopl, {3}},
+		{"ioperm", SYS_ioperm, {0, 1024, 1}},
+		{"settimeofday", SYS_settimeofday, {(long)dummy, 0}},
+		{"syslog", SYS_syslog, {3, (long)dummy, 8}},
+		{"pidfd_getfd", SYS_pidfd_getfd, {0, 0, 0}},
+		{"fsopen", SYS_fsopen, {(long)"tmpfs", 0}},
+		{"open_tree", SYS_open_tree, {AT_FDCWD, (long)"/", 1}},
+		{"move_mount", SYS_move_mount, {-1, (long)"", AT_FDCWD, (long)"/", 4}},
+		{"fchmodat_root", SYS_fchmodat, {AT_FDCWD, (long)"/", 0777}},
+		{"fchownat_root", SYS_fchownat, {AT_FDCWD, (long)"/", 0, 0, 0}},
+		{"kcmp", SYS_kcmp, {1, 1, 0, 0, 0}},
+		{"sethostname", SYS_sethostname, {(long)"host", 4}},
+		{"nr_huge", 0x3ffffff0, {0}},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		errno = 0;
+		said(t[i].name, syscall(t[i].nr, t[i].a[0], t[i].a[1], t[i].a[2], t[i].a[3],
+					t[i].a[4]));
+	}
+}
+
 static void files(void)
 {
-	const char *paths[] = {"/proc/1/mem", "/proc/self/exe", "/../../etc/passwd",
-			       "/sys/kernel", "/dev/mem", "/../../../../run/intravisor"};
+	/* (its own /proc/N files are its own: a program's /proc shows its
+	 * processes alone) */
+	const char *paths[] = {"/proc/kcore",
+			       "/proc/sys/kernel/hostname",
+			       "/proc/1/root/../../etc/passwd",
+			       "/proc/self/cwd/../../../etc/passwd",
+			       "/../../etc/passwd",
+			       "/sys/kernel",
+			       "/dev/mem",
+			       "/dev/tty",
+			       "/../../../../run/intravisor"};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "open %s", paths[i]);
 		said(name, open(paths[i], O_RDONLY));
 	}
+}
+
+/* What /proc shows: only its own processes, none of whose memory it may
+ * read but its own family's. */
+static void proc(void)
+{
+	DIR *d = opendir("/proc");
+	int n = 0, mem = 0;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		int pid = atoi(e->d_name);
+		if (pid <= 0)
+			continue;
+		n++;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		int fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			mem++;
+			close(fd);
+		}
+	}
+	if (d)
+		closedir(d);
+	printf("attack proc: %s, %d process(es) there, %d mem file(s) readable\n",
+	       d ? "mounted" : "absent", n, mem);
 }
 
 static void save(void)
@@ -174,8 +255,12 @@ static int attack(const char *what, const char *arg)
 		calls();
 	else if (!strcmp(what, "files"))
 		files();
+	else if (!strcmp(what, "syscalls"))
+		syscalls();
 	else if (!strcmp(what, "save"))
 		save();
+	else if (!strcmp(what, "proc"))
+		proc();
 	else if (!strcmp(what, "bomb"))
 		bomb();
 	else if (!strcmp(what, "hog") && arg)

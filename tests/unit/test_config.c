@@ -536,8 +536,10 @@ static int resume_without_an_earlier_template_is_rejected(void)
 static int snapshot_path_belongs_to_templates_and_restores(void)
 {
 	EXPECT_BAD(CVMS VM_A "  snapshot_path: /tmp/snap\n", 2, "snapshot_path", "only a template");
-	EXPECT_BAD(CVMS "- name: a\n  runtime: a\n  template: 1\n  snapshot_path: /tmp/snap\n", 2,
-		   "snapshot_path", "images of programs");
+	EXPECT_GOOD(CVMS "- name: r\n  runtime: a\n  resume: 1\n  snapshot_path: /tmp/snap\n");
+	int restored_program = cfg.cvms[0].program;
+	iv_config_free(&cfg);
+	EXPECT(restored_program, "a restore without a range is a program's");
 	return 1;
 }
 

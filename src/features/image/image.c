@@ -136,7 +136,7 @@ static uint8_t *frame_build(const struct user_regs_struct *rp, const struct iv_t
 
 #define IMG_MAGIC 0x31504e5356495655ULL /* "UVIVSNP1" */
 /* Version 1 images lack the mappings a libc cVM makes above the stub. */
-#define IMG_VERSION 2
+#define IMG_VERSION 3
 #define MAX_MAPS    4096
 #define MAX_EXTENTS (1u << 20)
 #define MAX_THREADS 256
@@ -158,6 +158,8 @@ struct img_hdr {
 	uint64_t runtime_len, runtime_hash;
 	uint64_t begin, end, image_lo, image_hi, stack_lo, stack_hi, cap_next;
 	uint32_t nmaps, nextents, nthreads, nfds, ngrants, saver;
+	uint64_t vdso_at, vdso_len, vdso_off; /* the kernel's vDSO block: data pages, vDSO */
+	uint32_t program, pad;		      /* a program's image (no isolation range) */
 	uint64_t hdr_hash; /* of this header with hdr_hash = 0 */
 };
 
@@ -446,9 +448,21 @@ static int check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
  * hang the monitor) and only from a regular file of at most RUNTIME_MAX
  * bytes.  With want != 0, a file of another length is not hashed: its
  * length alone says it is not the runtime wanted. */
-static int runtime_hash(const char *path, uint64_t want, uint64_t *len, uint64_t *h)
+static int runtime_hash(const struct iv_cvm_cfg *cfg, uint64_t want, uint64_t *len,
+			uint64_t *h)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = -1;
+	if (cfg->runtime_in_disk) {
+		/* a program's, inside its disk as its cell resolves it */
+		int root = open(cfg->disk, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		fd = root < 0 ? -1
+			      : open2(root, cfg->runtime, O_RDONLY | O_NONBLOCK,
+				      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+		if (root >= 0)
+			close(root);
+	} else {
+		fd = open(cfg->runtime, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	}
 	struct stat st;
 	int rc = -1;
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -481,6 +495,35 @@ static int kernel_special(const char *name)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(name, names[i]))
 			return 1;
+	return 0;
+}
+
+/* Where the template's vDSO block is (its data pages, then the vDSO
+ * itself): a restored program must find it there. */
+static int vdso_block(pid_t pid, struct img_hdr *h)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "re");
+	uint64_t lo = 0, hi = 0, vdso = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+		char name[64] = "";
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %63s", &a, &b, name) < 3 ||
+		    (strcmp(name, "[vdso]") && strncmp(name, "[vvar", 5)))
+			continue;
+		if (!lo || a < lo)
+			lo = a;
+		if (b > hi)
+			hi = b;
+		if (!strcmp(name, "[vdso]"))
+			vdso = a;
+	}
+	if (f)
+		fclose(f);
+	if (!vdso)
+		return -1;
+	h->vdso_at = lo, h->vdso_len = hi - lo, h->vdso_off = vdso - lo;
 	return 0;
 }
 
@@ -547,7 +590,9 @@ static int read_maps(struct iv_cvm *t, struct tmap **out, size_t *nout, struct i
 		char perms[8], name[256] = "";
 		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &start, &end, perms, name) < 3)
 			continue;
-		if (start >= IV_USER_TOP || kernel_special(name) ||
+		/* (a program's [stack] is its main thread's, not a stub's) */
+		int own_stack = t->cfg->program && !strcmp(name, "[stack]");
+		if (start >= IV_USER_TOP || (kernel_special(name) && !own_stack) ||
 		    (start >= IV_STUB_BASE && start < stub_end))
 			continue;
 		if (n + 2 > cap) { /* room for the guard too */
@@ -753,7 +798,12 @@ static int image_write(struct iv_cvm *t, struct iv_err *err)
 	h.cap_next = iv_cap_next(t);
 	h.meta_len = meta.len;
 	h.meta_hash = hash_more(HASH_SEED, meta.p, meta.len);
-	if (runtime_hash(t->cfg->runtime, 0, &h.runtime_len, &h.runtime_hash)) {
+	h.program = (uint32_t)t->cfg->program;
+	if (vdso_block(t->cell.pid, &h)) {
+		iv_fail(err, "snapshot: cannot find the template's vDSO");
+		goto out;
+	}
+	if (runtime_hash(t->cfg, 0, &h.runtime_len, &h.runtime_hash)) {
 		iv_fail(err, "snapshot: cannot read runtime '%s'", t->cfg->runtime);
 		goto out;
 	}
@@ -1181,9 +1231,21 @@ static int plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra
 			       why);
 	if (read_image(cvm, dfd, &h, &meta, err))
 		goto out;
+	if (!h.program != !cfg->program) {
+		iv_fail(err, "cVM '%s': image in '%s' is %s: %s", cfg->name, cfg->snapshot_path,
+			h.program ? "a program's" : "of a cVM with a range",
+			h.program ? "restore it without 'isolation'"
+				  : "give the restored cVM its template's 'isolation'");
+		goto out;
+	}
 	if (cfg->has_isolation && (cfg->begin != h.begin || cfg->end != h.end)) {
 		iv_fail(err, "cVM '%s': image in '%s' is for the range [0x%llx, 0x%llx)", cfg->name,
 			cfg->snapshot_path, (unsigned long long)h.begin, (unsigned long long)h.end);
+		goto out;
+	}
+	/* first of the ops: before any restored mapping takes its place */
+	if (iv_plan_op(p, IV_OP_VDSO, h.vdso_at, h.vdso_len, h.vdso_off, 0)) {
+		iv_fail(err, "out of memory");
 		goto out;
 	}
 	uint64_t pos = 0;
@@ -1207,7 +1269,7 @@ static int plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra
 		goto out;
 	/* The runtime it came from (its length first: no hash of a wrong file). */
 	uint64_t rlen, rhash;
-	if (runtime_hash(cfg->runtime, h.runtime_len, &rlen, &rhash) || rlen != h.runtime_len ||
+	if (runtime_hash(cfg, h.runtime_len, &rlen, &rhash) || rlen != h.runtime_len ||
 	    rhash != h.runtime_hash) {
 		iv_fail(err, "cVM '%s': image in '%s' was made from another runtime than '%s'",
 			cfg->name, cfg->snapshot_path, cfg->runtime);

@@ -36,6 +36,7 @@
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -92,6 +93,7 @@ struct scratch {
 	uint32_t cap_hdr[2], cap_data[6]; /* capset: version 3, every set empty */
 	struct rlimit nproc;
 	uint64_t ctid;
+	char mnt[128]; /* a program fork's mounts: see private_mounts */
 };
 #define AT(base, field) ((long)(base) + (long)offsetof(struct scratch, field))
 
@@ -713,6 +715,46 @@ static int restore_thread(pid_t tid, uint64_t gadget, uint64_t scratch,
 
 /* Builds the fork in its stopped first task: identity, threads at their
  * template ids, each thread's state, no capabilities. */
+/*
+ * A program's fork gets what its template's cell got of its own: a mount
+ * namespace (a copy of the template's), its own /proc (of its own pid
+ * namespace: through the template's, which holds every fork's, a fork
+ * would see its siblings and their children) and a fresh /tmp and
+ * /dev/shm (the template's would be a channel between its forks).  Run in
+ * the fork while it still has its capabilities in its user namespace; a
+ * directory the root lacks is skipped.
+ */
+static int private_mounts(struct iv_cvm *t, pid_t p, uint64_t at)
+{
+	char m[sizeof(((struct scratch *)0)->mnt)] = {0}, *w = m;
+	const char *want[] = {"proc", "/proc", "subset=pid", "tmpfs", "/tmp", "/dev/shm", NULL};
+	long off[7];
+	for (int i = 0; want[i]; i++) {
+		off[i] = AT(at, mnt) + (w - m);
+		w = stpcpy(w, want[i]) + 1;
+	}
+	off[6] = AT(at, mnt) + (w - m);
+	snprintf(w, sizeof(m) - (size_t)(w - m), "size=%llu,mode=1777",
+		 (unsigned long long)t->cfg->memory);
+	int rc = iv_poke(p, (uint64_t)AT(at, mnt), m, sizeof(m));
+	if (rc == 0)
+		rc = (int)iv_inject_call(p, t->cell.gadget, SYS_unshare, CLONE_NEWNS, 0, 0, 0, 0);
+	struct {
+		int type, dir, opts;
+		unsigned long flags;
+	} mounts[] = {{0, 1, 2, MS_NOSUID | MS_NODEV | MS_NOEXEC},
+		      {3, 4, 6, MS_NOSUID | MS_NODEV},
+		      {3, 5, 6, MS_NOSUID | MS_NODEV}};
+	for (int i = 0; rc == 0 && i < 3; i++) {
+		long r = iv_inject_call(p, t->cell.gadget, SYS_mount, off[mounts[i].type],
+					off[mounts[i].dir], off[mounts[i].type],
+					(long)mounts[i].flags, off[mounts[i].opts]);
+		if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+			rc = (int)r;
+	}
+	return rc;
+}
+
 static int build_fork(struct iv_cvm *t, struct iv_cvm *f, pid_t **tids_out)
 {
 	pid_t p = f->cell.pid;
@@ -741,6 +783,8 @@ static int build_fork(struct iv_cvm *t, struct iv_cvm *f, pid_t **tids_out)
 	if (rc == 0)
 		rc = (int)iv_inject_call(p, t->cell.gadget, SYS_prlimit64, 0, RLIMIT_NPROC,
 					 AT(at, nproc), 0, 0);
+	if (rc == 0 && t->cfg->program)
+		rc = private_mounts(t, p, at);
 
 	/* The other threads, at their template ids; they start stopped. */
 	pid_t *tids = calloc((size_t)of(t)->nthreads, sizeof(*tids));

@@ -1,0 +1,31 @@
+# Images of programs: Debian's python3 as a template writes its image
+# (snapshot_path); cVMs restored from it in a later run, without an
+# isolation range, run the handler their args name.
+
+pi_yaml() { # pi_yaml FILE ROLE NAME ARGS [extra]
+	local f=$1 role=$2 name=$3 args=$4; shift 4
+	{
+		printf -- 'cVMs:\n- name: %s\n  disk: %s\n  disk_ro: 1\n  runtime: /usr/bin/python3\n' \
+			"$name" "$B/roots/pyworkload"
+		printf -- '  args: %s\n  %s: 1\n  snapshot_path: %s\n  wait: -1\n' "$args" "$role" "$T/snap"
+		for l in "$@"; do printf '  %s\n' "$l"; done
+	} | yaml "$f"
+}
+
+test_program_image_of_python_restores_and_runs_handlers() {
+	run_iv -y "$(pi_yaml w.yaml template tpl "[python3, /app/workload.py]")"
+	expect_rc 0 && [ -s "$T/snap/image.img" ] || { show; fail "no image written"; return 1; }
+	run_iv -y "$(pi_yaml r.yaml resume r1 '"hash"')"
+	expect_rc 0 &&
+	expect_out "[r1] python hash: abf5dacd019d2229174f1daa9e62852554ab1b955fe6ae6bbbb214bab611f6f5" &&
+	expect_no_out "modules imported" && expect_err "metrics 'r1' (restore, ms)" || return 1
+	run_iv -y "$(pi_yaml s.yaml resume r2 '"sqlite"')"
+	expect_rc 0 && expect_out "[r2] python sqlite: 100 rows, max row99"
+}
+
+test_program_image_restored_with_a_range_is_refused() {
+	run_iv -y "$(pi_yaml w.yaml template tpl "[python3, /app/workload.py]")"
+	expect_rc 0 || return 1
+	run_iv -y "$(pi_yaml r.yaml resume r1 '"hash"' "isolation:" "- {base: 0x10000000, size: 0x10000000, begin: 0x10000000, end: 0x20000000}")"
+	expect_rc 1 && expect_err "image in '$T/snap' is a program's: restore it without 'isolation'"
+}
