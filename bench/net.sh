@@ -35,7 +35,7 @@ trap cleanup EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 # ---- (a) start-up
-mkdir -p "$W/disk/bin" "$W/disk/dev" "$W/disk/tmp"
+mkdir -p "$W/disk/bin" "$W/disk/dev" "$W/disk/proc" "$W/disk/tmp"
 cp /bin/busybox "$W/disk/bin/"
 {
 	echo "cVMs:"

@@ -11,7 +11,7 @@ SAVE_SH=$B/tests/posix/save_sh
 # net_disk DIR: busybox with the applets the tests use, save_sh, /dev, /tmp
 net_disk() {
 	local d=$1 a
-	mkdir -p "$d/bin" "$d/dev" "$d/tmp" &&
+	mkdir -p "$d/bin" "$d/dev" "$d/proc" "$d/tmp" &&
 	cp /bin/busybox "$SAVE_SH" "$d/bin/" &&
 	for a in sh nc echo cat sleep seq ping arping ip true; do ln -sf busybox "$d/bin/$a"; done &&
 	chmod 1777 "$d/tmp"
