@@ -8,12 +8,12 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror
 CPPFLAGS := -Isrc/include -Isrc/features -Isdk/include
-LDLIBS  := -lyaml -lseccomp -lpthread
+LDLIBS  := -lyaml -lseccomp -lmnl -lpthread
 B       := build
 
 MON_SRC := $(wildcard src/front/*.c src/base/*.c src/core/*.c src/features/*/*.c src/loader/*.c) \
 	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c src/cell/files.c \
-	   src/cell/cgroup.c
+	   src/cell/cgroup.c src/cell/net.c
 LIB_SRC := $(filter-out src/front/main.c,$(MON_SRC))
 HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 
@@ -427,3 +427,17 @@ install: all
 # Applies .clang-format to every C source and header.
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# ---- bench-net: a networked program cVM's start-up against a plain one, and
+# Debian's redis-server in a cVM against the same natively (redis-benchmark
+# SET and GET), medians and ratios (bench/net.sh; BENCH_NET_ARGS: RUNS ROUNDS N).
+BENCH_NET_ARGS ?=
+.PHONY: bench-net redis-root
+redis-root: $(B)/roots/redis
+$(B)/roots/redis: runtime/posix/redis/mkroot.sh | deps
+	sh runtime/posix/redis/mkroot.sh $@
+$(BENCH_B)/net_start: bench/net_start.c $(B)/libintravisor.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -o $@ bench/net_start.c $(B)/libintravisor.a $(LDLIBS)
+bench-net: all $(B)/roots/redis $(BENCH_B)/net_start $(BENCH_B)/iv-cell
+	bash bench/net.sh $(BENCH_NET_ARGS)

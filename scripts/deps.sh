@@ -7,6 +7,9 @@
 #                           the mnist model again (python3-sklearn, python3-onnx)
 set -e
 PKGS="gcc make libc6-dev libyaml-dev libseccomp-dev musl-tools"
+# libmnl-dev: rtnetlink for networked cVMs (src/cell/net.c); redis-server and
+# redis-tools: the networked example and bench-net (runtime/posix/redis).
+PKGS="$PKGS libmnl-dev redis-server redis-tools"
 # duktape-dev ships duktape.c (/usr/share/duktape), built into runtime/posix/duktape.
 PKGS="$PKGS duktape-dev"
 # The real programs (runtime/posix/{busybox,python,lua,sqlite}) and what

@@ -1,9 +1,10 @@
 /*
  * Spawning cells.  A cell is a child in its own mount, pid, ipc and uts
- * namespaces (and a network namespace with nothing in it), rooted at the
- * cVM's disk directory, running as an unprivileged uid with no_new_privs
- * and rlimits, holding only the descriptors the monitor gives it.  The
- * child executes the cell stub, which builds the cVM from its plan.
+ * namespaces (and a network namespace with nothing in it, or a networked
+ * cVM's own), rooted at the cVM's disk directory, running as an
+ * unprivileged uid with no_new_privs and rlimits, holding only the
+ * descriptors the monitor gives it.  The child executes the cell stub,
+ * which builds the cVM from its plan.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -35,6 +36,7 @@
 
 #define AS_SLACK     (64UL << 20) /* the stub, its stack, the plan while it is read */
 #define CELL_NOFILE  64
+#define NET_NOFILE   1024 /* a networked cVM serves clients: a descriptor each */
 #define HANDSHAKE_MS 10000
 
 struct child_fds;
@@ -67,7 +69,7 @@ static const char *step_name(int step)
 		[IV_STEP_OP] = "mapping the image",
 		[IV_STEP_FILTER] = "installing the seccomp filter",
 		[IV_STEP_HANDSHAKE] = "handing over the listener",
-		[IV_STEP_NETNS] = "joining the null network",
+		[IV_STEP_NETNS] = "joining its network namespace",
 		[IV_STEP_STDIN] = "opening its stdin inside the disk",
 		[IV_STEP_STDIN_KIND] = "opening its stdin: not a regular file",
 		[IV_STEP_CWD] = "entering its working directory",
@@ -414,7 +416,8 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
 
-	if (setns(null_netns, CLONE_NEWNET))
+	/* a networked cVM's own (features/net), or the empty one all share */
+	if (setns(spec->netns >= 0 ? spec->netns : null_netns, CLONE_NEWNET))
 		child_fail(ctl, IV_STEP_NETNS);
 
 	if (setns(mntns, CLONE_NEWNS) || chdir("/"))
@@ -438,7 +441,8 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 
 	struct rlimit as = {spec->mem + AS_SLACK, spec->mem + AS_SLACK};
 	rlim_t np = spec->nproc;
-	struct rlimit nofile = {CELL_NOFILE, CELL_NOFILE}, nproc = {np, np};
+	rlim_t nf = spec->netns >= 0 ? NET_NOFILE : CELL_NOFILE;
+	struct rlimit nofile = {nf, nf}, nproc = {np, np};
 	struct rlimit zero = {0, 0};
 	if (setrlimit(RLIMIT_AS, &as) || setrlimit(RLIMIT_NOFILE, &nofile) ||
 	    setrlimit(RLIMIT_NPROC, &nproc) || setrlimit(RLIMIT_CORE, &zero) ||

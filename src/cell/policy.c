@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "iv_cell.h"
@@ -224,13 +225,46 @@ static int add_program_rules(scmp_filter_ctx ctx)
 	return rc;
 }
 
+/*
+ * Networked programs (features/net: a network namespace of their own) may
+ * also make sockets of the ordinary families and types and use them:
+ * socket only for AF_UNIX, AF_INET and AF_INET6 and only of the stream,
+ * datagram and seqpacket types (the type's low bits; the high ones are
+ * SOCK_NONBLOCK and SOCK_CLOEXEC).  Raw and packet sockets, netlink
+ * (routes, addresses, firewall) and every other family reach the monitor,
+ * which refuses them and says so.  (glibc's getaddrinfo copes without a
+ * netlink socket; the kernel would refuse a change of routes anyway: the
+ * namespace is the host's user namespace's, where a cell has no
+ * capability.)
+ */
+static const int net_domains[] = {AF_UNIX, AF_INET, AF_INET6};
+static const int net_types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
+static const char *const net_allowed[] = {"bind", "connect", "listen", "accept", "accept4"};
+#define SOCK_TYPE_MASK 0xf
+
+static int add_net_rules(scmp_filter_ctx ctx)
+{
+	int rc = 0;
+	for (size_t d = 0; d < sizeof(net_domains) / sizeof(*net_domains); d++)
+		for (size_t t = 0; rc == 0 && t < sizeof(net_types) / sizeof(*net_types); t++)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)net_domains[d]),
+					      SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK,
+						      (scmp_datum_t)net_types[t]));
+	for (size_t i = 0; rc == 0 && i < sizeof(net_allowed) / sizeof(*net_allowed); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+				      seccomp_syscall_resolve_name(net_allowed[i]), 0);
+	return rc;
+}
+
 /* Each filter is the same for every cell of its kind: built once, copied
  * into each plan. */
-static void *cached[2];
-static size_t cached_len[2];
+#define KINDS 3
+static void *cached[KINDS];
+static size_t cached_len[KINDS];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int build(struct iv_plan *p, int program, struct iv_err *err)
+static int build(struct iv_plan *p, int kind, struct iv_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	if (!ctx)
@@ -240,9 +274,11 @@ static int build(struct iv_plan *p, int program, struct iv_err *err)
 	 * linear list, and no slower per call (measured). */
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	if (program) {
+	if (kind != IV_POLICY_CELL) {
 		if (rc == 0)
 			rc = add_program_rules(ctx);
+		if (rc == 0 && kind == IV_POLICY_NET)
+			rc = add_net_rules(ctx);
 		goto export;
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
@@ -298,35 +334,36 @@ export:
 	return 0;
 }
 
-static int init_locked(int program, struct iv_err *err)
+static int init_locked(int kind, struct iv_err *err)
 {
-	if (cached[program])
+	if (cached[kind])
 		return 0;
 	struct iv_plan tmp = {0};
-	int rc = build(&tmp, program, err);
-	cached[program] = tmp.filter;
-	cached_len[program] = tmp.filter_len;
+	int rc = build(&tmp, kind, err);
+	cached[kind] = tmp.filter;
+	cached_len[kind] = tmp.filter_len;
 	return rc;
 }
 
 int iv_policy_init(struct iv_err *err)
 {
 	pthread_mutex_lock(&cache_lock);
-	int rc = init_locked(0, err);
+	int rc = init_locked(IV_POLICY_CELL, err);
 	if (rc == 0)
-		rc = init_locked(1, err);
+		rc = init_locked(IV_POLICY_PROGRAM, err);
 	pthread_mutex_unlock(&cache_lock);
 	return rc;
 }
 
-int iv_policy_build(struct iv_plan *p, int program, struct iv_err *err)
+int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err)
 {
-	program = !!program;
+	if (kind < 0 || kind >= KINDS)
+		return iv_fail(err, "seccomp: no filter of kind %d", kind);
 	pthread_mutex_lock(&cache_lock);
-	int rc = init_locked(program, err);
-	if (rc == 0 && (p->filter = malloc(cached_len[program] * 8)) != NULL) {
-		memcpy(p->filter, cached[program], cached_len[program] * 8);
-		p->filter_len = cached_len[program];
+	int rc = init_locked(kind, err);
+	if (rc == 0 && (p->filter = malloc(cached_len[kind] * 8)) != NULL) {
+		memcpy(p->filter, cached[kind], cached_len[kind] * 8);
+		p->filter_len = cached_len[kind];
 	} else if (rc == 0) {
 		rc = iv_fail(err, "out of memory");
 	}

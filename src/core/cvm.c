@@ -268,7 +268,11 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		rc = cfg->program ? load_program(cvm, &plan, &elf_fd, err)
 				  : load(cvm, &plan, &elf_fd, err);
 	if (rc == 0)
-		rc = iv_policy_build(&plan, cfg->program, err);
+		rc = iv_policy_build(&plan,
+				     !cfg->program ? IV_POLICY_CELL
+				     : cfg->net.on ? IV_POLICY_NET
+						   : IV_POLICY_PROGRAM,
+				     err);
 	iv_mark(cvm, IV_T_LOADED);
 	/* A template's forks count in user namespaces of their own: its budget
 	 * bounds the family's total. */
@@ -284,10 +288,14 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		.stdin_path = cfg->stdin_path,
 		.cwd = cfg->cwd,
 		.program = cfg->program,
+		.netns = -1,
 	};
 	if (rc == 0 && cfg->stdin_monitor && (spec.stdin_fd = iv_open_monitor_stdin()) < 0)
 		rc = iv_fail(err, "cVM '%s': the monitor's stdin cannot be reopened read-only: %s",
 			     cfg->name, strerror(errno));
+	/* a feature may add to it (a networked cVM's own network namespace) */
+	if (rc == 0)
+		rc = iv_features_cell(cvm, &spec, err);
 	if (rc == 0)
 		rc = iv_cell_spawn(&cvm->cell, &spec, &plan, elf_fd, extra, nextra, err);
 	else if (elf_fd >= 0)

@@ -576,8 +576,7 @@ static int parse_stdin(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 
 /* Keys about how a program starts that a resumed cVM cannot have. */
 enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_MEMORY, K_N };
-static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro",
-					"memory"};
+static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro", "memory"};
 
 /* at[k]: the key k where given.  A resumed cVM (a fork or a restored
  * image) keeps its template's environment, working directory and stdin;
@@ -602,6 +601,259 @@ static int check_start_keys(struct ctx *c, const struct iv_cvm_cfg *vm, yaml_nod
 		return fail_at(c, at[k], k_name[k],
 			       "needs a 'disk' (cVM '%s' has an empty root without one)", vm->name);
 	return 0;
+}
+
+/* ---- net: (README "Networking") ---- */
+
+/* A dotted IPv4 address "a.b.c.d" (each 0..255, no leading zeros, no
+ * more), in host byte order; at most n bytes of s are read. */
+static int ip4_parse(const char *s, size_t n, uint32_t *out)
+{
+	uint32_t a = 0;
+	size_t i = 0;
+	for (int part = 0; part < 4; part++) {
+		if (part && (i >= n || s[i++] != '.'))
+			return -1;
+		size_t start = i;
+		unsigned v = 0;
+		while (i < n && isdigit((unsigned char)s[i]) && i - start < 3)
+			v = v * 10 + (unsigned)(s[i++] - '0');
+		if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
+			return -1;
+		a = a << 8 | v;
+	}
+	if (i != n)
+		return -1;
+	*out = a;
+	return 0;
+}
+
+static const char *ip4_str(uint32_t a, char *buf)
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return buf;
+}
+
+static uint32_t prefix_mask(int prefix)
+{
+	return prefix ? ~0U << (32 - prefix) : 0;
+}
+
+/* "a.b.c.d/p": an address and its prefix length (8 to 30). */
+static int get_cidr(struct ctx *c, yaml_node_t *v, const char *key, uint32_t *addr, int *prefix)
+{
+	const char *s = scalar(v), *slash = s ? strchr(s, '/') : NULL;
+	if (!s || strlen(s) != v->data.scalar.length || !slash ||
+	    ip4_parse(s, (size_t)(slash - s), addr) || !slash[1] ||
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1) || strlen(slash + 1) > 2)
+		return fail_at(c, v, key,
+			       "expected an IPv4 address with its prefix, as 10.77.0.2/24, "
+			       "got '%s'",
+			       s ? s : "(not a string)");
+	*prefix = atoi(slash + 1);
+	if (*prefix < 8 || *prefix > 30)
+		return fail_at(c, v, key, "prefix /%d: expected /8 to /30", *prefix);
+	return 0;
+}
+
+static int get_ip4(struct ctx *c, yaml_node_t *v, const char *key, uint32_t *addr)
+{
+	const char *s = scalar(v);
+	if (!s || strlen(s) != v->data.scalar.length || ip4_parse(s, strlen(s), addr))
+		return fail_at(c, v, key, "expected an IPv4 address, as 10.77.0.1, got '%s'",
+			       s ? s : "(not a string)");
+	return 0;
+}
+
+/* A port number 1..65535 written in n bytes at s. */
+static int port_parse(const char *s, size_t n, uint16_t *out)
+{
+	unsigned v = 0;
+	if (n == 0 || n > 5 || s[0] == '0')
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* "[HOSTADDR:]HOSTPORT:PORT", as Docker's -p (HOSTADDR defaults to
+ * 127.0.0.1: nothing is offered beyond the host unless asked). */
+static int parse_port(struct ctx *c, yaml_node_t *v, struct iv_port_cfg *p)
+{
+	const char *s = scalar(v);
+	const char *last = s ? strrchr(s, ':') : NULL, *first = s ? strchr(s, ':') : NULL;
+	p->line = line_of(v);
+	p->host_addr = 0x7f000001;
+	if (!s || strlen(s) != v->data.scalar.length || !last ||
+	    port_parse(last + 1, strlen(last + 1), &p->port) ||
+	    (first == last && port_parse(s, (size_t)(last - s), &p->host_port)) ||
+	    (first != last && (ip4_parse(s, (size_t)(first - s), &p->host_addr) ||
+			       port_parse(first + 1, (size_t)(last - first - 1), &p->host_port))))
+		return fail_at(c, v, "ports",
+			       "expected \"[HOSTADDR:]HOSTPORT:PORT\" (IPv4, ports 1 to 65535), as "
+			       "\"127.0.0.1:6380:6379\", got '%s'",
+			       s ? s : "(not a string)");
+	return 0;
+}
+
+static int parse_ports(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
+{
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail_at(c, v, "ports", "expected a list of \"[HOSTADDR:]HOSTPORT:PORT\"");
+	size_t k = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (k > 64)
+		return fail_at(c, v, "ports", "more than 64 ports");
+	n->ports = calloc(k ? k : 1, sizeof(*n->ports));
+	if (!n->ports)
+		return fail_at(c, v, "ports", "out of memory");
+	for (size_t i = 0; i < k; i++) {
+		yaml_node_t *item = yaml_document_get_node(c->doc, v->data.sequence.items.start[i]);
+		if (parse_port(c, item, &n->ports[i]))
+			return -1;
+		n->nports = i + 1;
+	}
+	return 0;
+}
+
+static int parse_peers(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
+{
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail_at(c, v, "peers", "expected a list of cVM names");
+	struct strv sv = {0};
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+		const char *w = scalar(item);
+		int rc = 0;
+		if (!w || strlen(w) != item->data.scalar.length)
+			rc = fail_at(c, item, "peers", "expected a cVM name");
+		else if (check_name(c, item, "peers", w))
+			rc = -1;
+		else if (sv.n == 64 || strv_push(&sv, strdup(w)))
+			rc = fail_at(c, item, "peers", "more than 64 peers, or out of memory");
+		if (rc) {
+			strv_free(sv.v);
+			return -1;
+		}
+	}
+	n->peers = sv.v;
+	n->npeers = sv.n;
+	return 0;
+}
+
+/* forks: "a.b.c.d-a.b.c.e" or "a.b.c.d/p": a template's forks' addresses. */
+static int parse_forks(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
+{
+	const char *s = scalar(v), *dash = s ? strchr(s, '-') : NULL,
+		   *slash = s ? strchr(s, '/') : NULL;
+	int prefix = 0, ok = s && strlen(s) == v->data.scalar.length;
+	if (ok && dash)
+		ok = !ip4_parse(s, (size_t)(dash - s), &n->forks_lo) &&
+		     !ip4_parse(dash + 1, strlen(dash + 1), &n->forks_hi);
+	else if (ok && slash && !get_cidr(c, v, "forks", &n->forks_lo, &prefix)) {
+		n->forks_lo &= prefix_mask(prefix);
+		n->forks_hi = n->forks_lo | ~prefix_mask(prefix);
+	} else if (ok && slash)
+		return -1;
+	else
+		ok = 0;
+	if (!ok)
+		return fail_at(c, v, "forks",
+			       "expected a range of IPv4 addresses, as 10.77.0.16-10.77.0.31 or "
+			       "10.77.0.16/28, got '%s'",
+			       s ? s : "(not a string)");
+	if (n->forks_hi < n->forks_lo || n->forks_hi - n->forks_lo >= 4096)
+		return fail_at(c, v, "forks", "'%s' is empty or holds more than 4096 addresses", s);
+	return 0;
+}
+
+/* The address checks of one cVM's net: within its subnet, none its
+ * network, broadcast or gateway address. */
+static int check_subnet(struct ctx *c, yaml_node_t *m, struct iv_net_cfg *n, int gw_given)
+{
+	char a[16], b[16], d[16];
+	uint32_t mask = prefix_mask(n->prefix), netw = n->addr & mask, bcast = netw | ~mask;
+	if (n->addr == netw || n->addr == bcast)
+		return fail_at(c, m, "address", "%s is the network or broadcast address of %s/%d",
+			       ip4_str(n->addr, a), ip4_str(netw, b), n->prefix);
+	if (!gw_given)
+		n->gateway = netw + 1;
+	if ((n->gateway & mask) != netw || n->gateway == netw || n->gateway == bcast)
+		return fail_at(c, m, "gateway", "%s is outside %s/%d or not a host address there",
+			       ip4_str(n->gateway, a), ip4_str(netw, b), n->prefix);
+	if (n->gateway == n->addr)
+		return fail_at(c, m, "address",
+			       "%s is the host end's address (the subnet's first, or 'gateway'): "
+			       "give the cVM another",
+			       ip4_str(n->addr, a));
+	if (n->forks_lo && ((n->forks_lo & mask) != netw || (n->forks_hi & mask) != netw ||
+			    n->forks_lo == netw || n->forks_hi == bcast))
+		return fail_at(c, m, "forks", "%s-%s is not within the host addresses of %s/%d",
+			       ip4_str(n->forks_lo, a), ip4_str(n->forks_hi, b), ip4_str(netw, d),
+			       n->prefix);
+	if (n->forks_lo && ((n->addr >= n->forks_lo && n->addr <= n->forks_hi) ||
+			    (n->gateway >= n->forks_lo && n->gateway <= n->forks_hi)))
+		return fail_at(c, m, "forks",
+			       "the range holds the cVM's own or the host end's address");
+	return 0;
+}
+
+/* net: loopback, or a mapping (README "Networking"). */
+static int parse_net(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
+{
+	const char *s = scalar(v);
+	n->on = 1;
+	n->line = line_of(v);
+	if (s && !strcmp(s, "loopback"))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return fail_at(c, v, "net",
+			       "expected 'loopback' or a mapping with address, gateway, ports, "
+			       "peers, forks");
+	yaml_node_t *at_addr = NULL;
+	int gw_given = 0;
+	FOR_PAIRS(c->doc, v, p)
+	{
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
+		const char *key = key_of(k);
+		if (!key)
+			return fail_at(c, k, "net", "keys must be plain strings");
+		if (check_unique(c, v, p, key))
+			return -1;
+		int rc;
+		if (!strcmp(key, "address")) {
+			rc = get_cidr(c, val, key, &n->addr, &n->prefix);
+			at_addr = val;
+		} else if (!strcmp(key, "gateway")) {
+			rc = get_ip4(c, val, key, &n->gateway);
+			gw_given = 1;
+		} else if (!strcmp(key, "ports")) {
+			rc = parse_ports(c, val, n);
+		} else if (!strcmp(key, "peers")) {
+			rc = parse_peers(c, val, n);
+		} else if (!strcmp(key, "forks")) {
+			rc = parse_forks(c, val, n);
+		} else {
+			rc = fail_at(c, k, key,
+				     "unknown net key (address, gateway, ports, peers, forks)");
+		}
+		if (rc)
+			return -1;
+	}
+	if (!n->addr && (gw_given || n->forks_lo || n->npeers))
+		return fail_at(c, v,
+			       gw_given	     ? "gateway"
+			       : n->forks_lo ? "forks"
+					     : "peers",
+			       "needs an 'address' (without one the cVM has its loopback only)");
+	return n->addr ? check_subnet(c, at_addr, n, gw_given) : 0;
 }
 
 static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
@@ -700,8 +952,8 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			if (get_str(c, v, key, &vm->snapshot_path))
 				return -1;
 		} else if (!strcmp(key, "net")) {
-			return not_yet(c, v, key,
-				       "cVMs get no network; every cell has an empty one");
+			if (parse_net(c, v, &vm->net))
+				return -1;
 		} else if (!strcmp(key, "callback_in")) {
 			return not_yet(c, v, key, "nested cVMs");
 		} else {
@@ -718,6 +970,11 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 	if (at[K_MEMORY] && have_iso)
 		return fail_at(c, at[K_MEMORY], "memory",
 			       "cVM '%s' has an isolation range, whose size is its memory",
+			       vm->name);
+	if (vm->net.on && have_iso)
+		return fail_at(c, m, "net",
+			       "cVM '%s' has an isolation range: only programs (no 'isolation') "
+			       "are networked",
 			       vm->name);
 	if (vm->program) {
 		if (!vm->memory)
@@ -856,6 +1113,146 @@ static void assign_ids(struct iv_config *cfg)
 		}
 }
 
+/* A fork's network is its template's: a namespace of its own (cloned with
+ * it), loopback up, and with an address one from the template's forks
+ * range (given, or the lowest free one, in config order). */
+static int net_fork(struct ctx *c, struct iv_config *cfg, struct iv_cvm_cfg *f)
+{
+	struct iv_cvm_cfg *t = &cfg->cvms[f->tmpl];
+	struct iv_net_cfg *n = &f->net, *tn = &t->net;
+	char a[16], b[16], d[16];
+	if (n->on && !tn->on)
+		return iv_fail(c->err,
+			       "%s:%d: key 'net': fork '%s' of template '%s', which has no net: "
+			       "(a fork's network and system calls are its template's)",
+			       c->path, n->line, f->name, t->name);
+	if (!tn->on)
+		return 0;
+	if (n->forks_lo || (n->addr && (n->prefix != tn->prefix || n->gateway != tn->gateway)))
+		return iv_fail(c->err,
+			       "%s:%d: key 'net': fork '%s' takes its template's subnet %s/%d and "
+			       "gateway: give it an address only",
+			       c->path, n->line, f->name, ip4_str(tn->addr, a), tn->prefix);
+	if (n->addr && (n->addr < tn->forks_lo || n->addr > tn->forks_hi))
+		return iv_fail(c->err,
+			       "%s:%d: key 'address': %s of fork '%s' is outside template '%s''s "
+			       "forks range %s-%s",
+			       c->path, n->line, ip4_str(n->addr, a), f->name, t->name,
+			       ip4_str(tn->forks_lo, b), ip4_str(tn->forks_hi, d));
+	n->on = 1;
+	n->prefix = tn->prefix;
+	n->gateway = tn->gateway;
+	if (n->addr || !tn->addr)
+		return 0;
+	if (!tn->forks_lo)
+		return iv_fail(
+			c->err,
+			"%s:%d: key 'net': template '%s' has an address but no 'forks' range "
+			"for its fork '%s''s",
+			c->path, tn->line, t->name, f->name);
+	for (uint32_t x = tn->forks_lo; x <= tn->forks_hi; x++) {
+		size_t j = 0;
+		while (j < cfg->ncvms && cfg->cvms[j].net.addr != x)
+			j++;
+		if (j == cfg->ncvms) {
+			n->addr = x;
+			return 0;
+		}
+	}
+	return iv_fail(c->err, "%s:%d: key 'net': no address left for fork '%s' in %s-%s", c->path,
+		       f->line, f->name, ip4_str(tn->forks_lo, a), ip4_str(tn->forks_hi, b));
+}
+
+/* Two cVMs' networks must not collide: addresses (and host ends), forks
+ * ranges, forwarded host ports. */
+static int net_pair(struct ctx *c, const struct iv_cvm_cfg *x, const struct iv_cvm_cfg *y)
+{
+	const struct iv_net_cfg *a = &x->net, *b = &y->net;
+	char s[16], r[16];
+	if (a->addr && (a->addr == b->addr || a->addr == b->gateway))
+		return iv_fail(c->err,
+			       "%s:%d: key 'net': address %s of cVM '%s' is also %s of cVM '%s' "
+			       "(line %d)",
+			       c->path, a->line, ip4_str(a->addr, s), x->name,
+			       a->addr == b->addr ? "the address" : "the host end's address",
+			       y->name, b->line);
+	if (b->addr && b->addr == a->gateway)
+		return net_pair(c, y, x);
+	if (a->forks_lo && b->forks_lo && a->forks_lo <= b->forks_hi && b->forks_lo <= a->forks_hi)
+		return iv_fail(
+			c->err,
+			"%s:%d: key 'forks': %s-%s of cVM '%s' overlaps cVM '%s''s (line %d)",
+			c->path, a->line, ip4_str(a->forks_lo, s), ip4_str(a->forks_hi, r), x->name,
+			y->name, b->line);
+	for (int k = 0; k < 2; k++) {
+		/* (forks have addresses of their template's range) */
+		const struct iv_cvm_cfg *u = k ? y : x, *w = k ? x : y;
+		if (u->net.forks_lo && w->net.addr >= u->net.forks_lo &&
+		    w->net.addr <= u->net.forks_hi && !(w->resume && !w->snapshot_path))
+			return iv_fail(c->err,
+				       "%s:%d: key 'net': address %s of cVM '%s' is in cVM '%s''s "
+				       "forks range (line %d)",
+				       c->path, w->net.line, ip4_str(w->net.addr, s), w->name,
+				       u->name, u->net.line);
+	}
+	for (size_t i = 0; i < a->nports; i++)
+		for (size_t j = 0; j < b->nports; j++)
+			if (a->ports[i].host_port == b->ports[j].host_port &&
+			    (a->ports[i].host_addr == b->ports[j].host_addr ||
+			     !a->ports[i].host_addr || !b->ports[j].host_addr))
+				return iv_fail(c->err,
+					       "%s:%d: key 'ports': host port %u of cVM '%s' is "
+					       "already taken by cVM '%s' (line %d)",
+					       c->path, a->ports[i].line, a->ports[i].host_port,
+					       x->name, y->name, b->ports[j].line);
+	return 0;
+}
+
+static int net_peers(struct ctx *c, struct iv_config *cfg, struct iv_cvm_cfg *x)
+{
+	struct iv_net_cfg *n = &x->net;
+	if (n->npeers && !(n->peer = calloc(n->npeers, sizeof(*n->peer))))
+		return iv_fail(c->err, "%s: out of memory", c->path);
+	for (size_t i = 0; i < n->npeers; i++) {
+		size_t j = 0;
+		while (j < cfg->ncvms && strcmp(cfg->cvms[j].name, n->peers[i]))
+			j++;
+		const char *why = j == cfg->ncvms	   ? "there is no cVM of that name"
+				  : &cfg->cvms[j] == x	   ? "that is the cVM itself"
+				  : !cfg->cvms[j].net.addr ? "it has no address (net: with one)"
+				  : cfg->cvms[j].template_ ? "it is a template, frozen at host_save"
+				  : x->template_	   ? "a template is frozen at host_save"
+							   : NULL;
+		if (why)
+			return iv_fail(c->err, "%s:%d: key 'peers': '%s' of cVM '%s': %s", c->path,
+				       n->line, n->peers[i], x->name, why);
+		n->peer[i] = (int)j;
+	}
+	return 0;
+}
+
+static int net_cross_check(struct ctx *c, struct iv_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		struct iv_cvm_cfg *x = &cfg->cvms[i];
+		if (x->resume && !x->snapshot_path && net_fork(c, cfg, x))
+			return -1;
+		if (x->template_ && x->net.nports)
+			return iv_fail(c->err,
+				       "%s:%d: key 'ports': template '%s' is frozen at host_save: "
+				       "give its forks the ports",
+				       c->path, x->net.ports[0].line, x->name);
+	}
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (net_pair(c, &cfg->cvms[i], &cfg->cvms[j]))
+				return -1;
+		if (net_peers(c, cfg, &cfg->cvms[i]))
+			return -1;
+	}
+	return 0;
+}
+
 static int cross_check(struct ctx *c, struct iv_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ncapfiles; i++)
@@ -919,7 +1316,8 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 						    (a->tmpl >= 0 && a->tmpl == b->tmpl))) ||
 				     (a->snapshot_path && b->snapshot_path && a->resume &&
 				      b->resume && !strcmp(a->snapshot_path, b->snapshot_path));
-			if (!family && !a->program && !b->program && a->base < b->base + b->size && b->base < a->base + a->size)
+			if (!family && !a->program && !b->program && a->base < b->base + b->size &&
+			    b->base < a->base + a->size)
 				return iv_fail(
 					c->err,
 					"%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) "
@@ -931,6 +1329,8 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 	if (cfg->ncvms == 0)
 		return iv_fail(c->err, "%s: no cVMs to deploy (a 'cVMs' list is required)",
 			       c->path);
+	if (net_cross_check(c, cfg))
+		return -1;
 	assign_ids(cfg);
 	return 0;
 }
@@ -1326,6 +1726,9 @@ void iv_config_free(struct iv_config *cfg)
 		free(vm->stdin_path);
 		free(vm->callback_out);
 		free(vm->snapshot_path);
+		free(vm->net.ports);
+		strv_free(vm->net.peers);
+		free(vm->net.peer);
 	}
 	free(cfg->capfiles);
 	free(cfg->cvms);

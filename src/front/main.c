@@ -10,6 +10,7 @@
 #include "capfile/capfile.h"
 #include "image/image.h"
 #include "iv.h"
+#include "net/net.h"
 #include "tfork/tfork.h"
 
 static const char usage[] =
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
 	iv_feature_register(&iv_feature_capfile);
 	iv_feature_register(&iv_feature_tfork);
 	iv_feature_register(&iv_feature_image);
+	iv_feature_register(&iv_feature_net);
 
 	struct iv_config cfg;
 	struct iv_err err;

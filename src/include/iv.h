@@ -34,6 +34,30 @@ struct iv_capfile_cfg {
 	int line;
 };
 
+/* A port of a networked cVM that the monitor forwards from the host: TCP
+ * connections to host_addr:host_port are relayed to the cVM's port. */
+struct iv_port_cfg {
+	uint32_t host_addr; /* IPv4, host byte order */
+	uint16_t host_port, port;
+	int line;
+};
+
+/* net: (README "Networking"): a network namespace of its own, loopback up,
+ * and with an address a veth pair to the host and links to its peers. */
+struct iv_net_cfg {
+	int on;
+	uint32_t addr;		     /* its IPv4 address (host byte order), 0: loopback only */
+	int prefix;		     /* its subnet's prefix length */
+	uint32_t gateway;	     /* the host end's address in that subnet */
+	uint32_t forks_lo, forks_hi; /* a template: its forks' addresses, [lo, hi] (0: none) */
+	struct iv_port_cfg *ports;
+	size_t nports;
+	char **peers; /* the cVMs it may exchange packets with, by name */
+	int *peer;    /* ... by index (resolved after parsing) */
+	size_t npeers;
+	int line;
+};
+
 struct iv_cvm_cfg {
 	char *name;
 	char *runtime;	   /* path, resolved against the config file's directory */
@@ -61,6 +85,7 @@ struct iv_cvm_cfg {
 	int program;	     /* no isolation range: started by exec (README "Programs") */
 	int runtime_in_disk; /* program: runtime is a path inside its disk */
 	uint64_t memory;     /* program: bytes all its processes may use */
+	struct iv_net_cfg net;
 	int line;
 };
 
@@ -125,6 +150,9 @@ struct iv_feature {
 	 * extra[], -1 failed, or IV_NOT_MINE */
 	int (*plan)(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *extra, int *nextra,
 		    struct iv_err *err);
+	/* the core is about to spawn cvm's cell from spec: the feature may add
+	 * to it (its network namespace); -1 failed */
+	int (*cell)(struct iv_cvm *cvm, struct iv_cell_spec *spec, struct iv_err *err);
 	/* each round of the main loop, on the main thread */
 	void (*step)(struct iv_run *run);
 	/* cvm has ended and been reported (its state is freed after) */
@@ -145,6 +173,7 @@ int iv_features_check(const struct iv_cvm_cfg *cfg, struct iv_err *err);
 int iv_features_deploy(struct iv_cvm *cvm);
 int iv_features_plan(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *extra, int *nextra,
 		     struct iv_err *err);
+int iv_features_cell(struct iv_cvm *cvm, struct iv_cell_spec *spec, struct iv_err *err);
 void iv_features_step(struct iv_run *run);
 void iv_features_ended(struct iv_cvm *cvm);
 void iv_features_stop(struct iv_run *run);

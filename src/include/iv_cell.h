@@ -90,12 +90,13 @@ size_t iv_stack_need(char *const *argv, char *const *envp);
 
 /* ---- cells (cell/cell.c, cell/policy.c) ---- */
 
-/* Builds the cells' seccomp filters (classic BPF), once per process: the
- * baremetal one and the programs' one. */
+/* The cells' seccomp filters (classic BPF): baremetal cVMs', programs',
+ * and networked programs' (which may also make sockets). */
+enum { IV_POLICY_CELL = 0, IV_POLICY_PROGRAM = 1, IV_POLICY_NET = 2 };
+/* Builds the first two, once per process (the third on first use). */
 int iv_policy_init(struct iv_err *err);
-/* Copies a filter into the plan (building it first if need be): the
- * programs' one if program. */
-int iv_policy_build(struct iv_plan *p, int program, struct iv_err *err);
+/* Copies the filter of that kind into the plan (building it first if need be). */
+int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err);
 
 /* A cell: a confined process that runs its stub, then its cVM. */
 struct iv_cell {
@@ -126,6 +127,7 @@ struct iv_cell_spec {
 				/* or (both absent: -1, NULL) /dev/null */
 	const char *cwd;	/* its working directory inside its root (NULL: the root) */
 	int program;		/* a program: its own /tmp and /dev/shm (tmpfs of mem bytes) */
+	int netns;		/* the network namespace it joins (-1: the shared empty one) */
 };
 
 /* Spawns a cell from a complete plan and the runtime's fd (taken); on
@@ -143,6 +145,34 @@ int iv_cell_global_init(struct iv_err *err);
  * grace period. */
 int iv_cell_prepare_root(const char *dir, int ro, struct iv_err *err);
 void iv_cell_global_fini(void);
+
+/* ---- network namespaces and links of networked cells (cell/net.c) ---- */
+
+/* IPv4 addresses are in host byte order.  Each call runs on the calling
+ * thread, which enters a namespace only while it opens a socket there. */
+/* Notes the monitor's own network namespace; once, before the others. */
+int iv_net_init(struct iv_err *err);
+/* A new network namespace with its loopback up: an fd, or -1. */
+int iv_net_ns_new(struct iv_err *err);
+/* Brings up the loopback of namespace ns (one a fork's clone made). */
+int iv_net_lo_up(int ns, struct iv_err *err);
+/* A veth pair: host_if in the monitor's namespace, holding gateway with
+ * addr as its peer (the host's route to addr), and eth0 in ns holding
+ * addr/prefix; both up, without IPv6 addresses, never forwarding. */
+int iv_net_veth(int ns, const char *host_if, uint32_t gateway, uint32_t addr, int prefix,
+		struct iv_err *err);
+/* A veth pair between two namespaces, if_a in ns_a holding addr_a with
+ * peer addr_b, and the reverse: the only route between them. */
+int iv_net_link(int ns_a, const char *if_a, uint32_t addr_a, int ns_b, const char *if_b,
+		uint32_t addr_b, struct iv_err *err);
+/* Removes the veth pair whose host end is host_if (gone already: nothing). */
+void iv_net_del(const char *host_if);
+/* A socket made in namespace ns: an fd, or -1 (errno). */
+int iv_net_socket_in(int ns, int domain, int type);
+/* Whether the host has an IPv4 address in net/prefix: 1 with it in *found
+ * (and its interface's name in ifname, IFNAMSIZ bytes, if not NULL), 0, or -1. */
+int iv_net_host_addr_in(uint32_t net, int prefix, uint32_t *found, char *ifname,
+			struct iv_err *err);
 
 /* ---- memory cgroups of programs (cell/cgroup.c) ---- */
 

@@ -90,7 +90,7 @@ test_bad_second_cvm_error_starts_not_even_the_first() {
 	} | yaml second.yaml)
 	run_iv -y "$y"
 	expect_rc 2 &&
-	expect_err "intravisor: $y:16: key 'net': not supported yet" &&
+	expect_err "intravisor: $y:16: key 'net': expected 'loopback' or a mapping" &&
 	bad_nothing_started
 }
 

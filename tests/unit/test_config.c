@@ -545,7 +545,9 @@ static int snapshot_path_belongs_to_templates_and_restores(void)
 
 static int net_callback_in_are_not_supported_yet(void)
 {
-	EXPECT_BAD(CVMS VM_A "  net: tap0\n", 9, "net", "not supported yet");
+	/* net: is for programs (tests/cases/net.sh); a malformed one is refused first */
+	EXPECT_BAD(CVMS VM_A "  net: tap0\n", 9, "net", "expected 'loopback' or a mapping");
+	EXPECT_BAD(CVMS VM_A "  net: loopback\n", 2, "net", "only programs");
 	EXPECT_BAD(CVMS VM_A "  callback_in: other\n", 9, "callback_in", "not supported yet");
 	return 1;
 }

@@ -145,6 +145,16 @@ void iv_tfork_on_freeze(int (*fn)(struct iv_cvm *t, struct iv_err *err))
 		freeze_hooks[nfreeze_hooks++] = fn;
 }
 
+#define MAX_FORK_HOOKS 4
+static int (*fork_hooks[MAX_FORK_HOOKS])(struct iv_cvm *t, struct iv_cvm *f, struct iv_err *err);
+static int nfork_hooks;
+
+void iv_tfork_on_fork(int (*fn)(struct iv_cvm *t, struct iv_cvm *f, struct iv_err *err))
+{
+	if (nfork_hooks < MAX_FORK_HOOKS)
+		fork_hooks[nfork_hooks++] = fn;
+}
+
 void iv_tfork_frozen(struct iv_cvm *t, struct iv_frozen *out)
 {
 	struct tpl *tp = of(t);
@@ -641,7 +651,7 @@ static pid_t clone_template(struct iv_cvm *t, int *err)
 			     ? -errno
 			     : 0;
 	if (rc == 0) {
-		long a[6] = {FORK_FLAGS, 0, 0, 0, 0, 0};
+		long a[6] = {FORK_FLAGS | (t->cfg->net.on ? CLONE_NEWNET : 0), 0, 0, 0, 0, 0};
 		rc = iv_inject(saver, t->cell.gadget, SYS_clone, a, &ret, &child);
 	}
 	ptrace(PTRACE_SETOPTIONS, saver, 0, PTRACE_O_EXITKILL);
@@ -879,6 +889,15 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 		rc = build_fork(t, f, &tids);
 	if (rc == 0 && ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_EXITKILL))
 		rc = -errno;
+	struct iv_err herr;
+	int hooked = 0;
+	for (int i = 0; rc == 0 && i < nfork_hooks; i++)
+		if (fork_hooks[i](t, f, &herr)) {
+			snprintf(f->fail, sizeof(f->fail), "fork '%s' of template '%s': %.300s",
+				 f->cfg->name, t->cfg->name, herr.msg);
+			rc = -1;
+			hooked = 1;
+		}
 	/* Threads go first, untraced like any cVM thread; the saver's host_save
 	 * restarts in the first task and returns 0. */
 	for (int i = 0; rc == 0 && i < of(t)->nthreads; i++)
@@ -889,7 +908,8 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 	f->cell.errcons = e[0];
 	f->state = IV_CVM_RUNNING; /* reaped and reported like any other from here */
 	if (rc) {
-		fork_failed(t, f, "cannot set it up", -rc);
+		if (!hooked)
+			fork_failed(t, f, "cannot set it up", -rc);
 		kill(child, SIGKILL);
 		return -1;
 	}

@@ -49,5 +49,10 @@ void iv_tfork_frozen(struct iv_cvm *t, struct iv_frozen *out);
 /* fn runs when a template has been frozen, before any fork: a failure
  * (one line in err) fails the template. */
 void iv_tfork_on_freeze(int (*fn)(struct iv_cvm *t, struct iv_err *err));
+/* fn runs when fork f of template t has been made (its first task is
+ * f->cell.pid, stopped), before it runs: a failure (one line in err)
+ * fails the fork.  A networked template's forks are cloned into a network
+ * namespace of their own (its loopback down) that such a hook sets up. */
+void iv_tfork_on_fork(int (*fn)(struct iv_cvm *t, struct iv_cvm *f, struct iv_err *err));
 
 #endif
