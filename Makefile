@@ -361,11 +361,13 @@ bench-tfork: deps $(BENCH_B)/tfork $(BENCH_B)/iv-cell $(BENCH_B)/peer_start $(BE
 	$(BENCH_B)/tfork $(BENCH_TFORK_ARGS)
 
 # ---- bench-workloads: TFORK of real programs (duktape-js evaluating one
-# script, mnist classifying one digit) against the same static binary
-# started natively, a cold cVM and a restore from an image, and the memory
-# of concurrent forks.  `make bench-workloads` builds build/bench/{workloads,
-# iv-cell} and build/bench/cvm/{duktape,base64.js,mnist,mnist.onnx,digit.pgm}
-# and runs build/bench/workloads $(BENCH_WORKLOADS_ARGS) (see bench/workloads.c).
+# script, mnist classifying one digit, python running one handler) against
+# the same program started natively, a cold cVM and a restore from an
+# image, and the memory of concurrent forks.  `make bench-workloads` builds
+# build/bench/{workloads,iv-cell} and build/bench/cvm/{duktape,base64.js,
+# mnist,mnist.onnx,digit.pgm}, links build/bench/cvm/pyworkload to python's
+# root (build/roots/pyworkload) and runs build/bench/workloads
+# $(BENCH_WORKLOADS_ARGS) (see bench/workloads.c).
 BENCH_WORKLOADS_ARGS ?=
 
 $(BENCH_B)/workloads: bench/workloads.c bench/common.c bench/common.h $(B)/libintravisor.a $(HDRS)
@@ -393,8 +395,14 @@ $(BENCH_B)/cvm/digit.pgm: runtime/posix/mnist/disk/digits/001.pgm
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+# Python's root, as the bench finds it (it copies it with cp -al).  The link
+# never changes: the root is order-only.
+$(BENCH_B)/cvm/pyworkload: | $(ROOTS_B)/pyworkload.stamp
+	@mkdir -p $(dir $@)
+	ln -sfn ../../roots/pyworkload $@
+
 BENCH_WORKLOAD_FILES := $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js $(BENCH_B)/cvm/mnist \
-			$(BENCH_B)/cvm/mnist.onnx $(BENCH_B)/cvm/digit.pgm
+			$(BENCH_B)/cvm/mnist.onnx $(BENCH_B)/cvm/digit.pgm $(BENCH_B)/cvm/pyworkload
 
 .PHONY: bench-workloads
 bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_WORKLOAD_FILES)

@@ -1,9 +1,10 @@
 /*
- * common.c - the helpers bench/hostcall and bench/tfork share (common.h).
+ * common.c - the helpers the bench programs share (common.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -295,6 +296,35 @@ void bench_cvm_path(char *buf, size_t len, const char *so)
 		die("cVM runtime '%s' is missing (run `make %s`)", buf, bench_prog.make_target);
 }
 
+void bench_cvm_dir(char *buf, size_t len, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/cvm/%s", here, name) >= len)
+		die("path too long");
+	struct stat st;
+	if (stat(buf, &st) || !S_ISDIR(st.st_mode))
+		die("cVM root '%s' is missing (run `make %s`)", buf, bench_prog.make_target);
+}
+
+static int rm_failed;
+
+/* Removes one entry, children first (FTW_DEPTH); goes on past a failure. */
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((type == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT)
+		rm_failed = 1;
+	return 0;
+}
+
+int rm_tree(const char *path)
+{
+	rm_failed = 0;
+	if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) && errno != ENOENT)
+		return -1;
+	return rm_failed ? -1 : 0;
+}
+
 /* ---- generated configs ---- */
 
 void gen_begin(struct gen *g, const char *cap, int cap_size, const char *runtime)
@@ -325,6 +355,18 @@ void gen_cvm(struct gen *g, const char *name, const char *args, int tpl, int ran
 			"    end: 0x%lx\n  callback_out: monitor\n",
 			base, CVM_SIZE, base, base + CVM_SIZE);
 	}
+	if (extra)
+		fprintf(g->f, "%s", extra);
+	g->n++;
+}
+
+void gen_program(struct gen *g, const char *name, const char *args_yaml, int tpl, long wait,
+		 const char *extra)
+{
+	fprintf(g->f, "- name: %s\n  runtime: \"%s\"\n  args: %s\n  wait: %ld\n", name, g->runtime,
+		args_yaml, wait);
+	if (tpl)
+		fprintf(g->f, "  template: 1\n");
 	if (extra)
 		fprintf(g->f, "%s", extra);
 	g->n++;

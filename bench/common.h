@@ -1,9 +1,10 @@
 /*
- * common.h - what bench/hostcall and bench/tfork share: the error exit and
- * the watchdog, time and statistics helpers, CPU pinning, the paths of what
- * `make` puts next to the program, generated monitor configs, one run of
- * the in-process monitor (build/libintravisor.a) with its stderr captured
- * and its cap file read back, and the posix_spawn peer (bench/peer_start).
+ * common.h - what bench/hostcall, bench/tfork and bench/workloads share:
+ * the error exit and the watchdog, time and statistics helpers, CPU
+ * pinning, the paths of what `make` puts next to the program (and removing
+ * what a program made), generated monitor configs, one run of the
+ * in-process monitor (build/libintravisor.a) with its stderr captured and
+ * its cap file read back, and the posix_spawn peer (bench/peer_start).
  */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
@@ -127,6 +128,16 @@ void bench_peer_path(char *buf, size_t len);
  * next to this executable) into it.  Dies when it is not a file. */
 void bench_cvm_path(char *buf, size_t len, const char *so);
 
+/* Takes a buffer and a directory's name in cvm/ (a workload's root, often
+ * a link to build/roots/...); writes its path into it.  Dies when it is not
+ * a directory. */
+void bench_cvm_dir(char *buf, size_t len, const char *name);
+
+/* Takes a directory this program made (under a directory of its own from
+ * mkdtemp); removes it and everything in it, without following links or
+ * leaving its file system.  0, or -1 when something stayed. */
+int rm_tree(const char *path);
+
 /* ---- generated configs ---- */
 
 #define CVM_BASE 0x20000000UL /* where the first range starts */
@@ -151,6 +162,14 @@ void gen_begin(struct gen *g, const char *cap, int cap_size, const char *runtime
  * NULL); adds the cVM. */
 void gen_cvm(struct gen *g, const char *name, const char *args, int tpl, int range, long wait,
 	     const char *extra);
+
+/* Takes a gen, a cVM's name, its args as a YAML value (a flow list such as
+ * "[python3, /app/w.py]", or a quoted string), whether it is a template, its
+ * wait and extra YAML lines (its disk: required for a program's runtime
+ * inside it; or NULL); adds a program (no isolation range: README
+ * "Programs") of the gen's runtime. */
+void gen_program(struct gen *g, const char *name, const char *args_yaml, int tpl, long wait,
+		 const char *extra);
 
 /* Takes a gen, a label for the config's name and where to put it; parses
  * the config and frees the text.  Returns 0, or -1 with the parser's

@@ -1,25 +1,46 @@
 /*
  * bench/workloads - TFORK of real programs, each doing one unit of work,
- * measured in one run four ways.  The workloads (table below), static musl
- * programs from runtime/posix:
+ * measured in one run four ways.  The workloads (table below), from
+ * runtime/posix: two static musl programs with an isolation range, and
+ * Debian's python3 as a program (README "Programs": no range, its disk a
+ * root of Debian's files):
  *
  *   duktape-js  evaluates base64.js, which prints "SGVsbG8gVGhlcmU="; its
  *               init creates the JS heap and registers print().
  *   mnist       classifies digit.pgm (held-out image 001 of
  *               scripts/mnist_model.py, a 3), printing "digit: 3"; its init
  *               loads mnist.onnx (protobuf-c) and plans the operators.
+ *   python      runtime/posix/pyworkload/workload.py runs its handler
+ *               "hash" (prints "python hash: abf5dacd..."); its init
+ *               imports json, re, decimal, sqlite3, hashlib, email and
+ *               http.client.  Its disk is this program's own copy (cp -al:
+ *               hard links) of build/roots/pyworkload, with a directory
+ *               hold/ for the FIFOs; its cVMs are programs (no isolation,
+ *               runtime /usr/bin/python3 inside the disk, memory 256M).
+ *               Natively it is Debian's /usr/bin/python3 running the copy's
+ *               app/workload.py, with PYWORKLOAD_NUMPY=0: the host may have
+ *               python3-numpy, the root has not, so the native process
+ *               imports what the cVMs import.  Each program cVM started
+ *               from scratch (cold, template, restored; not a fork) is
+ *               moved into a memory cgroup of its own before its program
+ *               starts, which waits for an RCU grace period when no move
+ *               came just before (src/cell/cgroup.c); the "(phase) cell
+ *               spawned -> released" lines show what that costs each time.
  *
  *   (a) native cold start: the same static binary run as a plain process,
  *       outside any cVM (posix_spawn, in the workload's disk directory,
  *       argv[1] the unit's file; its hostcalls return -ENOSYS, so it does
- *       the unit right after its init).  posix_spawn -> the result line
- *       read from its stdout pipe, and -> waitpid.
+ *       the unit right after its init; python: its save() raises NotInCVM
+ *       and it runs the handler argv[1] names).  posix_spawn -> the result
+ *       line read from its stdout pipe, and -> waitpid.
  *   (b) cold cVM: a plain cVM (not a template) of the same binary, args the
- *       unit's file: it does its init, host_save() returns at once, it does
- *       the unit.  Deploy (iv_cvm.t[IV_T_DEPLOY]) -> the result line, and
- *       -> its exit reaped (IV_T_DONE).  One monitor run per cold cVM (they
- *       all need the binary's range, which cVMs of one run may not share);
- *       the run's own set-up is before the deploy, not in it.
+ *       unit's file (python: [python3, /app/workload.py, hash]): it does its
+ *       init, host_save() returns at once, it does the unit.  Deploy
+ *       (iv_cvm.t[IV_T_DEPLOY]) -> the result line, and -> its exit reaped
+ *       (IV_T_DONE).  One monitor run per cold cVM (they all need the
+ *       binary's range, which cVMs of one run may not share; python's, a
+ *       program's, are run the same way: each pays what starting a program
+ *       costs a run); the run's own set-up is before the deploy, not in it.
  *   (c) fork: a template (init done, host_save) and forks of it deployed
  *       one after another, args the unit's file.  Fork request
  *       (IV_T_DEPLOY, set when TFORK first sees the fork) -> the result
@@ -32,7 +53,9 @@
  *   (e) memory: MEMFORKS forks of one template alive at once, each blocked
  *       after its start in opening its unit's file, a FIFO on its disk,
  *       against one native process blocked the same way right after its
- *       init (it printed its init line).  PSS and RSS from
+ *       init (it printed its init line).  Python's forks and native process
+ *       get "@hold/hold-N": workload.py prints that it reads its handler's
+ *       name from that file, and blocks opening it.  PSS and RSS from
  *       /proc/PID/smaps_rollup; then the FIFOs are fed the unit's file and
  *       every one of them must print the result (so the processes measured
  *       are working ones).
@@ -62,9 +85,10 @@
  * and in cvm/ each workload's binary (build/runtime/...) and files
  * (base64.js; mnist.onnx and digit.pgm).  Each workload's disk (its files
  * and the FIFOs) and its image are made in a fresh directory under /tmp,
- * removed at exit.  `-w` picks workloads.  Exit status: 0
- * when every measurement ran (whether or not a target is met), 1 on any
- * error, 2 on bad usage.
+ * removed at exit.  Python's root comes from cvm/pyworkload, a link to
+ * build/roots/pyworkload (`make programs`).  `-w` picks workloads.  Exit
+ * status: 0 when every measurement ran (whether or not a target is met), 1
+ * on any error, 2 on bad usage.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -99,7 +123,7 @@ static const char usage[] =
 	"  -k N         timed native runs, cold cVMs, forks and restores per round\n"
 	"               (default 15; one more each is a dropped warm-up)\n"
 	"  -m MEMFORKS  concurrent forks for the memory measurement (default 10)\n"
-	"  -w NAMES     the workloads, comma-separated (default all: duktape-js,mnist)\n"
+	"  -w NAMES     the workloads, comma-separated (default all: duktape-js,mnist,python)\n"
 	"  -v           show the monitor's own output as it runs; -vv also turns on its\n"
 	"               verbose log (which costs time: for debugging, not for numbers)\n";
 
@@ -117,35 +141,54 @@ const struct bench_prog bench_prog = {
 
 /* ---- the workloads ---- */
 
+/* Python's native environment: a program cVM's default one (iv.h), and no
+ * numpy (the root has none). */
+static const char *const python_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin",
+	"HOME=/",
+	"TERM=dumb",
+	"LANG=C.UTF-8",
+	"PYWORKLOAD_NUMPY=0",
+	NULL,
+};
+
 struct timing {
 	struct series result, exit;
 };
 
 struct workload {
 	const char *name;      /* "duktape-js" */
-	const char *bin;       /* its binary in cvm/ */
-	const char *unit;      /* the file one unit of work names, in cvm/ */
+	const char *bin;       /* its binary in cvm/ (a program: its root, a directory) */
+	const char *unit;      /* the file one unit of work names, in cvm/ (a program: its arg) */
 	const char *extra;     /* a file its init reads, in cvm/, or NULL */
 	const char *fifo;      /* the FIFOs' names: "hold-%d.js" */
+	const char *hold;      /* what it prints before it opens FIFO %s */
 	const char *result;    /* the line that is the result */
 	const char *init;      /* the line its init ends with */
 	const char *what;      /* the unit of work, for the report */
 	const char *init_what; /* its init, for the report */
 	double target;	       /* native cold start / fork, to the result */
+	/* a program (README "Programs"): runtime, inside its root and on the
+	 * host alike; argv[0] and the script it runs; its native environment */
+	int program;
+	const char *runtime, *argv0, *script;
+	const char *const *native_env;
 
 	/* set up */
 	int on;
-	char path[PATH_MAX]; /* the binary */
+	char path[PATH_MAX]; /* the binary (a program: its root) */
 	char unit_src[PATH_MAX], extra_src[PATH_MAX];
 	char disk[128], snap[128]; /* root/NAME, root/NAME-snap */
 	char unit_data[UNIT_MAX];  /* the unit's file, fed to FIFOs */
 	size_t unit_len;
-	char arg_line[128]; /* get arg: "UNIT" */
+	char arg_line[128]; /* get arg: "UNIT" (a program: "", none) */
 
 	/* measured */
 	struct timing nat, cold, frk, rst;
 	/* phases, from the lines before the result: init line / "get arg" line */
 	struct series nat_init, cold_init, frk_arg, rst_arg;
+	/* a program's: cell spawned -> released (its memory-cgroup move) */
+	struct series cold_move, rst_move;
 	struct series tpl_ready; /* (c): template deploy -> frozen, info */
 	struct series frk_made;	 /* (c): request -> fork running */
 	int restore_state;	 /* 1 measured, -1 failed */
@@ -161,6 +204,7 @@ static struct workload workloads[] = {
 		.bin = "duktape",
 		.unit = "base64.js",
 		.fifo = "hold-%d.js",
+		.hold = "get arg: \"%s\"",
 		.result = "SGVsbG8gVGhlcmU=",
 		.init = "template: heap created, print registered, saving",
 		.what = "evaluate base64.js (prints SGVsbG8gVGhlcmU=)",
@@ -173,6 +217,7 @@ static struct workload workloads[] = {
 		.unit = "digit.pgm",
 		.extra = "mnist.onnx",
 		.fifo = "hold-%d.pgm",
+		.hold = "get arg: \"%s\"",
 		/* held_out.txt: digits/001.pgm is a 3, and the model says 3 */
 		.result = "digit: 3",
 		.init = "template: model mnist.onnx loaded: input Input3 [1,1,8,8], output "
@@ -181,6 +226,24 @@ static struct workload workloads[] = {
 		.what = "classify digit.pgm (prints digit: 3)",
 		.init_what = "model loaded",
 		.target = 5,
+	},
+	{
+		.name = "python",
+		.bin = "pyworkload",
+		.unit = "hash",
+		.fifo = "hold/hold-%d",
+		.hold = "python: reading the handler from %s",
+		.result = "python hash: "
+			  "abf5dacd019d2229174f1daa9e62852554ab1b955fe6ae6bbbb214bab611f6f5",
+		.init = "python: modules imported (numpy: no)",
+		.what = "run the handler hash (prints python hash: abf5dacd...)",
+		.init_what = "modules imported",
+		.target = 20,
+		.program = 1,
+		.runtime = "/usr/bin/python3",
+		.argv0 = "python3",
+		.script = "/app/workload.py",
+		.native_env = python_env,
 	},
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
@@ -306,18 +369,39 @@ struct run_res {
 	char cap[4096];
 };
 
-/* A cVM line with its disk, for a plain cVM, a template or a restore. */
+/* A cVM line with its disk, for a plain cVM, a template or a restore.  A
+ * program's args: a template's the script alone, a plain cVM's the script
+ * and args (its argv), a restored cVM's args alone (what get_arg gives it). */
 static void gen_wl(struct gen *g, const struct workload *w, const char *name, const char *args,
 		   int tpl, int resume, long wait, int with_snap)
 {
 	char extra[512];
 	int k = snprintf(extra, sizeof(extra), "  disk: \"%s\"\n  disk_ro: 1\n", w->disk);
+	if (w->program)
+		k += snprintf(extra + k, sizeof(extra) - (size_t)k, "  memory: 256M\n");
 	if (resume)
 		k += snprintf(extra + k, sizeof(extra) - (size_t)k, "  resume: 1\n");
 	if (with_snap)
 		snprintf(extra + k, sizeof(extra) - (size_t)k, "  snapshot_path: \"%s\"\n",
 			 w->snap);
-	gen_cvm(g, name, args, tpl, 0, wait, extra);
+	if (!w->program) {
+		gen_cvm(g, name, args, tpl, 0, wait, extra);
+		return;
+	}
+	char argv[256];
+	if (resume)
+		snprintf(argv, sizeof(argv), "\"%s\"", args);
+	else if (tpl)
+		snprintf(argv, sizeof(argv), "[%s, %s]", w->argv0, w->script);
+	else
+		snprintf(argv, sizeof(argv), "[%s, %s, \"%s\"]", w->argv0, w->script, args);
+	gen_program(g, name, argv, tpl, wait, extra);
+}
+
+/* The gen of a run of w's cVMs: its binary (a program: its runtime, in its disk). */
+static void gen_begin_wl(struct gen *g, const struct workload *w, int cap_size)
+{
+	gen_begin(g, CAP, cap_size, w->program ? w->runtime : w->path);
 }
 
 /* A fork: no disk of its own (it has its template's). */
@@ -387,8 +471,10 @@ static uint64_t line_of(const char *name, const char *text)
 
 /* ---- (a) native ---- */
 
-/* Spawns the workload in its disk directory with argv[1] = arg, its stdout
- * a pipe; returns the pipe's read end.  *t0: right before posix_spawn. */
+/* Spawns the workload in its disk directory with argv[1] = arg (a program:
+ * its runtime on the host, running its script from the disk, the script's
+ * argv[1] = arg), its stdout a pipe; returns the pipe's read end.  *t0:
+ * right before posix_spawn. */
 static int spawn_native(const struct workload *w, const char *arg, pid_t *pid, uint64_t *t0)
 {
 	int p[2];
@@ -403,12 +489,23 @@ static int spawn_native(const struct workload *w, const char *arg, pid_t *pid, u
 	    posix_spawnattr_setsigmask(&at, &none) ||
 	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK))
 		die("cannot set up posix_spawn attributes");
-	char *argv[] = {(char *)w->bin, (char *)arg, NULL}, *envp[] = {NULL};
+	char script[PATH_MAX];
+	char *argv[] = {(char *)w->bin, (char *)arg, NULL, NULL}, *envp[] = {NULL};
+	const char *path = w->path;
+	char *const *env = envp;
+	if (w->program) {
+		snprintf(script, sizeof(script), "%s%s", w->disk, w->script);
+		argv[0] = (char *)w->argv0;
+		argv[1] = script;
+		argv[2] = (char *)arg;
+		path = w->runtime;
+		env = (char *const *)w->native_env;
+	}
 	fflush(stdout);
 	*t0 = now_ns();
-	int rc = posix_spawn(pid, w->path, &fa, &at, argv, envp);
+	int rc = posix_spawn(pid, path, &fa, &at, argv, env);
 	if (rc)
-		die("posix_spawn '%s': %s", w->path, strerror(rc));
+		die("posix_spawn '%s': %s", path, strerror(rc));
 	close(p[1]);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -485,7 +582,7 @@ static void cold_round(struct workload *w)
 		struct gen g;
 		char name[32];
 		snprintf(name, sizeof(name), "cold-%d", i);
-		gen_begin(&g, CAP, sizeof(r.cap), w->path);
+		gen_begin_wl(&g, w, sizeof(r.cap));
 		gen_wl(&g, w, name, w->unit, 0, 0, -1, 0);
 		run_cfg(&g, "cold", &r, NULL, NULL, 0);
 		if (i == 0)
@@ -495,6 +592,7 @@ static void cold_round(struct workload *w)
 		series_add(&w->cold.result, span_us(c->t_deploy, t));
 		series_add(&w->cold_init, span_us(c->t_deploy, line_of(name, w->init)));
 		series_add(&w->cold.exit, span_us(c->t_deploy, c->t_done));
+		series_add(&w->cold_move, span_us(c->t_cell, c->t_running));
 	}
 }
 
@@ -502,7 +600,7 @@ static void fork_round(struct workload *w)
 {
 	struct gen g;
 	static struct run_res r;
-	gen_begin(&g, CAP, sizeof(r.cap), w->path);
+	gen_begin_wl(&g, w, sizeof(r.cap));
 	gen_wl(&g, w, "tpl", "", 1, 0, -1, 0);
 	for (int i = 0; i <= opt.k; i++) {
 		char name[32];
@@ -520,7 +618,8 @@ static void fork_round(struct workload *w)
 			die("%s: fork %d was requested before its template saved", w->name, i);
 		uint64_t t = result_of(w, name, c, NULL, 0);
 		series_add(&w->frk.result, span_us(c->t_deploy, t));
-		series_add(&w->frk_arg, span_us(c->t_deploy, line_of(name, w->arg_line)));
+		if (w->arg_line[0])
+			series_add(&w->frk_arg, span_us(c->t_deploy, line_of(name, w->arg_line)));
 		series_add(&w->frk.exit, span_us(c->t_deploy, c->t_done));
 		series_add(&w->frk_made, span_us(c->t_deploy, c->t_running));
 	}
@@ -534,7 +633,7 @@ static int write_image(struct workload *w)
 	struct gen g;
 	static struct run_res r;
 	char why[1024];
-	gen_begin(&g, CAP, sizeof(r.cap), w->path);
+	gen_begin_wl(&g, w, sizeof(r.cap));
 	gen_wl(&g, w, "tpl", "", 1, 0, -1, 1);
 	if (run_cfg(&g, "image", &r, NULL, why, sizeof(why))) {
 		snprintf(w->restore_why, sizeof(w->restore_why), "writing the image: %s", why);
@@ -564,7 +663,7 @@ static void restore_round(struct workload *w)
 		w->restore_state = -1;
 		return;
 	}
-	gen_begin(&g, CAP, sizeof(r.cap), w->path);
+	gen_begin_wl(&g, w, sizeof(r.cap));
 	for (int i = 0; i <= opt.k; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "restored-%d", i);
@@ -586,8 +685,10 @@ static void restore_round(struct workload *w)
 			return;
 		}
 		series_add(&w->rst.result, span_us(c->t_deploy, t));
-		series_add(&w->rst_arg, span_us(c->t_deploy, line_of(name, w->arg_line)));
+		if (w->arg_line[0])
+			series_add(&w->rst_arg, span_us(c->t_deploy, line_of(name, w->arg_line)));
 		series_add(&w->rst.exit, span_us(c->t_deploy, c->t_done));
+		series_add(&w->rst_move, span_us(c->t_cell, c->t_running));
 	}
 	w->restore_state = 1;
 }
@@ -636,6 +737,23 @@ static void fifo_path(const struct workload *w, char *buf, size_t len, int i)
 	snprintf(buf, len, "%s/%s", w->disk, name);
 }
 
+/* The arg that makes process i of (e) open FIFO i: its name (python: "@"
+ * and its name, workload.py's "the handler is named in this file"). */
+static void hold_arg(const struct workload *w, char *buf, size_t len, int i)
+{
+	char name[48];
+	fifo_name(w, name, sizeof(name), i);
+	snprintf(buf, len, "%s%s", w->program ? "@" : "", name);
+}
+
+/* The line process i of (e) prints before it opens FIFO i. */
+static void hold_line(const struct workload *w, char *buf, size_t len, int i)
+{
+	char name[64];
+	fifo_name(w, name, sizeof(name), i);
+	snprintf(buf, len, w->hold, name);
+}
+
 /* Opens FIFO i of w for writing without blocking (its reader is there),
  * writes the unit's file into it and closes it.  0 or -1. */
 static int feed_fifo(const struct workload *w, int i)
@@ -655,14 +773,17 @@ static int feed_fifo(const struct workload *w, int i)
 static void native_memory(struct workload *w)
 {
 	static struct lines L = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	char fifo[64];
+	char arg[64], held[128];
 	pid_t pid;
 	uint64_t t0, t_res, t_exit;
-	fifo_name(w, fifo, sizeof(fifo), 0);
+	hold_arg(w, arg, sizeof(arg), 0);
+	hold_line(w, held, sizeof(held), 0);
 	lines_reset(&L);
 	watchdog_arm();
-	int fd = spawn_native(w, fifo, &pid, &t0);
-	if (!read_until(fd, &L, w->init) || wait_sleeping(pid) || mem_of(pid, &w->native_mem)) {
+	int fd = spawn_native(w, arg, &pid, &t0);
+	/* (the static binaries print no "get arg" line outside a cVM) */
+	if (!read_until(fd, &L, w->init) || (w->program && !read_until(fd, &L, held)) ||
+	    wait_sleeping(pid) || mem_of(pid, &w->native_mem)) {
 		kill(pid, SIGKILL);
 		die("the native %s did not get blocked on its FIFO after its init", w->name);
 	}
@@ -689,9 +810,9 @@ static void *mem_sampler(void *arg)
 	struct workload *w = m->w;
 	int n = opt.memforks;
 	for (int i = 1; i <= n; i++) {
-		char want[128], fifo[64];
-		fifo_name(w, fifo, sizeof(fifo), i);
-		snprintf(want, sizeof(want), "[hold-%d] get arg: \"%s\"", i, fifo);
+		char want[192], held[128];
+		hold_line(w, held, sizeof(held), i);
+		snprintf(want, sizeof(want), "[hold-%d] %s", i, held);
 		while (!m->stop && !lines_find(&mon, want))
 			sleep_ns(500 * 1000);
 		pid_t pid = __atomic_load_n(&m->run->cvms[i].cell.pid, __ATOMIC_ACQUIRE);
@@ -745,13 +866,13 @@ static void fork_memory(struct workload *w)
 	struct gen g;
 	memset(&m, 0, sizeof(m));
 	m.w = w;
-	gen_begin(&g, CAP, sizeof(r.cap), w->path);
+	gen_begin_wl(&g, w, sizeof(r.cap));
 	gen_wl(&g, w, "tpl", "", 1, 0, -1, 0);
 	for (int i = 1; i <= opt.memforks; i++) {
-		char name[32], fifo[64];
+		char name[32], arg[64];
 		snprintf(name, sizeof(name), "hold-%d", i);
-		fifo_name(w, fifo, sizeof(fifo), i);
-		gen_fork(&g, name, fifo, 0); /* wait: 0: all at once */
+		hold_arg(w, arg, sizeof(arg), i);
+		gen_fork(&g, name, arg, 0); /* wait: 0: all at once */
 	}
 	struct bench_hooks hooks = {mem_start, mem_end, &m};
 	run_cfg(&g, "memory", &r, &hooks, NULL, 0);
@@ -782,6 +903,11 @@ static void clean(void)
 			unlink(p);
 		}
 		rmdir(w->snap);
+		if (w->program) { /* this program's own copy (cp -al) of the root */
+			if (rm_tree(w->disk))
+				dprintf(2, "bench: cannot remove all of '%s'\n", w->disk);
+			continue;
+		}
 		for (int i = 0; i <= MAX_MEMFORKS; i++) {
 			fifo_path(w, p, sizeof(p), i);
 			unlink(p);
@@ -825,24 +951,58 @@ static size_t copy_in(const struct workload *w, const char *src, const char *nam
 	return total;
 }
 
+/* A program's disk: a copy of its root (w->path) made of hard links, as
+ * `cp -al` makes it (so the page cache is the root's; a plain copy when
+ * /tmp is on another file system), and hold/ for the FIFOs; its unit is its
+ * arg, fed to the FIFOs as the handler's name. */
+static void copy_root(struct workload *w)
+{
+	char src[PATH_MAX];
+	struct stat a, b;
+	if (!realpath(w->path, src) || stat(src, &a) || stat(root, &b))
+		die("'%s': %s", w->path, strerror(errno));
+	char *argv[] = {"cp", a.st_dev == b.st_dev ? "-al" : "-a", "--", src, w->disk, NULL};
+	char *envp[] = {NULL};
+	if (a.st_dev != b.st_dev)
+		printf("  (%s: %s is on another file system than %s: copied, not linked)\n",
+		       w->name, src, root);
+	pid_t pid;
+	int rc = posix_spawn(&pid, "/bin/cp", NULL, NULL, argv, envp);
+	if (rc)
+		die("posix_spawn /bin/cp: %s", strerror(rc));
+	int st = wait_child(pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("cp -al '%s' '%s' failed (wait status 0x%x)", src, w->disk, st);
+	char hold[PATH_MAX];
+	snprintf(hold, sizeof(hold), "%s/hold", w->disk);
+	if (mkdir(hold, 0755) || chmod(hold, 0755))
+		die("cannot make '%s': %s", hold, strerror(errno));
+	w->unit_len = (size_t)snprintf(w->unit_data, sizeof(w->unit_data), "%s\n", w->unit);
+}
+
 /* A workload's disk: the unit's file, the file its init reads and one FIFO
  * per process of (e), readable by the cells' uid. */
 static void make_disk(struct workload *w)
 {
 	snprintf(w->disk, sizeof(w->disk), "%s/%s", root, w->bin);
 	snprintf(w->snap, sizeof(w->snap), "%s/%s-snap", root, w->bin);
-	if (mkdir(w->disk, 0755) || chmod(w->disk, 0755))
-		die("cannot make '%s': %s", w->disk, strerror(errno));
-	w->unit_len = copy_in(w, w->unit_src, w->unit, UNIT_MAX, w->unit_data);
-	if (w->extra)
-		copy_in(w, w->extra_src, w->extra, 64 << 20, NULL);
+	if (w->program) {
+		copy_root(w);
+	} else {
+		if (mkdir(w->disk, 0755) || chmod(w->disk, 0755))
+			die("cannot make '%s': %s", w->disk, strerror(errno));
+		w->unit_len = copy_in(w, w->unit_src, w->unit, UNIT_MAX, w->unit_data);
+		if (w->extra)
+			copy_in(w, w->extra_src, w->extra, 64 << 20, NULL);
+	}
 	for (int i = 0; i <= opt.memforks; i++) {
 		char p[PATH_MAX];
 		fifo_path(w, p, sizeof(p), i);
 		if (mkfifo(p, 0644) || chmod(p, 0644))
 			die("mkfifo '%s': %s", p, strerror(errno));
 	}
-	snprintf(w->arg_line, sizeof(w->arg_line), "get arg: \"%s\"", w->unit);
+	if (!w->program) /* workload.py prints no such line */
+		snprintf(w->arg_line, sizeof(w->arg_line), "get arg: \"%s\"", w->unit);
 }
 
 static void make_root(void)
@@ -857,6 +1017,12 @@ static void make_root(void)
 
 static void find_files(struct workload *w)
 {
+	if (w->program) {
+		bench_cvm_dir(w->path, sizeof(w->path), w->bin);
+		if (access(w->runtime, X_OK))
+			die("'%s' (the native %s) is not executable", w->runtime, w->name);
+		return;
+	}
 	bench_cvm_path(w->path, sizeof(w->path), w->bin);
 	bench_cvm_path(w->unit_src, sizeof(w->unit_src), w->unit);
 	if (w->extra)
@@ -877,8 +1043,10 @@ static void pick(const char *names)
 		       (strlen(workloads[k].name) != len || strncmp(workloads[k].name, p, len)))
 			k++;
 		if (k == NWORKLOADS) {
-			fprintf(stderr, "workloads: no workload '%.*s' (duktape-js, mnist)\n%s",
-				(int)len, p, usage);
+			fprintf(stderr, "workloads: no workload '%.*s' (", (int)len, p);
+			for (k = 0; k < NWORKLOADS; k++)
+				fprintf(stderr, "%s%s", k ? ", " : "", workloads[k].name);
+			fprintf(stderr, ")\n%s", usage);
 			exit(2);
 		}
 		workloads[k].on = 1;
@@ -901,25 +1069,40 @@ static double mib(long kb)
 static void report_times(const struct workload *w)
 {
 	printf("\n-- %s, one unit of work: %s --\n", w->name, w->what);
-	printf("  (a) native cold start: the static binary as a plain process (posix_spawn),\n"
-	       "      %s, the unit of work done:\n",
-	       w->init_what);
+	if (w->program)
+		printf("  (a) native cold start: Debian's %s as a plain process (posix_spawn)\n"
+		       "      running the root's %s (PYWORKLOAD_NUMPY=0: no numpy, as in the "
+		       "root),\n      %s, the unit of work done:\n",
+		       w->runtime, w->script + 1, w->init_what);
+	else
+		printf("  (a) native cold start: the static binary as a plain process "
+		       "(posix_spawn),\n      %s, the unit of work done:\n",
+		       w->init_what);
 	line("posix_spawn -> result line read", &w->nat.result);
 	line("posix_spawn -> exit (waitpid)", &w->nat.exit);
 	line("(phase) posix_spawn -> its init line read", &w->nat_init);
-	printf("  (b) cold cVM: a plain cVM of the same binary (loaded, cell spawned, %s,\n"
-	       "      host_save a no-op, the unit of work done):\n",
-	       w->init_what);
+	if (w->program)
+		printf("  (b) cold cVM: a plain cVM, a program (its root checked, cell spawned "
+		       "and moved\n      into a memory cgroup, execve %s, %s,\n"
+		       "      save() a no-op, the unit of work done):\n",
+		       w->runtime, w->init_what);
+	else
+		printf("  (b) cold cVM: a plain cVM of the same binary (loaded, cell spawned, "
+		       "%s,\n      host_save a no-op, the unit of work done):\n",
+		       w->init_what);
 	line("deploy -> result line relayed", &w->cold.result);
 	line("deploy -> exit reaped", &w->cold.exit);
 	line("(phase) deploy -> its init line relayed", &w->cold_init);
+	if (w->program)
+		line("(phase) cell spawned -> released (cgroup move)", &w->cold_move);
 	printf("  (c) fork of the template (template deploy -> zygote %.2f ms, over before the\n"
 	       "      first request: excluded by construction); fork made (request -> running)\n"
 	       "      %.1f us median:\n",
 	       series_median(&w->tpl_ready) / 1000.0, series_median(&w->frk_made));
 	line("fork request -> result line relayed", &w->frk.result);
 	line("fork request -> exit reaped", &w->frk.exit);
-	line("(phase) request -> its \"get arg\" line relayed", &w->frk_arg);
+	if (w->arg_line[0])
+		line("(phase) request -> its \"get arg\" line relayed", &w->frk_arg);
 	if (w->restore_state == 1) {
 		printf("  (d) restore from an image (pages.img %.2f MiB, written once by a "
 		       "template\n"
@@ -927,7 +1110,10 @@ static void report_times(const struct workload *w)
 		       w->img_mib, w->img_save_ms);
 		line("restore deploy -> result line relayed", &w->rst.result);
 		line("restore deploy -> exit reaped", &w->rst.exit);
-		line("(phase) deploy -> its \"get arg\" line relayed", &w->rst_arg);
+		if (w->arg_line[0])
+			line("(phase) deploy -> its \"get arg\" line relayed", &w->rst_arg);
+		if (w->program)
+			line("(phase) cell spawned -> released (cgroup move)", &w->rst_move);
 	} else {
 		printf("  (d) restore from an image: failed, not measured (%s)\n", w->restore_why);
 	}
@@ -961,10 +1147,11 @@ static void report_ratios(const struct workload *w)
 static void report_memory(const struct workload *w)
 {
 	int n = opt.memforks;
-	long fpss = 0, frss = 0;
+	long fpss = 0, frss = 0, fdirty = 0;
 	for (int i = 0; i < n; i++) {
 		fpss += w->fork_mem[i].pss_kb;
 		frss += w->fork_mem[i].rss_kb;
+		fdirty += w->fork_mem[i].priv_dirty_kb;
 	}
 	double with_tpl = mib(fpss + w->tpl_mem.pss_kb), npss = mib(w->native_mem.pss_kb);
 	printf("\n== %s (e) memory: %d concurrent forks, each blocked after its start opening "
@@ -974,9 +1161,9 @@ static void report_memory(const struct workload *w)
 	       w->name, n);
 	printf("  native process: PSS %.2f MiB, RSS %.2f MiB (anonymous %.2f)\n", npss,
 	       mib(w->native_mem.rss_kb), mib(w->native_mem.anon_kb));
-	printf("  forks: PSS %.2f MiB in all (%.3f each), RSS %.2f MiB each; template PSS %.2f "
-	       "MiB\n",
-	       mib(fpss), mib(fpss) / n, mib(frss) / n, mib(w->tpl_mem.pss_kb));
+	printf("  forks: PSS %.2f MiB in all (%.3f each), RSS %.2f MiB each, private dirty "
+	       "%.2f MiB each;\n         template PSS %.2f MiB\n",
+	       mib(fpss), mib(fpss) / n, mib(frss) / n, mib(fdirty) / n, mib(w->tpl_mem.pss_kb));
 	printf("  %d forks + their template, PSS %.2f MiB vs one native process's PSS %.2f MiB: "
 	       "ratio %.2f (target <= 1.5x: %s)\n",
 	       n, with_tpl, npss, with_tpl / npss, verdict(with_tpl / npss <= 1.5));

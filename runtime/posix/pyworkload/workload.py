@@ -5,7 +5,12 @@ hashlib, email, http.client, and numpy where Debian's python3-numpy is in
 the root), then saves through ctypes (sdk/python/intravisor.py: one raw
 hostcall).  Each fork runs the handler its args name and prints the
 result.  Run outside a cVM, it does the same with argv[1] as the handler
-(the benchmark's native cold start).
+(the benchmark's native cold start); so does a plain cVM (not a template:
+save() returns at once), whose args are the whole argv.  A handler given as
+"@PATH" is named by the file PATH instead: opening a FIFO there blocks after
+the imports until the name is written (the benchmark's memory measurement).
+PYWORKLOAD_NUMPY=0 in the environment leaves numpy out (a native run
+importing what the root, without numpy, imports).
 """
 
 import decimal
@@ -15,11 +20,14 @@ import hashlib
 import http.client
 import io
 import json
+import os
 import re
 import sqlite3
 import sys
 
 try:
+    if os.environ.get("PYWORKLOAD_NUMPY") == "0":
+        raise ImportError("PYWORKLOAD_NUMPY=0")
     import numpy
 except ImportError:
     numpy = None
@@ -87,9 +95,23 @@ HANDLERS = {"json": h_json, "re": h_re, "decimal": h_decimal, "sqlite": h_sqlite
 
 try:
     intravisor.save()
-    arg = intravisor.get_arg().strip()
+    # a fork or a restored cVM (inspect() 0) gets its own args; a plain cVM
+    # (1) has the argv it was started with
+    from_argv = intravisor.inspect() == 1
 except intravisor.NotInCVM:
+    from_argv = True
+if from_argv:
     arg = sys.argv[1] if len(sys.argv) > 1 else ""
+else:
+    arg = intravisor.get_arg().strip()
+if arg.startswith("@"):
+    print("python: reading the handler from %s" % arg[1:], flush=True)
+    try:
+        with open(arg[1:]) as f:
+            arg = f.read(64).strip()
+    except (OSError, UnicodeError) as e:
+        print("python: cannot read the handler from %s: %s" % (arg[1:], e), flush=True)
+        sys.exit(2)
 
 handler = HANDLERS.get(arg)
 if handler is None:
