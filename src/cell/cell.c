@@ -302,6 +302,7 @@ int iv_cell_global_init(struct iv_err *err)
 
 void iv_cell_global_fini(void)
 {
+	iv_cgroup_fini();
 	for (int i = 0; i < nroots; i++) {
 		close(roots[i].fd);
 		free(roots[i].path);
@@ -408,8 +409,11 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 					    int mntns)
 {
 	int ctl = f.ctl;
-	/* Should the monitor die before this, the stub's read of the go sees EOF. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* No parent-death signal: it follows the thread that made the cell (a
+	 * spawner, which ends at once: cgroup.c), not the monitor.  Should the
+	 * monitor die, the stub's read of the go sees end of file; once seized,
+	 * PTRACE_O_EXITKILL ends the cell with the monitor, and the cell's pid
+	 * namespace every process it made. */
 	/* execve resets handlers but keeps the mask and ignored signals. */
 	sigset_t all;
 	sigemptyset(&all);
@@ -455,8 +459,6 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 	    syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) ||
 	    syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid))
 		child_fail(ctl, IV_STEP_UID);
-	/* A change of credentials clears the parent-death signal: set it again. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		child_fail(ctl, IV_STEP_NNP);
 	child_open(spec, ctl);
@@ -495,6 +497,7 @@ struct child_args {
 	const struct iv_cell_spec *spec;
 	struct child_fds f;
 	int mntns;
+	int *pidfd;
 };
 
 /* The cell's first moments run here, on this stack (deploys are one at a time). */
@@ -504,6 +507,17 @@ static int child_entry(void *arg)
 {
 	struct child_args *a = arg;
 	child(a->spec, a->f, a->mntns);
+}
+
+/* The cell's clone: its pid, or -errno (whichever thread makes it). */
+static pid_t make_child(void *arg)
+{
+	struct child_args *a = arg;
+	pid_t pid = clone(child_entry, child_stack + sizeof(child_stack),
+			  CLONE_VM | CLONE_VFORK | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+				  CLONE_PIDFD | SIGCHLD,
+			  a, a->pidfd);
+	return pid < 0 ? -errno : pid;
 }
 
 int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_plan *plan,
@@ -554,11 +568,13 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	 * exec) on a stack of its own, and this thread waits until the stub is
 	 * executing or the child has failed. */
 	int pidfd = -1;
-	struct child_args ca = {spec, f, mntns};
-	pid_t pid = clone(child_entry, child_stack + sizeof(child_stack),
-			  CLONE_VM | CLONE_VFORK | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-				  CLONE_PIDFD | SIGCHLD,
-			  &ca, &pidfd);
+	struct child_args ca = {spec, f, mntns, &pidfd};
+	/* A program is born in its memory cgroup (cgroup.c): its clone is made
+	 * by a thread that sits there. */
+	pid_t pid = iv_cgroup_clone(name, spec->cgroup_limit, make_child, &ca, cell->cgroup,
+				    sizeof(cell->cgroup));
+	if (pid < 0)
+		errno = -pid;
 	if (pid < 0) {
 		iv_fail(err, "cVM '%s': cannot create the cell: %s", name, strerror(errno));
 		goto out;

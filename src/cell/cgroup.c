@@ -1,18 +1,23 @@
 /*
  * Memory cgroups for programs.  A program's processes share one limit: the
- * cell is moved into a memory cgroup of its own (made under the monitor's,
- * limited to the cVM's memory), and every process it makes after that is
- * born there.  RLIMIT_AS bounds each process; this bounds them together,
+ * cell is born in a memory cgroup of its own (made under the monitor's,
+ * limited to the cVM's memory; see spawners below), and so is every process
+ * it makes.  RLIMIT_AS bounds each process; this bounds them together,
  * a tmpfs's pages included.  cgroup v1's memory hierarchy or cgroup v2;
  * where neither can be used the run says so once and programs are bounded
  * per process only.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "iv_cell.h"
@@ -20,6 +25,7 @@
 static char base[160];
 static const char *limit_file;
 static int state; /* 0 not looked for, 1 usable, -1 not */
+static int v1;	  /* cgroup v1: a thread may sit in a cgroup of its own */
 
 /* The monitor's own memory cgroup: v1's memory line, or v2's. */
 static int find_base(void)
@@ -44,6 +50,7 @@ static int find_base(void)
 				found = snprintf(base, sizeof(base), "/sys/fs/cgroup/memory%s",
 						 strcmp(path, "/") ? path : "") < (int)sizeof(base);
 				limit_file = "memory.limit_in_bytes";
+				v1 = 1;
 			}
 	}
 	if (f)
@@ -86,15 +93,40 @@ static int write_file(const char *dir, const char *file, const char *text)
  * (cgroup v1 no longer moves charges), and its children would be born
  * outside.
  */
-int iv_cgroup_confine(const char *name, uint64_t limit, pid_t pid, char *out, size_t outlen)
+/* Cgroups a monitor killed before it could remove them left behind: its
+ * own are named for its pid, and an empty one of a pid that is gone goes. */
+static void sweep(void)
 {
-	out[0] = 0;
+	DIR *d = opendir(base);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		int pid;
+		char path[512];
+		if (sscanf(e->d_name, "intravisor-%d-", &pid) != 1 || pid <= 0 ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		rmdir(path); /* (fails while a task is still there) */
+	}
+	if (d)
+		closedir(d);
+}
+
+static int usable(void)
+{
 	if (state == 0) {
 		state = find_base() ? 1 : -1;
+		if (state > 0)
+			sweep();
 		if (state < 0)
 			iv_log("no memory cgroup for programs: each process is bounded alone");
 	}
-	if (state < 0 || !limit)
+	return state > 0;
+}
+
+static int confine(const char *name, uint64_t limit, pid_t pid, char *out, size_t outlen)
+{
+	out[0] = 0;
+	if (!usable() || !limit)
 		return -1;
 	char lim[32], text[24];
 	snprintf(lim, sizeof(lim), "%llu", (unsigned long long)limit);
@@ -110,6 +142,174 @@ int iv_cgroup_confine(const char *name, uint64_t limit, pid_t pid, char *out, si
 	out[0] = 0;
 	state = -1;
 	return -1;
+}
+
+/*
+ * Spawners.  So that no start waits for a move, the cell is born in its
+ * cgroup: a child is born where the thread that makes it is, and in cgroup
+ * v1 a thread of the monitor may sit in a cgroup of its own.  A spawner is
+ * such a thread, made ahead in a fresh cgroup (its own move paid there,
+ * off every start's path); a start hands it the clone, takes its cgroup
+ * for the cell, and the spawner ends (a task leaving by exit waits for
+ * nothing).  POOL are kept ready; each start has a new one made.
+ */
+#define POOL 4
+
+struct spawner {
+	pthread_t th;
+	char cg[192];
+	int ready;			  /* sitting in cg, waiting for a job */
+	pid_t (*fn)(void *);		  /* the job */
+	void *arg;
+	pid_t result;
+	int done, bad;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+};
+
+static struct spawner *pool[POOL];
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned made;
+
+static void *spawner_main(void *a)
+{
+	struct spawner *s = a;
+	char tid[24];
+	snprintf(tid, sizeof(tid), "%ld", (long)syscall(SYS_gettid));
+	int ok = (mkdir(s->cg, 0700) == 0 || errno == EEXIST) && write_file(s->cg, "tasks", tid) == 0;
+	pthread_mutex_lock(&s->lock);
+	s->ready = ok;
+	s->bad = !ok;
+	pthread_cond_broadcast(&s->cv);
+	while (!s->fn && !s->bad)
+		pthread_cond_wait(&s->cv, &s->lock);
+	if (s->fn) {
+		pthread_mutex_unlock(&s->lock);
+		pid_t r = s->fn(s->arg);
+		pthread_mutex_lock(&s->lock);
+		s->result = r;
+	}
+	s->done = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* A new spawner in slot i (pool_lock held). */
+static void refill(int i)
+{
+	struct spawner *s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	snprintf(s->cg, sizeof(s->cg), "%s/intravisor-%d-spawner-%u", base, (int)getpid(),
+		 made++);
+	/* (signals stay blocked in it: it inherits the caller's mask) */
+	if (pthread_create(&s->th, NULL, spawner_main, s)) {
+		free(s);
+		return;
+	}
+	pool[i] = s;
+}
+
+/* Ends a spawner that has no job (or collects one that did it). */
+static void retire(struct spawner *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->bad = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->th, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+void iv_cgroup_prepare(void)
+{
+	if (!v1 && state == 0)
+		usable();
+	if (!v1 || state < 0)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	for (int i = 0; i < POOL; i++)
+		if (!pool[i])
+			refill(i);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+pid_t iv_cgroup_clone(const char *name, uint64_t limit, pid_t (*fn)(void *), void *arg,
+		      char *out, size_t outlen)
+{
+	out[0] = 0;
+	if (!limit || !usable())
+		return fn(arg);
+	struct spawner *s = NULL;
+	if (v1) {
+		pthread_mutex_lock(&pool_lock);
+		for (int i = 0; i < POOL; i++)
+			if (!pool[i])
+				refill(i);
+		/* the first one ready; else the first one, waited for */
+		for (int i = 0; i < POOL && !s; i++)
+			if (pool[i] && __atomic_load_n(&pool[i]->ready, __ATOMIC_ACQUIRE))
+				s = pool[i], pool[i] = NULL, refill(i);
+		for (int i = 0; i < POOL && !s; i++)
+			if (pool[i])
+				s = pool[i], pool[i] = NULL, refill(i);
+		pthread_mutex_unlock(&pool_lock);
+	}
+	char lim[32];
+	snprintf(lim, sizeof(lim), "%llu", (unsigned long long)limit);
+	if (s) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->ready && !s->bad)
+			pthread_cond_wait(&s->cv, &s->lock);
+		int ok = s->ready && write_file(s->cg, limit_file, lim) == 0;
+		if (ok) {
+			s->fn = fn;
+			s->arg = arg;
+			pthread_cond_broadcast(&s->cv);
+			while (!s->done)
+				pthread_cond_wait(&s->cv, &s->lock);
+		}
+		pid_t r = s->result;
+		pthread_mutex_unlock(&s->lock);
+		char cg[192];
+		snprintf(cg, sizeof(cg), "%s", s->cg);
+		retire(s);
+		if (ok) {
+			/* named for the cVM where the kernel lets it be renamed */
+			int n = snprintf(out, outlen, "%s/intravisor-%d-%s", base, (int)getpid(),
+					 name);
+			if (n < 0 || (size_t)n >= outlen || rename(cg, out))
+				snprintf(out, outlen, "%s", cg);
+			if (r <= 0)
+				iv_cgroup_remove(out);
+			return r;
+		}
+		rmdir(cg);
+	}
+	/* no spawner: made here, then moved (waiting for the move) */
+	pid_t r = fn(arg);
+	if (r > 0)
+		confine(name, limit, r, out, outlen);
+	return r;
+}
+
+void iv_cgroup_fini(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	for (int i = 0; i < POOL; i++)
+		if (pool[i]) {
+			char cg[192];
+			snprintf(cg, sizeof(cg), "%s", pool[i]->cg);
+			retire(pool[i]);
+			pool[i] = NULL;
+			rmdir(cg);
+		}
+	pthread_mutex_unlock(&pool_lock);
 }
 
 void iv_cgroup_remove(char *cg)

@@ -289,6 +289,8 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		.cwd = cfg->cwd,
 		.program = cfg->program,
 		.netns = -1,
+		/* (a fork stays in its template's: no fork waits for a move) */
+		.cgroup_limit = cfg->program ? cfg->memory : 0,
 	};
 	if (rc == 0 && cfg->stdin_monitor && (spec.stdin_fd = iv_open_monitor_stdin()) < 0)
 		rc = iv_fail(err, "cVM '%s': the monitor's stdin cannot be reopened read-only: %s",
@@ -331,9 +333,6 @@ void iv_cvm_confine(struct iv_cvm *cvm, pid_t pid)
 	struct stat st;
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
 	cvm->pidns = stat(path, &st) ? 0 : (uint64_t)st.st_ino;
-	if (cvm->cfg->program && !(cvm->cfg->resume && !cvm->cfg->snapshot_path))
-		iv_cgroup_confine(cvm->cfg->name, cvm->cfg->memory, pid, cvm->cell.cgroup,
-				  sizeof(cvm->cell.cgroup));
 }
 
 void iv_mark(struct iv_cvm *cvm, enum iv_phase p)

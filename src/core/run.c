@@ -71,6 +71,12 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 			return iv_fail(err, "out of memory");
 	if (iv_cell_global_init(err) || iv_policy_init(err) || iv_features_start(run, err))
 		return -1;
+	/* programs are born in memory cgroups: their spawners start now */
+	for (size_t i = 0; i < cfg->ncvms; i++)
+		if (cfg->cvms[i].program) {
+			iv_cgroup_prepare();
+			break;
+		}
 	for (size_t i = 0; i < cfg->ncvms; i++)
 		if (iv_cell_prepare_root(cfg->cvms[i].disk, cfg->cvms[i].disk_ro, err) < 0)
 			return -1;

@@ -284,9 +284,7 @@ void iv_cvm_console_flush(struct iv_cvm *cvm);
 /* Kills the cell (if alive). */
 void iv_cvm_kill(struct iv_cvm *cvm);
 /* Notes the pid namespace of cvm's first process pid (its children are
- * there too) and puts a program's pid in a memory cgroup of its own (a
- * fork stays in its template's: the family shares the template's memory,
- * as no fork waits for a cgroup move). */
+ * there too: that is how their calls are known). */
 void iv_cvm_confine(struct iv_cvm *cvm, pid_t pid);
 /* Called by the lifecycle loop once the cell has exited and been reaped. */
 void iv_cvm_report(struct iv_cvm *cvm);

@@ -128,6 +128,7 @@ struct iv_cell_spec {
 	const char *cwd;	/* its working directory inside its root (NULL: the root) */
 	int program;		/* a program: its own /tmp and /dev/shm (tmpfs of mem bytes) */
 	int netns;		/* the network namespace it joins (-1: the shared empty one) */
+	uint64_t cgroup_limit;	/* born in a memory cgroup of this many bytes (0: none) */
 };
 
 /* Spawns a cell from a complete plan and the runtime's fd (taken); on
@@ -176,12 +177,20 @@ int iv_net_host_addr_in(uint32_t net, int prefix, uint32_t *found, char *ifname,
 
 /* ---- memory cgroups of programs (cell/cgroup.c) ---- */
 
-/* Puts process pid (before it makes others) in a memory cgroup of its
- * own, limited to limit bytes, named for the cVM name under the monitor's;
- * its directory in out.  Waits for the move (an RCU grace period when no
- * other move came just before).  -1 (out "") where there is none (said
- * once). */
-int iv_cgroup_confine(const char *name, uint64_t limit, pid_t pid, char *out, size_t outlen);
+/* Runs fn(arg), which makes a process (its pid, or -errno), so that the
+ * process is born in a memory cgroup of its own, limited to limit bytes,
+ * named for the cVM name under the monitor's (its directory in out): fn
+ * runs on a thread made ahead in that cgroup, or, where there is none (not
+ * cgroup v1), here, and the process is then moved (which waits for an RCU
+ * grace period).  With limit 0, or no memory cgroup (said once), just
+ * fn(arg), out "". */
+pid_t iv_cgroup_clone(const char *name, uint64_t limit, pid_t (*fn)(void *), void *arg,
+		      char *out, size_t outlen);
+/* Makes the threads that wait in fresh cgroups ready ahead of the first
+ * program (their moves are paid in the background). */
+void iv_cgroup_prepare(void);
+/* Ends the threads waiting in cgroups. */
+void iv_cgroup_fini(void);
 /* Removes cg once its processes have ended; cg becomes "". */
 void iv_cgroup_remove(char *cg);
 
