@@ -608,6 +608,11 @@ static void ms_line(const char *what, const struct series *s)
 	printf("    %-44s median %8.2f ms  %s\n", what, series_median(s), series_spread(s, 2));
 }
 
+static double q1_ratio(const struct line *L)
+{
+	return series_quantile(&L->cvm, 0.25) / series_quantile(&L->nat, 0.25);
+}
+
 static void report_line(const struct line *L)
 {
 	double n = series_median(&L->nat), c = series_median(&L->cvm), ratio = c / n;
@@ -626,6 +631,8 @@ static void report_line(const struct line *L)
 	       series_median(&L->run));
 	ms_line("(info) released: cgroup move, go, execve", &L->rel);
 	printf("    (info) cVM - native (medians): %+.2f ms\n", c - n);
+	printf("    (info) ratio of the lower quartiles (less of other work on the CPU): %.2fx\n",
+	       q1_ratio(L));
 	ms_line("(info) whole monitor run, init -> free", &L->whole);
 }
 
@@ -638,8 +645,10 @@ static void summary(void)
 		if (!L->on)
 			continue;
 		double n = series_median(&L->nat), c = series_median(&L->cvm);
-		printf("  %-7s %-10s native %8.2f ms  cVM %8.2f ms  %5.2fx  target <= %.2fx  %s\n",
-		       L->key, L->kind, n, c, c / n, L->target, verdict(c / n <= L->target));
+		printf("  %-7s %-10s native %8.2f ms  cVM %8.2f ms  %5.2fx  target <= %.2fx  %-7s "
+		       "(q1s: %.2fx)\n",
+		       L->key, L->kind, n, c, c / n, L->target, verdict(c / n <= L->target),
+		       q1_ratio(L));
 	}
 }
 
