@@ -408,6 +408,23 @@ BENCH_WORKLOAD_FILES := $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js $(BENCH_
 bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_WORKLOAD_FILES)
 	$(BENCH_B)/workloads $(BENCH_WORKLOADS_ARGS)
 
+# ---- bench-programs: real programs (Debian's python3, lua5.4, sqlite3) run
+# natively (posix_spawn of the host's binary) and as program cVMs from roots
+# of the same files (`make programs`): python3 start-up, a CPU-bound Lua
+# script, an insert-heavy SQLite database file, a stat/open/read loop over
+# 1000 small files.  `make bench-programs` builds build/bench/{programs,iv-cell}
+# and the roots, and runs build/bench/programs $(BENCH_PROGRAMS_ARGS) (see
+# bench/programs.c for options).
+BENCH_PROGRAMS_ARGS ?=
+
+$(BENCH_B)/programs: bench/programs.c bench/common.c bench/common.h $(B)/libintravisor.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/programs.c bench/common.c $(B)/libintravisor.a $(LDLIBS)
+
+.PHONY: bench-programs
+bench-programs: deps $(BENCH_B)/programs $(BENCH_B)/iv-cell $(ROOTS_B)/python3.stamp $(ROOTS_B)/lua.stamp $(ROOTS_B)/sqlite.stamp
+	$(BENCH_B)/programs $(BENCH_PROGRAMS_ARGS)
+
 # ---- install: the monitor (with its cell stub beside it, where it looks for
 # it), the SDK headers, libintravisor.a/.so (hosted programs), libivrt.a
 # (freestanding cVMs), intravisor.pc and the Python module.

@@ -279,6 +279,11 @@ void bench_find_here(void)
 		    stub, bench_prog.make_target);
 }
 
+const char *bench_here(void)
+{
+	return here;
+}
+
 void bench_peer_path(char *buf, size_t len)
 {
 	if ((size_t)snprintf(buf, len, "%s/peer_start", here) >= len)
@@ -369,6 +374,57 @@ void gen_program(struct gen *g, const char *name, const char *args_yaml, int tpl
 		fprintf(g->f, "  template: 1\n");
 	if (extra)
 		fprintf(g->f, "%s", extra);
+void yaml_quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+void gen_prog_entry(struct gen *g, const struct gen_prog *p)
+{
+	fprintf(g->f, "- name: %s\n  disk: ", p->name);
+	yaml_quoted(g->f, p->disk);
+	fprintf(g->f, "\n  runtime: ");
+	yaml_quoted(g->f, p->runtime);
+	fprintf(g->f, "\n  args: [");
+	for (int i = 0; p->argv[i]; i++) {
+		fputs(i ? ", " : "", g->f);
+		yaml_quoted(g->f, p->argv[i]);
+	}
+	fprintf(g->f, "]\n");
+	if (p->disk_ro)
+		fprintf(g->f, "  disk_ro: 1\n");
+	if (p->env) {
+		fprintf(g->f, "  env: [");
+		for (int i = 0; p->env[i]; i++) {
+			fputs(i ? ", " : "", g->f);
+			yaml_quoted(g->f, p->env[i]);
+		}
+		fprintf(g->f, "]\n");
+	}
+	if (p->cwd) {
+		fprintf(g->f, "  cwd: ");
+		yaml_quoted(g->f, p->cwd);
+		fputc('\n', g->f);
+	}
+	if (p->stdin_path) {
+		fprintf(g->f, "  stdin: ");
+		yaml_quoted(g->f, p->stdin_path);
+		fputc('\n', g->f);
+	}
 	g->n++;
 }
 

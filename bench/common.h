@@ -120,6 +120,10 @@ uint64_t cpu_mask_word(int cpu);
  * executable) is there.  Dies when it is not. */
 void bench_find_here(void);
 
+/* Takes nothing; returns the directory of this executable (bench_find_here
+ * must have run). */
+const char *bench_here(void);
+
 /* Takes a buffer; writes the path of the spawn peer (peer_start, next to
  * this executable) into it.  Dies when it is not an executable. */
 void bench_peer_path(char *buf, size_t len);
@@ -170,6 +174,24 @@ void gen_cvm(struct gen *g, const char *name, const char *args, int tpl, int ran
  * "Programs") of the gen's runtime. */
 void gen_program(struct gen *g, const char *name, const char *args_yaml, int tpl, long wait,
 		 const char *extra);
+/* Takes a stream and a string; writes the string as a YAML double-quoted
+ * scalar (backslash, quote and control characters escaped). */
+void yaml_quoted(FILE *f, const char *s);
+
+/* A program cVM (README "Programs"): no isolation range, its root a disk. */
+struct gen_prog {
+	const char *name;
+	const char *disk;	 /* the cVM's root directory (host path) */
+	int disk_ro;		 /* mounted read-only */
+	const char *runtime;	 /* absolute: inside the disk */
+	const char *const *argv; /* NULL-terminated */
+	const char *const *env;	 /* NAME=value, NULL-terminated; NULL: the default */
+	const char *cwd;	 /* inside the disk, or NULL */
+	const char *stdin_path;	 /* a file inside the disk, or NULL (an empty stream) */
+};
+
+/* Takes a gen (its runtime unused) and a program; adds the program cVM. */
+void gen_prog_entry(struct gen *g, const struct gen_prog *p);
 
 /* Takes a gen, a label for the config's name and where to put it; parses
  * the config and frees the text.  Returns 0, or -1 with the parser's
