@@ -374,6 +374,9 @@ void gen_program(struct gen *g, const char *name, const char *args_yaml, int tpl
 		fprintf(g->f, "  template: 1\n");
 	if (extra)
 		fprintf(g->f, "%s", extra);
+	g->n++;
+}
+
 void yaml_quoted(FILE *f, const char *s)
 {
 	fputc('"', f);
