@@ -302,7 +302,6 @@ int iv_cell_global_init(struct iv_err *err)
 
 void iv_cell_global_fini(void)
 {
-	iv_cgroup_fini();
 	for (int i = 0; i < nroots; i++) {
 		close(roots[i].fd);
 		free(roots[i].path);

@@ -170,6 +170,7 @@ struct spawner {
 static struct spawner *pool[POOL];
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned made;
+static int at_exit; /* the pool outlives runs (a monitor's next run finds it ready) */
 
 static void *spawner_main(void *a)
 {
@@ -198,6 +199,8 @@ static void *spawner_main(void *a)
 /* A new spawner in slot i (pool_lock held). */
 static void refill(int i)
 {
+	if (!at_exit)
+		at_exit = atexit(iv_cgroup_fini) == 0;
 	struct spawner *s = calloc(1, sizeof(*s));
 	if (!s)
 		return;
@@ -280,11 +283,8 @@ pid_t iv_cgroup_clone(const char *name, uint64_t limit, pid_t (*fn)(void *), voi
 		snprintf(cg, sizeof(cg), "%s", s->cg);
 		retire(s);
 		if (ok) {
-			/* named for the cVM where the kernel lets it be renamed */
-			int n = snprintf(out, outlen, "%s/intravisor-%d-%s", base, (int)getpid(),
-					 name);
-			if (n < 0 || (size_t)n >= outlen || rename(cg, out))
-				snprintf(out, outlen, "%s", cg);
+			/* (not renamed for the cVM: a cgroup's rename took 10 ms here) */
+			snprintf(out, outlen, "%s", cg);
 			if (r <= 0)
 				iv_cgroup_remove(out);
 			return r;

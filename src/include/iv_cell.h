@@ -189,7 +189,8 @@ pid_t iv_cgroup_clone(const char *name, uint64_t limit, pid_t (*fn)(void *), voi
 /* Makes the threads that wait in fresh cgroups ready ahead of the first
  * program (their moves are paid in the background). */
 void iv_cgroup_prepare(void);
-/* Ends the threads waiting in cgroups. */
+/* Ends the threads waiting in cgroups and removes their cgroups (at exit,
+ * by itself: the threads serve every run of a monitor process). */
 void iv_cgroup_fini(void);
 /* Removes cg once its processes have ended; cg becomes "". */
 void iv_cgroup_remove(char *cg);
