@@ -13,7 +13,7 @@ B       := build
 
 MON_SRC := $(wildcard src/front/*.c src/base/*.c src/core/*.c src/features/*/*.c src/loader/*.c) \
 	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c src/cell/files.c \
-	   src/cell/cgroup.c
+	   src/cell/cgroup.c src/cell/capmount.c
 LIB_SRC := $(filter-out src/front/main.c,$(MON_SRC))
 HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 
@@ -32,7 +32,7 @@ VERSION    := 0.1
 # a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev); mnist
 # reads ONNX with Debian's protobuf-c and onnx.proto.
 POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp \
-		  $(B)/runtime/mnist/mnist
+		  $(B)/runtime/mnist/mnist $(B)/runtime/cap_file/cap_file
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so $(POSIX_EXAMPLES)
@@ -156,6 +156,12 @@ mnist-model:
 $(B)/runtime/file/file: runtime/posix/file/file.c $(SDK_B)/libintravisor.a
 	@mkdir -p $(dir $@)
 	musl-gcc $(POSIX_CFLAGS) $(WARN) -o $@ $< $(SDK_B)/libintravisor.a
+
+# The seed's cap_file app, a program (no range); its disk is an empty root
+# but for /cap, where the monitor binds the cap files it may use.
+$(B)/runtime/cap_file/cap_file: runtime/posix/cap_file/cap_file.c
+	@mkdir -p $(dir $@) $(dir $@)disk/cap
+	musl-gcc -O2 -static $(WARN) -o $@ $<
 
 # file.yaml's disk: a copy of runtime/posix/file/disk owned by the uid the
 # monitor gives the cVM (the forks create text_new in it), with `readonly`

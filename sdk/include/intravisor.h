@@ -150,18 +150,29 @@ static __inline__ long host_cap_prb(const char *key, void *location, long *size)
 }
 
 /*
- * Advertises the page-aligned region [ptr, ptr+size) as cap file key: its
- * contents are kept and it becomes shared with every cVM that probes key.
+ * Advertises the page-aligned region [ptr, ptr+size) as cap file key, for
+ * itself and the cVMs named in names ("a,b,c"; NULL: every cVM whose own
+ * caps allow it): its contents are kept and it becomes shared with them.
+ * Keys are 1 to 63 letters, digits, '_', '.', '-'.
  */
-static __inline__ long host_cap_file_adv(void *ptr, long size, const char *key)
+static __inline__ long host_cap_file_adv_to(void *ptr, long size, const char *key,
+					    const char *names)
 {
-	long fd = iv_hostcall(HC_CF_ADV, (long)ptr, size, (long)key), len, m;
+	long fd = iv_syscall6(IV_HC_BASE + HC_CF_ADV, (long)ptr, size, (long)key, (long)names, 0,
+			      0),
+	     len, m;
 	if (fd < 0)
 		return fd;
 	len = (size + 4095) & ~4095L;
 	m = iv_syscall6(9, (long)ptr, len, IV_PROT_RW, IV_MAP_SHARED_FIXED, fd, 0);
 	iv_syscall6(3, fd, 0, 0, 0, 0, 0);
 	return m < 0 ? m : 0;
+}
+
+/* The same for every cVM whose own caps allow it (the seed's call). */
+static __inline__ long host_cap_file_adv(void *ptr, long size, const char *key)
+{
+	return host_cap_file_adv_to(ptr, size, key, (const char *)0);
 }
 
 /* Cap files as files: path is "/cap/KEY". */

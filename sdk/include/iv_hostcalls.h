@@ -19,7 +19,7 @@
 	118 /* (i, long bases[2]) -> stack pointer of thread i's signal frame; FS, GS base */
 #define HC_NANOSLEEP	  200 /* (const struct timespec *req, struct timespec *rem) */
 #define HC_MAKE_CALL	  403
-#define HC_CF_ADV	  405 /* (ptr, size, key) -> fd; ptr page-aligned */
+#define HC_CF_ADV	  405 /* (ptr, size, key, names) -> fd; ptr page-aligned */
 #define HC_CF_PRB	  406 /* (key, void **location, long *size) -> fd */
 #define HC_CAP_WAIT	  407
 #define HC_CAP_WAKE	  408

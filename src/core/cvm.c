@@ -271,7 +271,10 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		.stdin_path = cfg->stdin_path,
 		.cwd = cfg->cwd,
 		.program = cfg->program,
+		.cap_dir = -1,
 	};
+	if (rc == 0)
+		rc = iv_features_cell(cvm, &spec, err);
 	if (rc == 0 && cfg->stdin_monitor && (spec.stdin_fd = iv_open_monitor_stdin()) < 0)
 		rc = iv_fail(err, "cVM '%s': the monitor's stdin cannot be reopened read-only: %s",
 			     cfg->name, strerror(errno));

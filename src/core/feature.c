@@ -84,6 +84,14 @@ int iv_features_plan(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *ex
 	return IV_NOT_MINE;
 }
 
+int iv_features_cell(struct iv_cvm *cvm, struct iv_cell_spec *spec, struct iv_err *err)
+{
+	for (int i = 0; i < nfeatures; i++)
+		if (features[i]->cell && features[i]->cell(cvm, spec, err))
+			return -1;
+	return 0;
+}
+
 void iv_features_step(struct iv_run *run)
 {
 	for (int i = 0; i < nfeatures; i++)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access/access.h"
 #include "basic/basic.h"
 #include "capfile/capfile.h"
 #include "image/image.h"
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
 
 	/* The features, each after those it builds on; a new one is one line. */
 	iv_feature_register(&iv_feature_basic);
+	iv_feature_register(&iv_feature_access);
 	iv_feature_register(&iv_feature_capfile);
 	iv_feature_register(&iv_feature_tfork);
 	iv_feature_register(&iv_feature_image);

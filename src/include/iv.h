@@ -61,6 +61,9 @@ struct iv_cvm_cfg {
 	int program;	     /* no isolation range: started by exec (README "Programs") */
 	int runtime_in_disk; /* program: runtime is a path inside its disk */
 	uint64_t memory;     /* program: bytes all its processes may use */
+	char **caps;	     /* the keys it may use (cap files, streams, calls), NULL-terminated; */
+	int caps_given;	     /* without caps: every key (README "Sharing between cVMs") */
+	uint32_t call_timeout_ms; /* how long its cap calls wait for the callee (0: default) */
 	int line;
 };
 
@@ -125,6 +128,9 @@ struct iv_feature {
 	 * extra[], -1 failed, or IV_NOT_MINE */
 	int (*plan)(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *extra, int *nextra,
 		    struct iv_err *err);
+	/* the core is about to spawn cvm's cell: the feature may add to its
+	 * spec what it gives the cell (a program's /cap); 0 or -1 */
+	int (*cell)(struct iv_cvm *cvm, struct iv_cell_spec *spec, struct iv_err *err);
 	/* each round of the main loop, on the main thread */
 	void (*step)(struct iv_run *run);
 	/* cvm has ended and been reported (its state is freed after) */
@@ -145,6 +151,7 @@ int iv_features_check(const struct iv_cvm_cfg *cfg, struct iv_err *err);
 int iv_features_deploy(struct iv_cvm *cvm);
 int iv_features_plan(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *extra, int *nextra,
 		     struct iv_err *err);
+int iv_features_cell(struct iv_cvm *cvm, struct iv_cell_spec *spec, struct iv_err *err);
 void iv_features_step(struct iv_run *run);
 void iv_features_ended(struct iv_cvm *cvm);
 void iv_features_stop(struct iv_run *run);
