@@ -32,7 +32,7 @@ VERSION    := 0.1
 # a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev); mnist
 # reads ONNX with Debian's protobuf-c and onnx.proto.
 POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp \
-		  $(B)/runtime/mnist/mnist $(B)/runtime/cap_file/cap_file
+		  $(B)/runtime/mnist/mnist $(B)/runtime/cap_file/cap_file $(B)/runtime/cap_stream/cap_stream
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so $(POSIX_EXAMPLES)
@@ -70,7 +70,9 @@ $(B)/sdk/%.o: sdk/crt/%.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CVM_CFLAGS) -c -o $@ $<
 
-$(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o $(B)/sdk/thread.o
+$(B)/sdk/ipc.o: sdk/include/iv_channel.h
+
+$(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o $(B)/sdk/thread.o $(B)/sdk/ipc.o
 	rm -f $@ && ar rcs $@ $^
 
 # The same tfork.c, hosted: position independent (static-pie programs, the
@@ -80,10 +82,14 @@ $(SDK_B)/tfork.o: sdk/crt/tfork.c sdk/include/intravisor.h sdk/include/iv_hostca
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -fPIC -fno-stack-protector $(WARN) -Isdk/include -c -o $@ $<
 
-$(SDK_B)/libintravisor.a: $(SDK_B)/tfork.o
+$(SDK_B)/ipc.o: sdk/crt/ipc.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h sdk/include/iv_channel.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fPIC -fno-stack-protector $(WARN) -Isdk/include -c -o $@ $<
+
+$(SDK_B)/libintravisor.a: $(SDK_B)/tfork.o $(SDK_B)/ipc.o
 	rm -f $@ && ar rcs $@ $^
 
-$(SDK_B)/$(SDK_SONAME): $(SDK_B)/tfork.o
+$(SDK_B)/$(SDK_SONAME): $(SDK_B)/tfork.o $(SDK_B)/ipc.o
 	$(CC) -shared -nostdlib -Wl,-soname,$(SDK_SONAME) -Wl,--no-undefined -Wl,-z,noexecstack -o $@ $^
 
 $(SDK_B)/libintravisor.so: $(SDK_B)/$(SDK_SONAME)
@@ -162,6 +168,11 @@ $(B)/runtime/file/file: runtime/posix/file/file.c $(SDK_B)/libintravisor.a
 $(B)/runtime/cap_file/cap_file: runtime/posix/cap_file/cap_file.c
 	@mkdir -p $(dir $@) $(dir $@)disk/cap
 	musl-gcc -O2 -static $(WARN) -o $@ $<
+
+# The seed's cap_stream app, a program using the SDK's streams.
+$(B)/runtime/cap_stream/cap_stream: runtime/posix/cap_stream/cap_stream.c $(SDK_B)/libintravisor.a
+	@mkdir -p $(dir $@)
+	musl-gcc -O2 -static $(WARN) -Isdk/include -o $@ $< $(SDK_B)/libintravisor.a
 
 # file.yaml's disk: a copy of runtime/posix/file/disk owned by the uid the
 # monitor gives the cVM (the forks create text_new in it), with `readonly`
@@ -421,7 +432,8 @@ install: all
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(PYTHONDIR)
 	install -m 755 $(B)/intravisor $(B)/iv-cell $(DESTDIR)$(BINDIR)/
 	ln -sf intravisor $(DESTDIR)$(BINDIR)/monitor
-	install -m 644 sdk/include/intravisor.h sdk/include/iv_hostcalls.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 sdk/include/intravisor.h sdk/include/iv_hostcalls.h sdk/include/iv_channel.h \
+	  $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(SDK_B)/libintravisor.a $(B)/libivrt.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SDK_B)/$(SDK_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SDK_SONAME) $(DESTDIR)$(LIBDIR)/libintravisor.so

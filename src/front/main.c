@@ -9,6 +9,7 @@
 #include "access/access.h"
 #include "basic/basic.h"
 #include "capfile/capfile.h"
+#include "channel/channel.h"
 #include "image/image.h"
 #include "iv.h"
 #include "tfork/tfork.h"
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
 	iv_feature_register(&iv_feature_basic);
 	iv_feature_register(&iv_feature_access);
 	iv_feature_register(&iv_feature_capfile);
+	iv_feature_register(&iv_feature_channel);
 	iv_feature_register(&iv_feature_tfork);
 	iv_feature_register(&iv_feature_image);
 
