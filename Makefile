@@ -417,6 +417,22 @@ BENCH_WORKLOAD_FILES := $(BENCH_B)/cvm/duktape $(BENCH_B)/cvm/base64.js $(BENCH_
 bench-workloads: deps $(BENCH_B)/workloads $(BENCH_B)/iv-cell $(BENCH_WORKLOAD_FILES)
 	$(BENCH_B)/workloads $(BENCH_WORKLOADS_ARGS)
 
+# ---- bench-ipc: cap streams and cap calls between cVMs against a pipe, a
+# Unix socket, memcpy between processes, a futex ping-pong and a pipe round
+# trip.  `make bench-ipc` builds build/bench/{ipc,iv-cell,cvm/bench_ipc.so}
+# and runs build/bench/ipc $(BENCH_IPC_ARGS) (see bench/ipc.c for options).
+BENCH_IPC_ARGS ?=
+
+$(BENCH_B)/ipc: bench/ipc.c bench/common.c bench/common.h bench/cvm/ipc.h $(B)/libintravisor.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/ipc.c bench/common.c $(B)/libintravisor.a $(LDLIBS)
+
+$(BENCH_B)/cvm/bench_ipc.so: bench/cvm/ipc.h
+
+.PHONY: bench-ipc
+bench-ipc: deps $(BENCH_B)/ipc $(BENCH_B)/iv-cell $(BENCH_B)/cvm/bench_ipc.so
+	$(BENCH_B)/ipc $(BENCH_IPC_ARGS)
+
 # ---- install: the monitor (with its cell stub beside it, where it looks for
 # it), the SDK headers, libintravisor.a/.so (hosted programs), libivrt.a
 # (freestanding cVMs), intravisor.pc and the Python module.

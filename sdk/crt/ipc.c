@@ -20,6 +20,8 @@
 #define SYS_clock_gettime 228
 #define FUTEX_WAIT	  0
 #define FUTEX_WAKE	  1
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_BITSET_ANY  0xffffffff
 #define PROT_NONE	  0
 #define MAP_SHARED	  0x01
 #define MAP_PRIVATE	  0x02
@@ -37,8 +39,8 @@
 #define EINTR		  4
 #define ENOSPC		  28
 #define MAX_CHANNELS	  64
-#define SPIN_MIN	  64
-#define SPIN_MAX	  16384
+#define SPIN_FLOOR	  256  /* rounds of pause, about 16 ns each here */
+#define SPIN_MAX	  2048 /* about a cross-core wake-up */
 #define CALL_STACK	  (256L << 10)
 #define CLONE_CHILD_CLEAR 0x00200000
 #define THREAD_FLAGS	  (0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
@@ -55,12 +57,14 @@ struct chan {
 	unsigned int kind;  /* IV_CHAN_STREAM or IV_CHAN_CALL */
 	unsigned int token; /* 0: we advertised it; else our prober's token */
 	unsigned int spin;  /* the current spin budget */
+	unsigned int tries; /* waits, to spin SPIN_MAX rounds every 16th */
 	unsigned int timeout_ms;
 	struct iv_chan_page *page;
 	char *data;	    /* the data area as we map it */
 	unsigned long size; /* its bytes */
-	unsigned long cur;  /* a callee: the argument of the call it runs */
-	int fin;	    /* a callee: the call it runs has been finished */
+	unsigned long cur;  /* a callee: the argument of the call it runs, ... */
+	unsigned int run;   /* ... its request number, */
+	int fin;	    /* ... and whether it has been finished */
 };
 
 static struct chan chans[MAX_CHANNELS];
@@ -106,39 +110,58 @@ static void wake(unsigned int *word, unsigned int *waiters)
 		sys6(SYS_futex, (long)word, FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
 }
 
+/* The CPU this thread runs on (+ 1): Linux keeps it in TSC_AUX. */
+static unsigned int my_cpu(void)
+{
+	unsigned int lo, hi, aux;
+	__asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	return (aux & 0xfff) + 1;
+}
+
 /*
- * Waits until *word is no longer seen: spins up to c->spin rounds (a
- * wake-up across cores costs tens of microseconds here, a spin well under
- * one), then sleeps on the futex.  The budget doubles when spinning paid
- * off and halves when it did not.  deadline: CLOCK_MONOTONIC ns, 0 for
- * none.  0 (look again), or -ETIMEDOUT.
+ * Waits until *word is no longer seen.  First it spins, unless the other
+ * side last waited on this very CPU (it cannot run while this one spins):
+ * a wake-up across cores costs tens of microseconds here, a spin round
+ * (pause) about 16 ns.  The budget follows what waits took: twice the
+ * rounds the last spin that paid off needed, halved by each one that did
+ * not, never below SPIN_FLOOR, and every 16th wait spins SPIN_MAX rounds
+ * again.  Then it sleeps on the futex until *deadline (CLOCK_MONOTONIC
+ * ns, set on the first sleep from timeout_ms; no deadline when deadline
+ * is NULL).  0 (look again), or -ETIMEDOUT.
  */
 static long wait_word(struct chan *c, unsigned int *word, unsigned int seen, unsigned int *waiters,
-		      long deadline)
+		      long *deadline, unsigned int timeout_ms)
 {
-	for (unsigned int i = 0; i < c->spin; i++) {
+	unsigned int *cpu = c->page->cpu, role = c->token ? 1 : 0, me = my_cpu();
+	unsigned int other = LOAD(&cpu[role ^ 1]);
+	if (LOAD(&cpu[role]) != me)
+		STORE(&cpu[role], me);
+	unsigned int budget = other == me ? 0 : ++c->tries % 16 == 0 ? SPIN_MAX : c->spin;
+	for (unsigned int i = 0; i < budget; i++) {
 		if (LOAD(word) != seen) {
-			if (c->spin < SPIN_MAX)
-				c->spin *= 2;
+			unsigned int next = 2 * (i + 1);
+			c->spin = next < SPIN_FLOOR ? SPIN_FLOOR
+				  : next > SPIN_MAX ? SPIN_MAX
+						    : next;
 			return 0;
 		}
 		__builtin_ia32_pause();
 	}
-	if (c->spin > SPIN_MIN)
-		c->spin /= 2;
+	if (budget)
+		c->spin = budget / 2 >= SPIN_FLOOR ? budget / 2 : SPIN_FLOOR;
 	struct iv_timespec ts, *tp = 0;
 	if (deadline) {
-		long left = deadline - now_ns();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		ts.tv_sec = left / 1000000000L;
-		ts.tv_nsec = left % 1000000000L;
+		if (!*deadline)
+			*deadline = now_ns() + (long)timeout_ms * 1000000L;
+		ts.tv_sec = *deadline / 1000000000L;
+		ts.tv_nsec = *deadline % 1000000000L;
 		tp = &ts;
 	}
 	__atomic_add_fetch(waiters, 1, __ATOMIC_SEQ_CST);
 	long r = 0;
-	if (LOAD(word) == seen)
-		r = sys6(SYS_futex, (long)word, FUTEX_WAIT, seen, (long)tp, 0, 0);
+	if (LOAD(word) == seen) /* an absolute CLOCK_MONOTONIC timeout */
+		r = sys6(SYS_futex, (long)word, FUTEX_WAIT_BITSET, seen, (long)tp, 0,
+			 FUTEX_BITSET_ANY);
 	__atomic_sub_fetch(waiters, 1, __ATOMIC_SEQ_CST);
 	return r == -ETIMEDOUT ? r : 0;
 }
@@ -178,9 +201,11 @@ static long attach(long id, long fd, const struct iv_chan_info *info, void *data
 	c->timeout_ms = info->timeout_ms;
 	c->page = (struct iv_chan_page *)at;
 	c->data = data;
-	c->spin = 1024;
+	c->spin = SPIN_MAX;
 	c->cur = 0;
+	c->run = 0;
 	c->fin = 0;
+	c->tries = 0;
 	STORE(&c->used, 2);
 	return id;
 }
@@ -233,9 +258,9 @@ long host_cs_register(long id, void *buf, long len)
 		return -EFAULT;
 	struct iv_chan_page *p = c->page;
 	unsigned int s = LOAD(&p->state);
-	if (s == IV_CS_READY && !CAS(&p->state, s, IV_CS_IDLE))
+	if ((s == IV_CS_READY || s == IV_CS_HUP) && !CAS(&p->state, s, IV_CS_IDLE))
 		return -EAGAIN; /* a writer took the old one just now: wait for it */
-	if (s != IV_CS_IDLE && s != IV_CS_READY)
+	if (s != IV_CS_IDLE && s != IV_CS_READY && s != IV_CS_HUP)
 		return s & IV_CHAN_DEAD ? -EPIPE : -EAGAIN;
 	STORE(&p->off, off);
 	STORE(&p->len, (unsigned long)len);
@@ -265,9 +290,11 @@ long host_cap_wait(long id)
 			return -EINVAL; /* nothing registered: nothing can land */
 		if (s & IV_CHAN_DEAD)
 			return -EPIPE;
-		if (s == IV_CS_READY && LOAD(&p->hup) && !LOAD(&p->writers))
-			return -EPIPE; /* every writer has ended */
-		wait_word(c, &p->state, s, &p->waiters, 0);
+		/* every writer has ended (the monitor then makes READY HUP, so that
+		 * a sleeper here wakes) */
+		if ((s == IV_CS_READY || s == IV_CS_HUP) && LOAD(&p->hup) && !LOAD(&p->writers))
+			return -EPIPE;
+		wait_word(c, &p->state, s, &p->waiters, 0, 0);
 	}
 }
 
@@ -278,7 +305,10 @@ long host_cap_wake(long id)
 		c = get(id, IV_CHAN_CALL);
 	if (!c)
 		return -EBADF;
-	sys6(SYS_futex, (long)&c->page->state, FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
+	struct iv_chan_page *p = c->page;
+	unsigned int *words[] = {&p->state, &p->lock, &p->seq, &p->done_seq};
+	for (int i = 0; i < 4; i++)
+		sys6(SYS_futex, (long)words[i], FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
 	return 0;
 }
 
@@ -293,10 +323,10 @@ long host_cs_write(long id, const void *buf, long len)
 		unsigned int s = LOAD(&p->state);
 		if (s & IV_CHAN_DEAD)
 			return -EPIPE;
-		if (s == IV_CS_READY && CAS(&p->state, s, mine))
+		if ((s == IV_CS_READY || s == IV_CS_HUP) && CAS(&p->state, s, mine))
 			break;
-		if (s != IV_CS_READY)
-			wait_word(c, &p->state, s, &p->waiters, 0);
+		if (s != IV_CS_READY && s != IV_CS_HUP)
+			wait_word(c, &p->state, s, &p->waiters, 0, 0);
 	}
 	unsigned long off = LOAD(&p->off), n = LOAD(&p->len);
 	if (off > c->size || n > c->size - off) {
@@ -358,11 +388,9 @@ long host_fin_cap_call(long id, long value)
 		return -EINVAL;
 	struct iv_chan_page *p = c->page;
 	STORE(&p->ret, value);
-	STORE(&p->done_seq, LOAD(&p->seq));
+	STORE(&p->done_seq, c->run);
 	c->fin = 1;
-	unsigned int run = IV_CC_RUN;
-	CAS(&p->state, run, IV_CC_DONE); /* (not if the callee ended meanwhile) */
-	wake(&p->state, &p->waiters);
+	wake(&p->done_seq, &p->caller_waiters);
 	return 0;
 }
 
@@ -373,16 +401,16 @@ long host_cc_serve(long id, long (*entry)(long id, void *dev), void *dev)
 		return -EBADF;
 	struct iv_chan_page *p = c->page;
 	for (;;) {
-		unsigned int s = LOAD(&p->state);
-		if (s & IV_CHAN_DEAD)
+		unsigned int s = LOAD(&p->seq) & IV_CC_SEQ_MASK, d = LOAD(&p->done_seq);
+		if (d & IV_CC_DEAD)
 			return -EPIPE;
-		if (s != IV_CC_REQ || !CAS(&p->state, s, IV_CC_RUN)) {
-			if (s != IV_CC_REQ)
-				wait_word(c, &p->state, s, &p->waiters, 0);
+		if (d == s) {
+			wait_word(c, &p->seq, s, &p->callee_waiters, 0, 0);
 			continue;
 		}
 		unsigned long n = LOAD(&p->arg);
 		c->cur = n > c->size ? c->size : n;
+		c->run = s;
 		c->fin = 0;
 		long v = entry(id, dev);
 		if (!c->fin)
@@ -391,16 +419,16 @@ long host_cc_serve(long id, long (*entry)(long id, void *dev), void *dev)
 }
 
 /* Takes the channel for one call: its lock holds our token. */
-static long lock_call(struct chan *c, long deadline)
+static long lock_call(struct chan *c, long *deadline)
 {
 	struct iv_chan_page *p = c->page;
 	for (;;) {
 		unsigned int free = 0;
 		if (CAS(&p->lock, free, c->token))
 			return 0;
-		if (LOAD(&p->state) & IV_CHAN_DEAD)
+		if (LOAD(&p->done_seq) & IV_CC_DEAD)
 			return -EPIPE;
-		if (wait_word(c, &p->lock, free, &p->lock_waiters, deadline))
+		if (wait_word(c, &p->lock, free, &p->lock_waiters, deadline, c->timeout_ms))
 			return -ETIMEDOUT;
 	}
 }
@@ -413,27 +441,22 @@ static void unlock_call(struct chan *c)
 		wake(&p->lock, &p->lock_waiters);
 }
 
-/* Waits for the callee to be idle (a call whose caller gave up may still
- * run: its end is nobody's), then posts ours. */
-static long post(struct chan *c, unsigned long n, long deadline)
+/* Waits until the callee has finished request seq: its value, or -EPIPE,
+ * -ETIMEDOUT. */
+static long finished(struct chan *c, unsigned int seq, long *deadline, long *value)
 {
 	struct iv_chan_page *p = c->page;
 	for (;;) {
-		unsigned int s = LOAD(&p->state);
-		if (s & IV_CHAN_DEAD)
+		unsigned int d = LOAD(&p->done_seq);
+		if ((d & IV_CC_SEQ_MASK) == seq) {
+			*value = LOAD(&p->ret);
+			return 0; /* (even if the callee has ended since) */
+		}
+		if (d & IV_CC_DEAD)
 			return -EPIPE;
-		if (s == IV_CC_DONE && !CAS(&p->state, s, IV_CC_IDLE))
-			continue;
-		if (s == IV_CC_IDLE || s == IV_CC_DONE)
-			break;
-		if (wait_word(c, &p->state, s, &p->waiters, deadline))
+		if (wait_word(c, &p->done_seq, d, &p->caller_waiters, deadline, c->timeout_ms))
 			return -ETIMEDOUT;
 	}
-	STORE(&p->arg, n);
-	STORE(&p->seq, LOAD(&p->seq) + 1);
-	STORE(&p->state, IV_CC_REQ);
-	wake(&p->state, &p->waiters);
-	return 0;
 }
 
 long host_make_cap_call(long id, const void *buf, long size, long *value)
@@ -444,30 +467,25 @@ long host_make_cap_call(long id, const void *buf, long size, long *value)
 	if (size < 0 || (unsigned long)size > c->size)
 		return -EINVAL;
 	struct iv_chan_page *p = c->page;
-	long deadline = now_ns() + (long)c->timeout_ms * 1000000L;
-	long r = lock_call(c, deadline);
+	long deadline = 0, v = 0;
+	long r = lock_call(c, &deadline);
 	if (r)
 		return r;
-	if (buf && (const char *)buf != c->data)
-		copy(c->data, buf, (unsigned long)size);
-	r = post(c, (unsigned long)size, deadline);
-	unsigned int seq = LOAD(&p->seq);
-	while (r == 0) {
-		unsigned int s = LOAD(&p->state);
-		if ((s & ~IV_CHAN_DEAD) == IV_CC_DONE && LOAD(&p->done_seq) == seq) {
-			long v = LOAD(&p->ret);
-			if (CAS(&p->state, s, IV_CC_IDLE))
-				wake(&p->state, &p->waiters);
-			if (value)
-				*value = v;
-			break;
-		}
-		if (s & IV_CHAN_DEAD)
-			r = -EPIPE;
-		else if (wait_word(c, &p->state, s, &p->waiters, deadline))
-			r = -ETIMEDOUT;
+	/* a call whose caller gave up may still run: wait for its end */
+	unsigned int seq = LOAD(&p->seq) & IV_CC_SEQ_MASK;
+	r = finished(c, seq, &deadline, &v);
+	if (r == 0) {
+		if (buf && (const char *)buf != c->data)
+			copy(c->data, buf, (unsigned long)size);
+		STORE(&p->arg, (unsigned long)size);
+		seq = (seq + 1) & IV_CC_SEQ_MASK;
+		STORE(&p->seq, seq);
+		wake(&p->seq, &p->callee_waiters);
+		r = finished(c, seq, &deadline, &v);
 	}
 	unlock_call(c);
+	if (r == 0 && value)
+		*value = v;
 	return r;
 }
 

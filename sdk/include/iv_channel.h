@@ -30,21 +30,25 @@ struct iv_chan_info {
 };
 
 /* Stream states (state): */
-#define IV_CS_IDLE    0		  /* no buffer registered */
-#define IV_CS_READY   1		  /* the receiver registered [off, off + len) of the data area */
-#define IV_CS_FULL    2		  /* a write landed there: msg bytes */
-#define IV_CS_BROKEN  3		  /* a writer ended while it was copying */
+#define IV_CS_IDLE    0 /* no buffer registered */
+#define IV_CS_READY   1 /* the receiver registered [off, off + len) of the data area */
+#define IV_CS_FULL    2 /* a write landed there: msg bytes */
+#define IV_CS_BROKEN  3 /* a writer ended while it was copying */
+#define IV_CS_HUP     4 /* READY, and the monitor saw the last writer end (writers, hup) */
 #define IV_CS_CLAIMED 0x80000000u /* | the writer's token: it is copying */
 
-/* Call states (state): */
-#define IV_CC_IDLE 0 /* no call */
-#define IV_CC_REQ  1 /* a caller posted arg bytes of the data area */
-#define IV_CC_RUN  2 /* the callee runs it */
-#define IV_CC_DONE 3 /* the callee finished request done_seq with ret */
+/* Calls: the caller posts request seq (seq + 1, modulo IV_CC_SEQ_MASK + 1)
+ * and the callee, which sleeps on seq, runs it and sets done_seq to it
+ * with its value in ret; the caller sleeps on done_seq.  The callee is
+ * busy while done_seq differs from seq (a call whose caller gave up may
+ * still run: the next caller waits for its end). */
+#define IV_CC_SEQ_MASK 0x7fffffffu
+/* Added to done_seq by the monitor when the callee has ended: a call it
+ * finished just before still has its value. */
+#define IV_CC_DEAD 0x80000000u
 
-/* Added to state by the monitor when the advertiser has ended: the state
- * it had stays readable (a call the callee finished just before it ended
- * still has its value). */
+/* Added to state by the monitor when the advertiser has ended (for a
+ * call: to done_seq, and to state too): the state it had stays readable. */
 #define IV_CHAN_DEAD 0x40000000u
 /* A prober's token fits below both flags. */
 #define IV_CHAN_TOKEN_MASK 0x3fffffffu
@@ -55,21 +59,32 @@ struct iv_chan_page {
 	/* Set by the monitor: */
 	unsigned int writers; /* stream: cVMs holding it by probe, alive */
 	unsigned int hup;     /* stream: how many of them have ended */
-	unsigned char pad1[48];
+	/* The CPU (+ 1; 0: not yet known) each side last waited on, [0] the
+	 * advertiser's, [1] a prober's: a waiter whose other side is on its
+	 * own CPU does not spin (that side cannot run meanwhile). */
+	unsigned int cpu[2];
+	unsigned char pad1[40];
 
-	/* The futex word both sides wait on, and how many sleep on it. */
+	/* stream: the futex word both sides wait on, and its sleepers */
 	unsigned int state;
 	unsigned int waiters;
 	unsigned char pad2[56];
-
 	/* stream: the registered buffer (receiver), what landed (writer) */
 	unsigned long off, len, msg;
-	/* call: the caller holding the channel (its token; a futex word),
-	 * its sleepers, the request number, the argument's length, the
-	 * number of the request the callee finished and its value */
+	unsigned char pad3[40];
+
+	/* call: the caller holding the channel (its token; a futex word) and
+	 * the callers waiting for it */
 	unsigned int lock, lock_waiters;
-	unsigned int seq, done_seq;
+	unsigned char pad4[56];
+	/* call: the request the caller posted (the callee sleeps on it), its
+	 * argument's length */
+	unsigned int seq, callee_waiters;
 	unsigned long arg;
+	unsigned char pad5[48];
+	/* call: the request the callee finished (the caller sleeps on it),
+	 * its value */
+	unsigned int done_seq, caller_waiters;
 	long ret;
 };
 

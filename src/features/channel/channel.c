@@ -5,12 +5,11 @@
  * mapping of it can fault) of one control page and the data area.  The
  * advertiser and each prober get a descriptor of it and map it; the
  * monitor maps its control page too, to mark a channel whose advertiser
- * has ended (IV_CHAN_DEAD in its state) and to undo what a prober that ended held (its
- * claim on a stream's buffer, its lock on a call), waking the sleepers of
- * the futex words involved.  Each prober gets a token of its own, which
- * it writes where it claims something, so that the monitor knows what to
- * undo; a cVM that forged another's token could only break a channel it
- * holds anyway.
+ * has ended (IV_CHAN_DEAD in its state, IV_CC_DEAD in a call's done_seq) and to undo what a prober
+ * that ended held (its claim on a stream's buffer, its lock on a call), waking the sleepers of the
+ * futex words involved.  Each prober gets a token of its own, which it writes where it claims
+ * something, so that the monitor knows what to undo; a cVM that forged another's token could only
+ * break a channel it holds anyway.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -139,9 +138,12 @@ static long hand_over(struct iv_call *c, struct chan *ch, unsigned token)
 /* Its advertiser has ended: whoever waits on ch learns it. */
 static void owner_ended(struct chan *ch)
 {
-	__atomic_fetch_or(&ch->page->state, IV_CHAN_DEAD, __ATOMIC_SEQ_CST);
-	wake(&ch->page->state);
-	wake(&ch->page->lock);
+	struct iv_chan_page *p = ch->page;
+	__atomic_fetch_or(&p->state, IV_CHAN_DEAD, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&p->done_seq, IV_CC_DEAD, __ATOMIC_SEQ_CST);
+	wake(&p->state);
+	wake(&p->done_seq);
+	wake(&p->lock);
 	iv_key_release(ch->key);
 }
 
@@ -257,6 +259,10 @@ static void prober_ended(struct chan *ch, unsigned token)
 					    __ATOMIC_SEQ_CST);
 		__atomic_sub_fetch(&p->writers, 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&p->hup, 1, __ATOMIC_SEQ_CST);
+		/* a receiver asleep on READY must see its word change */
+		unsigned ready = IV_CS_READY;
+		__atomic_compare_exchange_n(&p->state, &ready, IV_CS_HUP, 0, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
 		wake(&p->state);
 	} else {
 		unsigned held = token;
