@@ -71,7 +71,7 @@ test_cap_file_cannot_be_shrunk_by_a_program_or_a_baremetal_cvm() {
 	  sh_bare bare 0x20000000 "shrink test1" "wait: -1"
 	  sh_prog after "read, test1"
 	} | yaml a.yaml >/dev/null
-	run_iv -y "$T/a.yaml"
+	run_iv -a -y "$T/a.yaml"
 	expect_rc 0 &&
 	expect_out "[prog] truncate test1: ftruncate Permission denied, O_TRUNC Permission denied, truncate Permission denied, size 32" &&
 	expect_out "[bare] share shrink test1: ftruncate errno 13, size 32" &&
@@ -119,7 +119,7 @@ test_caps_advertised_key_restricted_to_named_cvms() {
 	  sh_prog other "read, mine" "wait: -1"
 	  sh_prog outsider "open, mine"
 	} | yaml a.yaml >/dev/null
-	run_iv -y "$T/a.yaml"
+	run_iv -a -y "$T/a.yaml"
 	expect_rc 0 && expect_out "[owner] share adv mine: 0" &&
 	expect_out "[friend] share probe mine: 'own-text'" &&
 	expect_out "[stranger] share probe mine: errno 2" &&
