@@ -13,7 +13,7 @@ B       := build
 
 MON_SRC := $(wildcard src/front/*.c src/base/*.c src/core/*.c src/features/*/*.c src/loader/*.c) \
 	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c src/cell/files.c \
-	   src/cell/cgroup.c src/cell/net.c
+	   src/cell/cgroup.c src/cell/net.c src/cell/capmount.c
 LIB_SRC := $(filter-out src/front/main.c,$(MON_SRC))
 HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 
@@ -32,7 +32,7 @@ VERSION    := 0.1
 # a cVM range starts.  Duktape is Debian's duktape.c (duktape-dev); mnist
 # reads ONNX with Debian's protobuf-c and onnx.proto.
 POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runtime/file/disk.stamp \
-		  $(B)/runtime/mnist/mnist
+		  $(B)/runtime/mnist/mnist $(B)/runtime/cap_file/cap_file $(B)/runtime/cap_stream/cap_stream
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
 	    $(B)/runtime/mt_template/libmt.so $(POSIX_EXAMPLES)
@@ -70,7 +70,9 @@ $(B)/sdk/%.o: sdk/crt/%.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CVM_CFLAGS) -c -o $@ $<
 
-$(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o $(B)/sdk/thread.o
+$(B)/sdk/ipc.o: sdk/include/iv_channel.h
+
+$(B)/libivrt.a: $(B)/sdk/rt.o $(B)/sdk/tfork.o $(B)/sdk/thread.o $(B)/sdk/ipc.o
 	rm -f $@ && ar rcs $@ $^
 
 # The same tfork.c, hosted: position independent (static-pie programs, the
@@ -80,10 +82,14 @@ $(SDK_B)/tfork.o: sdk/crt/tfork.c sdk/include/intravisor.h sdk/include/iv_hostca
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -fPIC -fno-stack-protector $(WARN) -Isdk/include -c -o $@ $<
 
-$(SDK_B)/libintravisor.a: $(SDK_B)/tfork.o
+$(SDK_B)/ipc.o: sdk/crt/ipc.c sdk/include/intravisor.h sdk/include/iv_hostcalls.h sdk/include/iv_channel.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fPIC -fno-stack-protector $(WARN) -Isdk/include -c -o $@ $<
+
+$(SDK_B)/libintravisor.a: $(SDK_B)/tfork.o $(SDK_B)/ipc.o
 	rm -f $@ && ar rcs $@ $^
 
-$(SDK_B)/$(SDK_SONAME): $(SDK_B)/tfork.o
+$(SDK_B)/$(SDK_SONAME): $(SDK_B)/tfork.o $(SDK_B)/ipc.o
 	$(CC) -shared -nostdlib -Wl,-soname,$(SDK_SONAME) -Wl,--no-undefined -Wl,-z,noexecstack -o $@ $^
 
 $(SDK_B)/libintravisor.so: $(SDK_B)/$(SDK_SONAME)
@@ -156,6 +162,17 @@ mnist-model:
 $(B)/runtime/file/file: runtime/posix/file/file.c $(SDK_B)/libintravisor.a
 	@mkdir -p $(dir $@)
 	musl-gcc $(POSIX_CFLAGS) $(WARN) -o $@ $< $(SDK_B)/libintravisor.a
+
+# The seed's cap_file app, a program (no range); its disk is an empty root
+# but for /cap, where the monitor binds the cap files it may use.
+$(B)/runtime/cap_file/cap_file: runtime/posix/cap_file/cap_file.c
+	@mkdir -p $(dir $@) $(dir $@)disk/cap
+	musl-gcc -O2 -static $(WARN) -o $@ $<
+
+# The seed's cap_stream app, a program using the SDK's streams.
+$(B)/runtime/cap_stream/cap_stream: runtime/posix/cap_stream/cap_stream.c $(SDK_B)/libintravisor.a
+	@mkdir -p $(dir $@)
+	musl-gcc -O2 -static $(WARN) -Isdk/include -o $@ $< $(SDK_B)/libintravisor.a
 
 # file.yaml's disk: a copy of runtime/posix/file/disk owned by the uid the
 # monitor gives the cVM (the forks create text_new in it), with `readonly`
@@ -424,6 +441,21 @@ $(BENCH_B)/programs: bench/programs.c bench/common.c bench/common.h $(B)/libintr
 .PHONY: bench-programs
 bench-programs: deps $(BENCH_B)/programs $(BENCH_B)/iv-cell $(ROOTS_B)/python3.stamp $(ROOTS_B)/lua.stamp $(ROOTS_B)/sqlite.stamp
 	$(BENCH_B)/programs $(BENCH_PROGRAMS_ARGS)
+# ---- bench-ipc: cap streams and cap calls between cVMs against a pipe, a
+# Unix socket, memcpy between processes, a futex ping-pong and a pipe round
+# trip.  `make bench-ipc` builds build/bench/{ipc,iv-cell,cvm/bench_ipc.so}
+# and runs build/bench/ipc $(BENCH_IPC_ARGS) (see bench/ipc.c for options).
+BENCH_IPC_ARGS ?=
+
+$(BENCH_B)/ipc: bench/ipc.c bench/common.c bench/common.h bench/cvm/ipc.h $(B)/libintravisor.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -o $@ bench/ipc.c bench/common.c $(B)/libintravisor.a $(LDLIBS)
+
+$(BENCH_B)/cvm/bench_ipc.so: bench/cvm/ipc.h
+
+.PHONY: bench-ipc
+bench-ipc: deps $(BENCH_B)/ipc $(BENCH_B)/iv-cell $(BENCH_B)/cvm/bench_ipc.so
+	$(BENCH_B)/ipc $(BENCH_IPC_ARGS)
 
 # ---- install: the monitor (with its cell stub beside it, where it looks for
 # it), the SDK headers, libintravisor.a/.so (hosted programs), libivrt.a
@@ -440,7 +472,8 @@ install: all
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(PYTHONDIR)
 	install -m 755 $(B)/intravisor $(B)/iv-cell $(DESTDIR)$(BINDIR)/
 	ln -sf intravisor $(DESTDIR)$(BINDIR)/monitor
-	install -m 644 sdk/include/intravisor.h sdk/include/iv_hostcalls.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 sdk/include/intravisor.h sdk/include/iv_hostcalls.h sdk/include/iv_channel.h \
+	  $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(SDK_B)/libintravisor.a $(B)/libivrt.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SDK_B)/$(SDK_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SDK_SONAME) $(DESTDIR)$(LIBDIR)/libintravisor.so

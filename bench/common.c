@@ -22,8 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access/access.h"
 #include "basic/basic.h"
 #include "capfile/capfile.h"
+#include "channel/channel.h"
 #include "common.h"
 #include "image/image.h"
 #include "tfork/tfork.h"
@@ -507,7 +509,9 @@ int bench_run_monitor(struct iv_config *cfg, struct bench_run *r, char *why, siz
 	capture_begin(&log);
 	/* the monitor's features, as main() registers them */
 	iv_feature_register(&iv_feature_basic);
+	iv_feature_register(&iv_feature_access);
 	iv_feature_register(&iv_feature_capfile);
+	iv_feature_register(&iv_feature_channel);
 	iv_feature_register(&iv_feature_tfork);
 	iv_feature_register(&iv_feature_image);
 	if (iv_run_init(&run, cfg, &err)) {
@@ -542,7 +546,7 @@ int bench_run_monitor(struct iv_config *cfg, struct bench_run *r, char *why, siz
 				 c->cfg->name);
 	}
 	struct iv_cap *cap = iv_cap_find(r->cap_name);
-	ssize_t n = cap ? pread(cap->memfd, r->cap, r->cap_size, 0) : -1;
+	ssize_t n = cap ? pread(cap->fd, r->cap, r->cap_size, 0) : -1;
 	if (!fail[0] && n != (ssize_t)r->cap_size)
 		snprintf(fail, sizeof(fail), "cannot read cap file '%s': %s", r->cap_name,
 			 cap ? strerror(errno) : "not found");

@@ -674,7 +674,7 @@ static void mem_start(struct iv_run *run, void *ctx)
 	m->run = run;
 	struct iv_cap *cap = iv_cap_find(TFORK_CAP);
 	void *p =
-		cap ? mmap(NULL, TFORK_CAP_SIZE, PROT_READ, MAP_SHARED, cap->memfd, 0) : MAP_FAILED;
+		cap ? mmap(NULL, TFORK_CAP_SIZE, PROT_READ, MAP_SHARED, cap->fd, 0) : MAP_FAILED;
 	if (p == MAP_FAILED)
 		die("cannot map cap file '%s'", TFORK_CAP);
 	m->slots = p;

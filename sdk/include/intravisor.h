@@ -150,18 +150,29 @@ static __inline__ long host_cap_prb(const char *key, void *location, long *size)
 }
 
 /*
- * Advertises the page-aligned region [ptr, ptr+size) as cap file key: its
- * contents are kept and it becomes shared with every cVM that probes key.
+ * Advertises the page-aligned region [ptr, ptr+size) as cap file key, for
+ * itself and the cVMs named in names ("a,b,c"; NULL: every cVM whose own
+ * caps allow it): its contents are kept and it becomes shared with them.
+ * Keys are 1 to 63 letters, digits, '_', '.', '-'.
  */
-static __inline__ long host_cap_file_adv(void *ptr, long size, const char *key)
+static __inline__ long host_cap_file_adv_to(void *ptr, long size, const char *key,
+					    const char *names)
 {
-	long fd = iv_hostcall(HC_CF_ADV, (long)ptr, size, (long)key), len, m;
+	long fd = iv_syscall6(IV_HC_BASE + HC_CF_ADV, (long)ptr, size, (long)key, (long)names, 0,
+			      0),
+	     len, m;
 	if (fd < 0)
 		return fd;
 	len = (size + 4095) & ~4095L;
 	m = iv_syscall6(9, (long)ptr, len, IV_PROT_RW, IV_MAP_SHARED_FIXED, fd, 0);
 	iv_syscall6(3, fd, 0, 0, 0, 0, 0);
 	return m < 0 ? m : 0;
+}
+
+/* The same for every cVM whose own caps allow it (the seed's call). */
+static __inline__ long host_cap_file_adv(void *ptr, long size, const char *key)
+{
+	return host_cap_file_adv_to(ptr, size, key, (const char *)0);
 }
 
 /* Cap files as files: path is "/cap/KEY". */
@@ -189,6 +200,74 @@ static __inline__ long host_close(long h)
 {
 	return iv_hostcall(HC_CLOSE, h, 0, 0);
 }
+
+/*
+ * Cap streams (README "Sharing between cVMs"): one receiver, any number of
+ * writers, one message at a time.  The monitor sets a stream up; then the
+ * writer copies each message straight into the receiver's registered
+ * buffer and the two wake each other through the shared memory (futexes
+ * after a short spin): the monitor is not on the data path.  Every call
+ * returns -errno on failure; an id is this cVM's handle of the stream.
+ *
+ * Receiver: host_cs_adv makes the page-aligned region [area, area+size)
+ * (size a multiple of 4096) the stream's shared memory, under key, for the
+ * cVMs names lists ("a,b"; NULL: any whose caps allow it): its contents are
+ * replaced by zeros.  host_cs_register(id, buf, len) offers [buf, buf+len),
+ * inside the area, to the next write; host_cap_wait(id) (the seed's 407)
+ * waits for it and returns its length, after which the receiver registers
+ * again.  host_cap_wait returns -EPIPE once every writer has ended, -EIO
+ * if one ended while it was copying.
+ *
+ * Writer: host_cs_prb(key) gets the stream; host_cs_write(id, buf, len)
+ * waits until a buffer is registered, copies min(len, its length) into it
+ * (one copy), wakes the receiver (the seed's 408) and returns how many
+ * bytes landed; -EPIPE once the receiver has ended.
+ */
+long host_cs_adv(void *area, long size, const char *key, const char *names);
+long host_cs_register(long id, void *buf, long len);
+long host_cap_wait(long id);
+long host_cs_prb(const char *key);
+long host_cs_write(long id, const void *buf, long len);
+/* Wakes every thread of any cVM waiting on channel id (they look again). */
+long host_cap_wake(long id);
+
+/*
+ * Cap calls: a callee cVM offers a function under a key; a caller that
+ * probed the key calls it with a buffer; the function runs in the callee,
+ * on a thread of the callee's own, reads the caller's buffer in shared
+ * memory and returns a value.
+ *
+ * Callee: host_cc_adv(key, size, names) makes the call's shared buffer of
+ * size bytes (the largest argument); a thread of the callee then runs
+ * host_cc_serve(id, entry, dev), which runs entry(id, dev) for each call
+ * and never returns while the channel lives.  Inside entry,
+ * host_fetch_cap_call(id, &where, &size) gives the caller's buffer;
+ * host_fin_cap_call(id, value) ends the call with value at once (else
+ * entry's return value ends it).
+ *
+ * Caller: host_cc_prb(key); host_make_cap_call(id, buf, size, &value)
+ * copies buf into the shared buffer (none when buf is host_cc_buffer's),
+ * runs the call and gives the callee's value; 0, or -ETIMEDOUT when the
+ * callee did not finish within the caller's call_timeout (config, default
+ * 5 s), -EPIPE when the callee has ended (a crash too).  Calls of many
+ * callers to one callee take turns.
+ */
+long host_cc_adv(const char *key, long size, const char *names);
+long host_cc_serve(long id, long (*entry)(long id, void *dev), void *dev);
+long host_fetch_cap_call(long id, void **where, long *size);
+long host_fin_cap_call(long id, long value);
+long host_cc_prb(const char *key);
+/* The shared buffer itself, to build an argument in place; its size in *size. */
+void *host_cc_buffer(long id, long *size);
+long host_make_cap_call(long id, const void *buf, long size, long *value);
+
+/*
+ * MAKE_CALL (the seed's 403): runs f(arg) on a new thread of this cVM (a
+ * stack of 256 KiB of its own) and returns f's value once it has
+ * returned.  In a libc program the thread shares the caller's thread
+ * state (TLS) while the caller waits: f behaves as the caller would.
+ */
+long host_make_call(long (*f)(long), long arg);
 
 /* Copies n bytes of a probed cap file (cap: the address its probe filled in). */
 #define copy_from_cap(dst, cap, n) memcpy((dst), *(void **)(cap), (n))

@@ -18,13 +18,13 @@
 #define HC_THREAD_FRAME                                                                            \
 	118 /* (i, long bases[2]) -> stack pointer of thread i's signal frame; FS, GS base */
 #define HC_NANOSLEEP	  200 /* (const struct timespec *req, struct timespec *rem) */
-#define HC_MAKE_CALL	  403
-#define HC_CF_ADV	  405 /* (ptr, size, key) -> fd; ptr page-aligned */
+#define HC_MAKE_CALL	  403 /* the SDK's host_make_call: no monitor call */
+#define HC_CF_ADV	  405 /* (ptr, size, key, names) -> fd; ptr page-aligned */
 #define HC_CF_PRB	  406 /* (key, void **location, long *size) -> fd */
-#define HC_CAP_WAIT	  407
+#define HC_CAP_WAIT	  407 /* 407, 408, 411-413: the SDK's, on shared memory (no monitor call) */
 #define HC_CAP_WAKE	  408
-#define HC_CS_ADV	  409
-#define HC_CS_PRB	  410
+#define HC_CS_ADV	  409 /* (key, struct iv_chan_info *, names) -> fd: iv_channel.h */
+#define HC_CS_PRB	  410 /* (key, struct iv_chan_info *) -> fd */
 #define HC_MAKE_CAP_CALL  411
 #define HC_FIN_CAP_CALL	  412
 #define HC_FETCH_CAP_CALL 413

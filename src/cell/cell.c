@@ -393,12 +393,14 @@ static int private_proc(void)
 	return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "subset=pid");
 }
 
-/* A program's own /tmp, /dev/shm and /proc: in a mount namespace of its
- * own (a copy of its root's); the tmpfs pages are charged to its memory. */
+/* A program's own /tmp, /dev/shm and /proc, and its cap files at /cap: in
+ * a mount namespace of its own (a copy of its root's); the tmpfs pages are
+ * charged to its memory. */
 static void child_mounts(const struct iv_cell_spec *spec, int ctl)
 {
 	if (unshare(CLONE_NEWNS) || private_tmpfs("/tmp", spec->mem) ||
-	    private_tmpfs("/dev/shm", spec->mem) || private_proc())
+	    private_tmpfs("/dev/shm", spec->mem) || private_proc() ||
+	    (spec->cap_dir >= 0 && iv_cell_cap_mount(spec->cap_dir)))
 		child_fail(ctl, IV_STEP_MOUNT);
 }
 

@@ -291,11 +291,12 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		.netns = -1,
 		/* (a fork stays in its template's: no fork waits for a move) */
 		.cgroup_limit = cfg->program ? cfg->memory : 0,
+		.cap_dir = -1,
 	};
 	if (rc == 0 && cfg->stdin_monitor && (spec.stdin_fd = iv_open_monitor_stdin()) < 0)
 		rc = iv_fail(err, "cVM '%s': the monitor's stdin cannot be reopened read-only: %s",
 			     cfg->name, strerror(errno));
-	/* a feature may add to it (a networked cVM's own network namespace) */
+	/* a feature may add to it (a networked cVM's namespace, a program's /cap) */
 	if (rc == 0)
 		rc = iv_features_cell(cvm, &spec, err);
 	if (rc == 0)

@@ -475,6 +475,45 @@ static int fill_defaults(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 	return 0;
 }
 
+/* caps: a list of keys (named as a capfile is), each once; [] is none. */
+static int check_cap_key(struct ctx *c, yaml_node_t *item, const struct strv *sv)
+{
+	const char *w = scalar(item);
+	if (!w || strlen(w) != item->data.scalar.length)
+		return fail_at(c, item, "caps", "each key must be a string without NUL");
+	if (check_name(c, item, "caps", w))
+		return -1;
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], w))
+			return fail_at(c, item, "caps", "'%s' is given twice", w);
+	return 0;
+}
+
+static int parse_caps(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	struct strv sv = {0};
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail_at(c, v, "caps", "expected a list of keys");
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+		if (check_cap_key(c, item, &sv)) {
+			strv_free(sv.v);
+			return -1;
+		}
+		if (sv.n == IV_MAX_ARGV || strv_push(&sv, strdup(scalar(item)))) {
+			strv_free(sv.v);
+			return fail_at(c, item, "caps", "more than %d keys, or out of memory",
+				       IV_MAX_ARGV);
+		}
+	}
+	if (!sv.v && !(sv.v = calloc(1, sizeof(char *))))
+		return fail_at(c, v, "caps", "out of memory");
+	vm->caps = sv.v;
+	vm->caps_given = 1;
+	return 0;
+}
+
 static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 {
 	if (v->type != YAML_SEQUENCE_NODE ||
@@ -575,8 +614,9 @@ static int parse_stdin(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 }
 
 /* Keys about how a program starts that a resumed cVM cannot have. */
-enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_MEMORY, K_N };
-static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro", "memory"};
+enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_MEMORY, K_CAPS, K_N };
+static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro",
+					"memory", "caps"};
 
 /* at[k]: the key k where given.  A resumed cVM (a fork or a restored
  * image) keeps its template's environment, working directory and stdin;
@@ -596,6 +636,10 @@ static int check_start_keys(struct ctx *c, const struct iv_cvm_cfg *vm, yaml_nod
 				"cVM '%s' is a fork: it runs with its template's ids, disk and "
 				"memory",
 				vm->name);
+	if (vm->resume && !vm->snapshot_path && at[K_CAPS])
+		return fail_at(c, at[K_CAPS], "caps",
+			       "cVM '%s' is a fork: it may use what its template's caps allow",
+			       vm->name);
 	int k = vm->cwd ? K_CWD : vm->stdin_path ? K_STDIN : K_DISK_RO;
 	if (!vm->disk && (vm->cwd || vm->stdin_path || vm->disk_ro))
 		return fail_at(c, at[k], k_name[k],
@@ -951,6 +995,17 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		} else if (!strcmp(key, "snapshot_path")) {
 			if (get_str(c, v, key, &vm->snapshot_path))
 				return -1;
+		} else if (!strcmp(key, "caps")) {
+			if (parse_caps(c, v, vm))
+				return -1;
+			at[K_CAPS] = k;
+		} else if (!strcmp(key, "call_timeout")) {
+			long long ms;
+			if (get_num(c, v, key, 0, &ms))
+				return -1;
+			if (ms < 1 || ms > 3600000)
+				return fail_at(c, v, key, "expected 1..3600000 ms, got %lld", ms);
+			vm->call_timeout_ms = (uint32_t)ms;
 		} else if (!strcmp(key, "net")) {
 			if (parse_net(c, v, &vm->net))
 				return -1;
@@ -1729,6 +1784,7 @@ void iv_config_free(struct iv_config *cfg)
 		free(vm->net.ports);
 		strv_free(vm->net.peers);
 		free(vm->net.peer);
+		strv_free(vm->caps);
 	}
 	free(cfg->capfiles);
 	free(cfg->cvms);

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access/access.h"
 #include "basic/basic.h"
 #include "capfile/capfile.h"
+#include "channel/channel.h"
 #include "image/image.h"
 #include "iv.h"
 #include "net/net.h"
@@ -73,7 +75,9 @@ int main(int argc, char **argv)
 
 	/* The features, each after those it builds on; a new one is one line. */
 	iv_feature_register(&iv_feature_basic);
+	iv_feature_register(&iv_feature_access);
 	iv_feature_register(&iv_feature_capfile);
+	iv_feature_register(&iv_feature_channel);
 	iv_feature_register(&iv_feature_tfork);
 	iv_feature_register(&iv_feature_image);
 	iv_feature_register(&iv_feature_net);

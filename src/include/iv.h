@@ -86,6 +86,9 @@ struct iv_cvm_cfg {
 	int runtime_in_disk; /* program: runtime is a path inside its disk */
 	uint64_t memory;     /* program: bytes all its processes may use */
 	struct iv_net_cfg net;
+	char **caps;	     /* the keys it may use (cap files, streams, calls), NULL-terminated; */
+	int caps_given;	     /* without caps: every key (README "Sharing between cVMs") */
+	uint32_t call_timeout_ms; /* how long its cap calls wait for the callee (0: default) */
 	int line;
 };
 
@@ -151,7 +154,8 @@ struct iv_feature {
 	int (*plan)(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *extra, int *nextra,
 		    struct iv_err *err);
 	/* the core is about to spawn cvm's cell from spec: the feature may add
-	 * to it (its network namespace); -1 failed */
+	 * to it what it gives the cell (a networked cVM's namespace, a
+	 * program's /cap); 0 or -1 failed */
 	int (*cell)(struct iv_cvm *cvm, struct iv_cell_spec *spec, struct iv_err *err);
 	/* each round of the main loop, on the main thread */
 	void (*step)(struct iv_run *run);

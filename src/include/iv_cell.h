@@ -129,12 +129,18 @@ struct iv_cell_spec {
 	int program;		/* a program: its own /tmp and /dev/shm (tmpfs of mem bytes) */
 	int netns;		/* the network namespace it joins (-1: the shared empty one) */
 	uint64_t cgroup_limit;	/* born in a memory cgroup of this many bytes (0: none) */
+	int cap_dir;		/* a program: this directory (an fd; -1: none) bound at /cap */
 };
 
 /* Spawns a cell from a complete plan and the runtime's fd (taken); on
  * success the cell is filled in and the stub waits for iv_cell_go(). */
 int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_plan *plan,
 		  int elf_fd, const int *extra, int nextra, struct iv_err *err);
+/* In a new program cell's child, as root, inside its root: binds dir (a
+ * directory of a detached tmpfs) at /cap if the root has that directory,
+ * and forbids truncating what lies beneath it (Landlock, where the kernel
+ * has it): 0, or -1 with errno. */
+int iv_cell_cap_mount(int dir);
 /* Lets the stub jump into the cVM. */
 int iv_cell_go(struct iv_cell *cell, const char *name, struct iv_err *err);
 /* Creates what every cell shares (the stub, the empty root, the null

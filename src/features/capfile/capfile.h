@@ -1,7 +1,8 @@
 /*
  * Cap files: named shared memory objects a cVM gets by probing a key (or
  * advertising one), mapped shared in its range, also readable and writable
- * as /cap/KEY through hostcalls.  What other features may ask of them.
+ * as /cap/KEY through hostcalls, and files under /cap in a program.  What
+ * other features may ask of them.
  */
 #ifndef IV_CAPFILE_H
 #define IV_CAPFILE_H
@@ -12,9 +13,10 @@
 
 struct iv_cap {
 	char name[64];
-	int memfd;
+	int fd; /* the monitor's own descriptor of the object */
 	uint64_t size;
-	int owner; /* cVM id that advertised it, -1 for the config's */
+	int owner;	/* cVM id that advertised it, -1 for the config's */
+	unsigned index; /* its file in the monitor's tmpfs */
 };
 
 extern struct iv_feature iv_feature_capfile;
