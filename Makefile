@@ -270,8 +270,14 @@ $(B)/tests/unit/%: tests/unit/%.c $(MON_SRC:%.c=$(B)/asan/%.o)
 demo: all
 	cd runtime/baremetal/hello_world && ../../../$(B)/intravisor -y hello.yaml
 
+# Every test with forks made by mapping (the default), then the fork tests
+# again with forks made by clone(): the two are interchangeable.
+FORK_TESTS := tfork libc_forks program_forks program_template program_host_save duktape \
+	      file_example mnist pyworkload sdk fork_mode reuse
 test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS) $(PROGRAMS)
 	@bash tests/run.sh
+	@echo "-- the fork tests again, forks made by clone() (IV_FORK_MODE=clone):"
+	@IV_FORK_MODE=clone bash tests/run.sh $(FORK_TESTS)
 
 # libFuzzer on the ELF parser, bounded (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 20

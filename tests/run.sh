@@ -2,6 +2,11 @@
 # The test runner: every tests/cases/*.sh defines test_* functions; each runs
 # in its own subshell and passes when it returns 0.  Ends with the line
 # "N passed, N failed" and exits non-zero on any failure.
+#   bash tests/run.sh [PATTERN...]   only the tests whose name contains one
+#                                    of the patterns (none: every test)
+# IV_FORK_MODE=map|clone in the environment is how forks are made for
+# templates whose config does not say (README "Forks"); `make test` runs
+# the fork tests ($FORK_TESTS in the Makefile) under both.
 #
 # Helpers for cases:
 #   run_iv [-a] YAML...     run the monitor (-a: the ASan/UBSan build) with a
@@ -50,9 +55,14 @@ cvm_entry() {
 for f in tests/cases/*.sh; do . "$f"; done
 
 pass=0 failn=0
-only=${1:-}
+selected() {
+	local p
+	[ $# -eq 1 ] && return 0
+	for p in "${@:2}"; do [[ $1 == *$p* ]] && return 0; done
+	return 1
+}
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
-	[ -n "$only" ] && [[ $t != *$only* ]] && continue
+	selected "$t" "$@" || continue
 	T=$SCRATCH/$t; mkdir -p "$T"
 	if ( set +e; $t ) 2>"$T/log"; then
 		pass=$((pass + 1)); echo "ok   $t"

@@ -574,6 +574,20 @@ static int parse_stdin(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 	return get_path(c, v, "stdin", &vm->stdin_path);
 }
 
+/* fork_mode: how a template's forks are made (README "Forks"). */
+static int parse_fork_mode(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	const char *s = scalar(v);
+	if (s && !strcmp(s, "map"))
+		vm->fork_mode = IV_FORK_MAP;
+	else if (s && !strcmp(s, "clone"))
+		vm->fork_mode = IV_FORK_CLONE;
+	else
+		return fail_at(c, v, "fork_mode", "expected 'map' or 'clone', got '%s'",
+			       s ? s : "a list or mapping");
+	return 0;
+}
+
 /* Keys about how a program starts that a resumed cVM cannot have. */
 enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_MEMORY, K_N };
 static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro",
@@ -607,7 +621,7 @@ static int check_start_keys(struct ctx *c, const struct iv_cvm_cfg *vm, yaml_nod
 static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 {
 	int have_iso = 0;
-	yaml_node_t *at[K_N] = {0};
+	yaml_node_t *at[K_N] = {0}, *at_mode = NULL;
 	vm->line = line_of(m);
 	vm->wait = 0;
 	vm->fork = 1;
@@ -696,6 +710,10 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		} else if (!strcmp(key, "resume")) {
 			if (get_flag(c, v, key, &vm->resume))
 				return -1;
+		} else if (!strcmp(key, "fork_mode")) {
+			if (parse_fork_mode(c, v, vm))
+				return -1;
+			at_mode = k;
 		} else if (!strcmp(key, "snapshot_path")) {
 			if (get_str(c, v, key, &vm->snapshot_path))
 				return -1;
@@ -734,6 +752,11 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			       "only a template (to write) or a resume cVM (to restore) has one");
 	if (vm->template_ && vm->resume)
 		return fail_at(c, m, "resume", "cVM '%s' cannot be a template and a fork at once",
+			       vm->name);
+	if (at_mode && !vm->template_)
+		return fail_at(c, at_mode, "fork_mode",
+			       "cVM '%s' is not a template: only a template says how its forks "
+			       "are made",
 			       vm->name);
 	if (check_start_keys(c, vm, at))
 		return -1;

@@ -55,6 +55,7 @@ struct iv_cvm_cfg {
 	int template_;	     /* becomes a template at host_save() */
 	int fork;	     /* honour host_save() (default 1) */
 	int resume;	     /* start as a fork of the template with the same runtime */
+	int fork_mode;	     /* a template: IV_FORK_MAP, IV_FORK_CLONE, 0 (the default) */
 	char *snapshot_path; /* template: write its image here; resume: restore from it */
 	int tmpl;	     /* resume: index of that template in the cVM list */
 	int has_isolation;
@@ -63,6 +64,11 @@ struct iv_cvm_cfg {
 	uint64_t memory;     /* program: bytes all its processes may use */
 	int line;
 };
+
+/* How a template's forks are made (fork_mode, README "Forks"): each maps
+ * the template's memory from an in-memory image, or is a clone() of it. */
+#define IV_FORK_MAP   1
+#define IV_FORK_CLONE 2
 
 /* A program's memory unless given (README "Programs"). */
 #define IV_PROGRAM_MEMORY (1ULL << 30)

@@ -113,6 +113,14 @@ struct fd_special {
 	int fd, role;
 };
 
+/* A part of a template's memory as its forks map it: [start, end) from
+ * its image at off, or anonymous (off NO_FILE). */
+#define NO_FILE (~0ULL)
+struct img_seg {
+	uint64_t start, end, off;
+	uint32_t prot;
+};
+
 /* A cVM as a template (state, under cvm->lock, and what it was frozen in),
  * and as a fork. */
 struct tpl {
@@ -128,11 +136,32 @@ struct tpl {
 	struct k_sigaction sigchld; /* its SIGCHLD action (it ignores SIGCHLD while a zygote) */
 	uint64_t scratch;	    /* the monitor's page in the frozen template */
 	int nforks;
+	/* How its forks are made (IV_FORK_MAP, IV_FORK_CLONE), and for
+	 * IV_FORK_MAP its in-memory image: a sealed memfd holding its mappings
+	 * one after another, page for page (zero pages are holes), and the
+	 * segments (data from the memfd, long zero runs anonymous) the template
+	 * maps MAP_PRIVATE in place of its own memory once it is ready
+	 * (remapped). */
+	int mode;
+	int memfd, has_memfd;
+	struct img_seg *segs;
+	size_t nsegs;
+	uint64_t img_size, img_data; /* bytes it holds in all; bytes of data */
+	int remapped;
 };
 
 static struct tpl *of(struct iv_cvm *cvm)
 {
 	return iv_state(cvm, &iv_feature_tfork);
+}
+
+/* How forks are made unless the template says (IV_FORK_MODE in the
+ * environment, else by mapping: README "Forks"). */
+static int default_mode = IV_FORK_MAP;
+
+static int mode_of(const struct iv_cvm *t)
+{
+	return t->cfg->fork_mode ? t->cfg->fork_mode : default_mode;
 }
 
 #define MAX_FREEZE_HOOKS 4
@@ -458,6 +487,254 @@ static int find_gadget(struct iv_cvm *t)
 	return 0;
 }
 
+/* ---- forks by mapping: the template's memory as an in-memory image ---- */
+
+/* Which mappings the image holds: every private one with anonymous pages
+ * and readable (the cVM's memory, the stub's data and bss, a library's
+ * written data).  Left as they are, and so shared with the forks as a
+ * clone() shares them: shared ones (cap files), those without anonymous
+ * pages (their file's pages, or zero: clone() copies no page table of
+ * them), [stack] (a mapping that grows down; small) and unreadable ones. */
+static int imaged(const struct iv_mem_map *m)
+{
+	return !(m->kind & (IV_MEM_SHARED | IV_MEM_CLEAN | IV_MEM_STACK)) && (m->prot & PROT_READ);
+}
+
+/*
+ * Zero pages are holes in the image, but a hole is given a page (of
+ * zeros, in the image) the first time a fork touches it: so a run of zero
+ * pages of at least ZERO_RUN is mapped anonymous instead, and shorter
+ * ones between pages of data stay holes (fewer mappings).
+ */
+#define ZERO_RUN (64UL << 10)
+
+/* How the image is built: where the mapping being read goes in the memfd,
+ * and its runs of data so far. */
+struct img_writer {
+	int fd;
+	uint64_t base, start; /* the mapping's offset in the memfd, its address */
+	uint64_t data;	      /* bytes written */
+	struct img_seg *segs; /* the segments made so far */
+	size_t nsegs, cap;
+	uint64_t run_lo, run_hi; /* the pending data segment: [run_lo, run_hi) */
+	uint64_t cursor;	 /* where the segments made so far end */
+	uint32_t prot;
+};
+
+static int add_seg(struct img_writer *w, uint64_t start, uint64_t end, int file)
+{
+	if (start >= end)
+		return 0;
+	if (w->nsegs == w->cap) {
+		size_t c = w->cap ? w->cap * 2 : 32;
+		struct img_seg *n = realloc(w->segs, c * sizeof(*n));
+		if (!n)
+			return -1;
+		w->segs = n;
+		w->cap = c;
+	}
+	w->segs[w->nsegs++] = (struct img_seg){
+		start, end, file ? w->base + (start - w->start) : NO_FILE, w->prot};
+	return 0;
+}
+
+/* Ends the pending data segment at end (a zero run of ZERO_RUN or more, or
+ * the mapping's end, follows it), with the zero run before it anonymous. */
+static int flush_run(struct img_writer *w)
+{
+	if (w->run_hi == 0)
+		return 0;
+	uint64_t lo = w->run_lo - w->cursor < ZERO_RUN ? w->cursor : w->run_lo;
+	if (add_seg(w, w->cursor, lo, 0) || add_seg(w, lo, w->run_hi, 1))
+		return -1;
+	w->cursor = w->run_hi;
+	w->run_hi = 0;
+	return 0;
+}
+
+static int put_run(void *ctx, uint64_t addr, const void *data, size_t len, struct iv_err *err)
+{
+	struct img_writer *w = ctx;
+	const uint8_t *p = data;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pwrite(w->fd, p + done, len - done,
+				   (off_t)(w->base + (addr - w->start) + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return iv_fail(err, "cannot write the image: %s",
+				       n < 0 ? strerror(errno) : "short write");
+		done += (size_t)n;
+	}
+	w->data += len;
+	/* a short zero run joins the data around it */
+	if (w->run_hi && addr - w->run_hi < ZERO_RUN) {
+		w->run_hi = addr + len;
+		return 0;
+	}
+	if (flush_run(w))
+		return iv_fail(err, "out of memory");
+	w->run_lo = addr;
+	w->run_hi = addr + len;
+	return 0;
+}
+
+/* The segments of mapping m: its data from the memfd, long zero runs
+ * anonymous; a mapping that is all zero is one anonymous segment. */
+static int image_mapping(struct iv_cvm *t, const struct iv_mem_map *m, uint8_t *buf,
+			 struct img_writer *w, struct iv_err *err)
+{
+	w->start = m->start;
+	w->prot = m->prot;
+	w->run_hi = 0;
+	w->cursor = m->start;
+	if (iv_mem_scan(t->cell.pid, m->start, m->end, buf, put_run, w, err))
+		return -1;
+	/* a short zero tail joins the last data segment */
+	if (w->run_hi && m->end - w->run_hi < ZERO_RUN)
+		w->run_hi = m->end;
+	if (flush_run(w) || add_seg(w, w->cursor, m->end, 0))
+		return iv_fail(err, "out of memory");
+	w->base += m->end - m->start;
+	return 0;
+}
+
+/* The frozen template's memory into a sealed memfd, mapping after mapping,
+ * and the segments its forks map: the image.  Made once, while every
+ * thread is stopped. */
+static int capture_image(struct iv_cvm *t, struct iv_err *err)
+{
+	struct tpl *tp = of(t);
+	struct iv_mem_map *m = NULL;
+	size_t n = 0;
+	if (iv_mem_maps(t->cell.pid, IV_MEMF_STUB | IV_MEMF_STACK | IV_MEMF_ANON, &m, &n, err))
+		return -1;
+	uint64_t size = 0;
+	for (size_t i = 0; i < n; i++)
+		if (imaged(&m[i]))
+			size += m[i].end - m[i].start;
+	uint8_t *buf = malloc(IV_MEM_CHUNK);
+	char name[96];
+	snprintf(name, sizeof(name), "iv-image:%s", t->cfg->name);
+	tp->memfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	tp->has_memfd = tp->memfd >= 0;
+	int rc = -1;
+	if (!buf)
+		iv_fail(err, "out of memory");
+	else if (tp->memfd < 0 || ftruncate(tp->memfd, (off_t)size))
+		iv_fail(err, "cannot make a memfd of %llu MiB: %s",
+			(unsigned long long)(size >> 20), strerror(errno));
+	else
+		rc = 0;
+	struct img_writer w = {.fd = tp->memfd};
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (imaged(&m[i]))
+			rc = image_mapping(t, &m[i], buf, &w, err);
+	/* nothing can change it now, nor map it shared and writable */
+	if (rc == 0 &&
+	    fcntl(tp->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL))
+		rc = iv_fail(err, "cannot seal the image: %s", strerror(errno));
+	free(buf);
+	free(m);
+	tp->segs = w.segs;
+	tp->nsegs = w.nsegs;
+	tp->img_size = size;
+	tp->img_data = w.data;
+	return rc;
+}
+
+static void drop_image(struct tpl *tp)
+{
+	if (tp->has_memfd)
+		close(tp->memfd);
+	tp->has_memfd = 0;
+	free(tp->segs);
+	tp->segs = NULL;
+	tp->nsegs = 0;
+}
+
+/*
+ * The ready template's memory becomes its image: each imaged mapping is
+ * replaced, in place and with its protection, by a MAP_PRIVATE mapping of
+ * the memfd (a read-only description of it, given through the pending
+ * host_save and closed after).  Its contents are the same; what changes is
+ * that no page of it is anonymous any more, so that clone() copies no page
+ * table of it: a fork costs what the template's mappings cost, not what
+ * its memory does, and faults in the pages it touches from the image.
+ */
+static int remap(struct iv_cvm *t, struct iv_err *err)
+{
+	struct tpl *tp = of(t);
+	pid_t saver = tp->save_tid;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", tp->memfd);
+	int ro = open(path, O_RDONLY | O_CLOEXEC);
+	struct seccomp_notif_addfd a = {.id = tp->save_id, .srcfd = (uint32_t)ro};
+	int at = ro < 0 ? -1 : ioctl(t->cell.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	int e = errno;
+	if (ro >= 0)
+		close(ro);
+	if (at < 0)
+		return iv_fail(err, "cannot give it its image: %s", strerror(e));
+	int rc = stop_thread(saver, 0);
+	for (size_t i = 0; rc == 0 && i < tp->nsegs; i++) {
+		const struct img_seg *m = &tp->segs[i];
+		int file = m->off != NO_FILE;
+		long args[6] = {
+			(long)m->start, (long)(m->end - m->start),
+			(long)m->prot,	MAP_PRIVATE | MAP_FIXED | (file ? 0 : MAP_ANONYMOUS),
+			file ? at : -1, file ? (long)m->off : 0};
+		long ret = -1;
+		rc = iv_inject(saver, t->cell.gadget, SYS_mmap, args, &ret, NULL);
+		if (rc == 0 && ret != (long)m->start)
+			rc = ret < 0 ? (int)ret : -EFAULT;
+	}
+	long closed = iv_inject_call(saver, t->cell.gadget, SYS_close, at, 0, 0, 0, 0);
+	if (rc == 0 && closed)
+		rc = closed < 0 ? (int)closed : -EBADF;
+	/* its host_save call was interrupted by the stop: it makes it again */
+	ptrace(PTRACE_CONT, saver, 0, 0);
+	if (rc)
+		return iv_fail(err, "cannot map its image: %s", strerror(-rc));
+	tp->remapped = 1;
+	return 0;
+}
+
+/* A ready template whose forks map its image and that still maps its own
+ * memory is remapped (the main thread, before its first fork). */
+static void remap_if_ready(struct iv_cvm *t)
+{
+	pthread_mutex_lock(&t->lock);
+	int go = of(t)->tstate == TPL_READY && of(t)->mode == IV_FORK_MAP && !of(t)->remapped &&
+		 !t->released;
+	if (go)
+		of(t)->tstate = TPL_FORKING; /* the saver comes back to host_save after */
+	pthread_mutex_unlock(&t->lock);
+	if (!go)
+		return;
+	struct iv_err err;
+	if (remap(t, &err)) {
+		char msg[sizeof(t->fail)];
+		snprintf(msg, sizeof(msg), "template '%s': %.400s", t->cfg->name, err.msg);
+		return template_failed(t, msg);
+	}
+	iv_mark(t, IV_T_SAVED); /* its image made too */
+	iv_vlog("template '%s' maps its image: %zu segment(s), %llu KiB of pages in %llu KiB",
+		t->cfg->name, of(t)->nsegs, (unsigned long long)(of(t)->img_data >> 10),
+		(unsigned long long)(of(t)->img_size >> 10));
+}
+
+/* Whether the config has forks of t (not restores of its image). */
+static int has_forks(struct iv_cvm *t)
+{
+	for (size_t i = 0; i < t->run->ncvms; i++) {
+		const struct iv_cvm_cfg *c = t->run->cvms[i].cfg;
+		if (c->resume && !c->snapshot_path && c->tmpl == t->id)
+			return 1;
+	}
+	return 0;
+}
+
 static void freeze(struct iv_cvm *t)
 {
 	char path[64], why[256] = "";
@@ -527,6 +804,15 @@ static void freeze(struct iv_cvm *t)
 	for (int i = 0; i < nfreeze_hooks; i++)
 		if (freeze_hooks[i](t, &ierr))
 			return template_failed(t, ierr.msg);
+	/* (before the scratch page, which is not the cVM's; a template saved
+	 * for its image alone needs none) */
+	of(t)->mode = has_forks(t) ? mode_of(t) : IV_FORK_CLONE;
+	if (of(t)->mode == IV_FORK_MAP && capture_image(t, &ierr)) {
+		iv_log("template '%s': its forks are clones: no image of its memory: %s",
+		       t->cfg->name, ierr.msg);
+		drop_image(of(t));
+		of(t)->mode = IV_FORK_CLONE;
+	}
 	/* (after the freeze hooks, which may write its image: the scratch page
 	 * is not the cVM's) */
 	if ((err = capture_by_injection(t)))
@@ -535,8 +821,9 @@ static void freeze(struct iv_cvm *t)
 	pthread_mutex_lock(&t->lock);
 	of(t)->tstate = TPL_FROZEN;
 	pthread_mutex_unlock(&t->lock);
-	iv_vlog("template '%s' frozen at host_save: %d thread(s), %d open file(s)", t->cfg->name,
-		of(t)->nthreads, of(t)->nfds);
+	iv_vlog("template '%s' frozen at host_save: %d thread(s), %d open file(s); forks by %s",
+		t->cfg->name, of(t)->nthreads, of(t)->nfds,
+		of(t)->mode == IV_FORK_MAP ? "mapping its image" : "clone()");
 	/* its host_save call was interrupted by the stop: it makes it again */
 	ptrace(PTRACE_CONT, of(t)->save_tid, 0, 0);
 }
@@ -910,6 +1197,7 @@ static int deploy(struct iv_cvm *f)
 	struct iv_cvm *t = template_of(f);
 	if (f->fail[0])
 		return -1;
+	remap_if_ready(t); /* (the template's work, before the fork is asked for) */
 	if (!f->t[IV_T_DEPLOY])
 		iv_mark(f, IV_T_DEPLOY);
 	if (!t->cfg->fork) {
@@ -939,6 +1227,8 @@ static void step(struct iv_run *run)
 		struct iv_cvm *t = &run->cvms[i];
 		if (t->state != IV_CVM_DONE && of(t)->tstate == TPL_FREEZE_REQ)
 			freeze(t);
+		else if (t->state != IV_CVM_DONE)
+			remap_if_ready(t);
 	}
 }
 
@@ -959,11 +1249,18 @@ static void free_state(struct iv_cvm *cvm)
 	free(tp->threads);
 	free(tp->fds);
 	free(tp->special);
+	drop_image(tp);
 }
 
 static int start(struct iv_run *run, struct iv_err *err)
 {
-	(void)run, (void)err;
+	(void)run;
+	const char *mode = getenv("IV_FORK_MODE");
+	default_mode = IV_FORK_MAP;
+	if (mode && !strcmp(mode, "clone"))
+		default_mode = IV_FORK_CLONE;
+	else if (mode && *mode && strcmp(mode, "map"))
+		return iv_fail(err, "IV_FORK_MODE: expected 'map' or 'clone', got '%s'", mode);
 	iv_hostcall_register(HC_SAVE, "save", hc_save);
 	return 0;
 }
