@@ -59,7 +59,7 @@
 #define THREAD_FLAGS                                                                               \
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |        \
 	 CLONE_CHILD_CLEARTID)
-#define FORK_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD)
+#define FORK_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWUTS | SIGCHLD)
 
 struct rseq_conf {
 	uint64_t ptr;
@@ -178,6 +178,17 @@ void iv_tfork_frozen(struct iv_cvm *t, struct iv_frozen *out)
 {
 	struct tpl *tp = of(t);
 	*out = (struct iv_frozen){tp->threads, tp->nthreads, tp->saver, tp->fds, tp->nfds};
+}
+
+int iv_tfork_image(struct iv_cvm *t, uint64_t *size, uint64_t *resident)
+{
+	struct tpl *tp = of(t);
+	struct stat st;
+	if (!__atomic_load_n(&tp->remapped, __ATOMIC_ACQUIRE) || fstat(tp->memfd, &st))
+		return 0;
+	*size = tp->img_size;
+	*resident = (uint64_t)st.st_blocks * 512;
+	return 1;
 }
 
 static struct iv_cvm *template_of(struct iv_cvm *fork)
@@ -696,7 +707,7 @@ static int remap(struct iv_cvm *t, struct iv_err *err)
 	ptrace(PTRACE_CONT, saver, 0, 0);
 	if (rc)
 		return iv_fail(err, "cannot map its image: %s", strerror(-rc));
-	tp->remapped = 1;
+	__atomic_store_n(&tp->remapped, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -928,7 +939,11 @@ static pid_t clone_template(struct iv_cvm *t, int *err)
 			     ? -errno
 			     : 0;
 	if (rc == 0) {
-		long a[6] = {FORK_FLAGS, 0, 0, 0, 0, 0};
+		/* A program's fork gets an IPC namespace of its own: its filter
+		 * allows System V and POSIX IPC.  Others' refuses every IPC call,
+		 * so that one would be of no use, and costs a mount (mqueue). */
+		long flags = FORK_FLAGS | (t->cfg->program ? CLONE_NEWIPC : 0);
+		long a[6] = {flags, 0, 0, 0, 0, 0};
 		rc = iv_inject(saver, t->cell.gadget, SYS_clone, a, &ret, &child);
 	}
 	ptrace(PTRACE_SETOPTIONS, saver, 0, PTRACE_O_EXITKILL);
