@@ -201,13 +201,13 @@ static const unsigned long program_personas[] = {0x0, 0x8, 0x20000, 0x20008, 0xf
 	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
 	 CLONE_NEWCGROUP | CLONE_NEWTIME)
 
-static int add_program_rules(scmp_filter_ctx ctx)
+static int add_program_rules(scmp_filter_ctx ctx, int kind)
 {
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < sizeof(program_allowed) / sizeof(*program_allowed);
 	     i++) {
 		int nr = seccomp_syscall_resolve_name(program_allowed[i]);
-		if (nr >= 0)
+		if (nr >= 0 && !(nr == SCMP_SYS(exit_group) && (kind & IV_POLICY_NOTIFY_EXIT)))
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(program_ioctls) / sizeof(*program_ioctls); i++)
@@ -226,11 +226,13 @@ static int add_program_rules(scmp_filter_ctx ctx)
 
 /* Each filter is the same for every cell of its kind: built once, copied
  * into each plan. */
-static void *cached[2];
-static size_t cached_len[2];
+static void *cached[4];
+static size_t cached_len[4];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int build(struct iv_plan *p, int program, struct iv_err *err)
+/* kind: IV_POLICY_* bits.  With IV_POLICY_NOTIFY_EXIT, exit_group is
+ * notified like a refused call (the monitor lets it run, or holds it). */
+static int build(struct iv_plan *p, int kind, struct iv_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	if (!ctx)
@@ -240,13 +242,14 @@ static int build(struct iv_plan *p, int program, struct iv_err *err)
 	 * linear list, and no slower per call (measured). */
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	if (program) {
+	if (kind & IV_POLICY_PROGRAM) {
 		if (rc == 0)
-			rc = add_program_rules(ctx);
+			rc = add_program_rules(ctx, kind);
 		goto export;
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+		if (!(allowed[i] == SCMP_SYS(exit_group) && (kind & IV_POLICY_NOTIFY_EXIT)))
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	/* Threads only: a cVM may not create processes (a fork bomb stays one cell). */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
@@ -298,14 +301,14 @@ export:
 	return 0;
 }
 
-static int init_locked(int program, struct iv_err *err)
+static int init_locked(int kind, struct iv_err *err)
 {
-	if (cached[program])
+	if (cached[kind])
 		return 0;
 	struct iv_plan tmp = {0};
-	int rc = build(&tmp, program, err);
-	cached[program] = tmp.filter;
-	cached_len[program] = tmp.filter_len;
+	int rc = build(&tmp, kind, err);
+	cached[kind] = tmp.filter;
+	cached_len[kind] = tmp.filter_len;
 	return rc;
 }
 
@@ -319,14 +322,14 @@ int iv_policy_init(struct iv_err *err)
 	return rc;
 }
 
-int iv_policy_build(struct iv_plan *p, int program, struct iv_err *err)
+int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err)
 {
-	program = !!program;
+	kind &= IV_POLICY_PROGRAM | IV_POLICY_NOTIFY_EXIT;
 	pthread_mutex_lock(&cache_lock);
-	int rc = init_locked(program, err);
-	if (rc == 0 && (p->filter = malloc(cached_len[program] * 8)) != NULL) {
-		memcpy(p->filter, cached[program], cached_len[program] * 8);
-		p->filter_len = cached_len[program];
+	int rc = init_locked(kind, err);
+	if (rc == 0 && (p->filter = malloc(cached_len[kind] * 8)) != NULL) {
+		memcpy(p->filter, cached[kind], cached_len[kind] * 8);
+		p->filter_len = cached_len[kind];
 	} else if (rc == 0) {
 		rc = iv_fail(err, "out of memory");
 	}

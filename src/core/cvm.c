@@ -255,7 +255,10 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		rc = cfg->program ? load_program(cvm, &plan, &elf_fd, err)
 				  : load(cvm, &plan, &elf_fd, err);
 	if (rc == 0)
-		rc = iv_policy_build(&plan, cfg->program, err);
+		rc = iv_policy_build(&plan,
+				     (cfg->program ? IV_POLICY_PROGRAM : 0) |
+					     (cfg->notify_exit ? IV_POLICY_NOTIFY_EXIT : 0),
+				     err);
 	iv_mark(cvm, IV_T_LOADED);
 	/* A template's forks count in user namespaces of their own: its budget
 	 * bounds the family's total. */

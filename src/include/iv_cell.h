@@ -93,9 +93,11 @@ size_t iv_stack_need(char *const *argv, char *const *envp);
 /* Builds the cells' seccomp filters (classic BPF), once per process: the
  * baremetal one and the programs' one. */
 int iv_policy_init(struct iv_err *err);
-/* Copies a filter into the plan (building it first if need be): the
- * programs' one if program. */
-int iv_policy_build(struct iv_plan *p, int program, struct iv_err *err);
+/* Copies a filter into the plan (building it first if need be), of the
+ * kind IV_POLICY_* bits say (0: a cVM with a range). */
+#define IV_POLICY_PROGRAM     1 /* a program's (README "Programs") */
+#define IV_POLICY_NOTIFY_EXIT 2 /* exit_group reaches the monitor (reused forks) */
+int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err);
 
 /* A cell: a confined process that runs its stub, then its cVM. */
 struct iv_cell {
@@ -218,25 +220,24 @@ struct iv_mem_map {
 
 /* What iv_mem_maps reads besides the cVM's own mappings, which are every
  * mapping but the kernel's ([vdso], [vvar], [vsyscall], [uprobes]). */
-#define IV_MEMF_STUB  1 /* the stub's image */
-#define IV_MEMF_STACK 2 /* [stack] */
-#define IV_MEMF_GUARD 4 /* add an inaccessible reservation above the brk heap */
-#define IV_MEMF_ANON  8 /* mark mappings without anonymous pages IV_MEM_CLEAN (smaps) */
+#define IV_MEMF_STUB	 1 /* the stub's image */
+#define IV_MEMF_STACK	 2 /* [stack] */
+#define IV_MEMF_GUARD	 4 /* add an inaccessible reservation above the brk heap */
+#define IV_MEMF_ANON	 8 /* mark mappings without anonymous pages IV_MEM_CLEAN (smaps) */
 #define IV_MEM_BRK_GUARD (1ULL << 20)
 #define IV_MEM_CHUNK	 (1UL << 20) /* the buffer iv_mem_scan reads through */
 
 /* Where the kernel started pid's brk heap; 0 or -1. */
 int iv_mem_start_brk(pid_t pid, uint64_t *out);
 /* pid's mappings in address order (*out malloc'd), as flags ask. */
-int iv_mem_maps(pid_t pid, unsigned flags, struct iv_mem_map **out, size_t *n,
-		struct iv_err *err);
+int iv_mem_maps(pid_t pid, unsigned flags, struct iv_mem_map **out, size_t *n, struct iv_err *err);
 /* Called for each run of pages that are not all zero, in address order. */
 typedef int (*iv_mem_run_fn)(void *ctx, uint64_t addr, const void *data, size_t len,
 			     struct iv_err *err);
 /* Reads [start, end) of pid through buf (IV_MEM_CHUNK bytes) and calls fn
  * for its runs of pages that are not all zero (a run never spans chunks). */
-int iv_mem_scan(pid_t pid, uint64_t start, uint64_t end, uint8_t *buf, iv_mem_run_fn fn,
-		void *ctx, struct iv_err *err);
+int iv_mem_scan(pid_t pid, uint64_t start, uint64_t end, uint8_t *buf, iv_mem_run_fn fn, void *ctx,
+		struct iv_err *err);
 
 /* ---- whether a program can start in its root (loader/program.c) ---- */
 
