@@ -52,6 +52,19 @@ EOF
 	[ -z "$(ls -A "$T/disk/tmp")" ] || fail "the disk's own /tmp was written"
 }
 
+# A program's run that installs a seccomp filter of its own cannot be
+# undone: the fork ends there.
+test_reuse_program_run_with_a_filter_of_its_own_ends_the_fork() {
+	mkdir -p "$T/disk/bin" "$T/disk/tmp" && chmod 1777 "$T/disk/tmp" && cp "$REUSE" "$T/disk/bin/" ||
+		return 1
+	printf 'cVMs:\n- {name: tpl, disk: %s, runtime: /bin/reuse, template: 1, wait: -1}\n- {name: f1, runtime: /bin/reuse, resume: 1, reuse: 3, run_args: ["probe 1", filter, "probe 3"]}\n' \
+		"$T/disk" | yaml p.yaml >/dev/null
+	run_iv -y "$T/p.yaml"
+	expect_rc 1 && expect_out "[f1] reuse: run 1 clean" && expect_out "[f1] reuse: filter: 0" &&
+	expect_err "cVM 'f1' failed: cannot be reset for run 3 of 3: it installed a seccomp filter" &&
+	expect_no_out "[f1] reuse: run 3"
+}
+
 test_reuse_each_run_gets_its_args_and_a_failing_run_fails_the_fork() {
 	reuse_yaml a.yaml 3 >/dev/null
 	sed -i 's/run_args: \[.*\]/run_args: ["probe 1", "fail 3", "probe 3"]/' "$T/a.yaml"

@@ -14,7 +14,8 @@
  *   a program   a file in /tmp and in /dev/shm, a child process, an alarm
  * and ends with exit(0).  "selftest" leaves everything and probes in the
  * same run: every probe must then find what it looks for.  "fail K" exits
- * with K, "segv" faults, "unmapstub" unmaps the cell stub and exits.
+ * with K, "segv" faults, "unmapstub" unmaps the cell stub and exits,
+ * "filter" installs a seccomp filter of its own and exits.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -231,6 +232,20 @@ int main(void)
 		exit(atoi(arg + 5));
 	if (!strcmp(arg, "segv"))
 		raise(SIGSEGV);
+	if (!strcmp(arg, "filter")) {
+		/* a seccomp filter of its own (allow everything): not undone */
+		struct {
+			unsigned short code;
+			unsigned char jt, jf;
+			unsigned k;
+		} allow = {0x06 /* BPF_RET|BPF_K */, 0, 0, 0x7fff0000U /* SECCOMP_RET_ALLOW */};
+		struct {
+			unsigned short len;
+			void *filter;
+		} prog = {1, &allow};
+		printf("reuse: filter: %ld\n", syscall(SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &prog));
+		exit(0);
+	}
 	if (!strcmp(arg, "unmapstub")) {
 		/* the cell stub (where the monitor runs its calls): gone */
 		printf("reuse: stub unmapped: %d\n", munmap((void *)0x600000000000UL, 1 << 20));

@@ -64,6 +64,8 @@
 	 CLONE_CHILD_CLEARTID)
 /* Run by the monitor alone, in a reused fork it resets (reset_files). */
 #define HC_FORK_FILES 119
+#define FF_FILES      1 /* its arg: the template's files again */
+#define FF_IMAGE      2 /* ... the image, at the lowest free number */
 #define FORK_FLAGS    (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWUTS | SIGCHLD)
 
 struct rseq_conf {
@@ -169,6 +171,7 @@ struct tpl {
 	uint64_t run_t0;     /* when that run began */
 	int out[2], has_out; /* the write ends of its console pipes, given again each run */
 	int reset_fds[1];    /* in the fork during a reset: the image */
+	pid_t *tids;	     /* its threads (by template thread), to tell a run's own apart */
 };
 
 static struct tpl *of(struct iv_cvm *cvm)
@@ -1255,7 +1258,12 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 	for (int i = 0; rc == 0 && i < of(t)->nthreads; i++)
 		if (i != of(t)->main && tids[i] > 0)
 			ptrace(PTRACE_DETACH, tids[i], 0, 0);
-	free(tids);
+	if (rc == 0 && tids && f->cfg->reuse > 1) {
+		tids[of(t)->main] = child; /* its resets find its threads by these */
+		of(f)->tids = tids;
+	} else {
+		free(tids);
+	}
 	f->cell.console = p[0];
 	f->cell.errcons = e[0];
 	f->state = IV_CVM_RUNNING; /* reaped and reported like any other from here */
@@ -1317,8 +1325,12 @@ struct reset_state {
 	uint64_t image_ino; /* the inode of its image */
 	struct vma *vmas;   /* its mappings once it maps its image */
 	size_t nvmas;
-	struct scratch sc; /* its scratch page's contents */
-	int ok;		   /* captured: its forks can be reset */
+	struct scratch sc;  /* its scratch page's contents */
+	char (*comm)[32];   /* its threads' names */
+	uint64_t *stack_at; /* its [stack]'s pages that are not all zero */
+	uint8_t *stack_pages;
+	size_t nstack;
+	int ok; /* captured: its forks can be reset */
 };
 
 static int is_special_name(const char *name)
@@ -1376,21 +1388,56 @@ static int read_vmas(pid_t pid, struct vma **out, size_t *nout)
 	return 0;
 }
 
-/* A field of a /proc status file in base (0 if absent). */
-static uint64_t status_num(const char *path, const char *key, int base)
+/* What a reset reads of a /proc status file, in one pass. */
+struct pstat {
+	uint64_t sigcgt, sigign, shdpnd, sigpnd;
+	unsigned umask;
+	int filters;
+};
+
+static int read_pstat(const char *path, struct pstat *ps)
 {
 	char line[256];
 	FILE *f = fopen(path, "re");
-	uint64_t v = 0;
-	size_t klen = strlen(key);
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen)) {
-			v = strtoull(line + klen, NULL, base);
-			break;
-		}
-	if (f)
-		fclose(f);
-	return v;
+	memset(ps, 0, sizeof(*ps));
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *v = strchr(line, ':');
+		if (!v)
+			continue;
+		*v++ = 0;
+		if (!strcmp(line, "SigCgt"))
+			ps->sigcgt = strtoull(v, NULL, 16);
+		else if (!strcmp(line, "SigIgn"))
+			ps->sigign = strtoull(v, NULL, 16);
+		else if (!strcmp(line, "ShdPnd"))
+			ps->shdpnd = strtoull(v, NULL, 16);
+		else if (!strcmp(line, "SigPnd"))
+			ps->sigpnd = strtoull(v, NULL, 16);
+		else if (!strcmp(line, "Umask"))
+			ps->umask = (unsigned)strtoul(v, NULL, 8);
+		else if (!strcmp(line, "Seccomp_filters"))
+			ps->filters = (int)strtol(v, NULL, 10);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* A thread's name (comm), without its newline, in name[32]. */
+static int read_comm(pid_t pid, pid_t tid, char name[32])
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t k = fd >= 0 ? read(fd, name, 31) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (k <= 0)
+		return -1;
+	name[k] = 0;
+	name[strcspn(name, "\n")] = 0;
+	return 0;
 }
 
 /* pid's rlimits, from /proc/PID/limits (one line per limit, in order). */
@@ -1429,12 +1476,15 @@ static int capture_reset(struct iv_cvm *t, pid_t saver, long at)
 		return -ENOMEM;
 	of(t)->rs = rs;
 	char path[64];
+	struct pstat ps;
 	snprintf(path, sizeof(path), "/proc/%d/status", t->cell.pid);
-	rs->sigcgt = status_num(path, "SigCgt:", 16);
-	rs->sigign = status_num(path, "SigIgn:", 16);
-	rs->umask = (unsigned)status_num(path, "Umask:", 8);
-	rs->nfilters = (int)status_num(path, "Seccomp_filters:", 10);
-	int rc = 0;
+	int rc = read_pstat(path, &ps) ? -EIO : 0;
+	rs->sigcgt = ps.sigcgt, rs->sigign = ps.sigign;
+	rs->umask = ps.umask, rs->nfilters = ps.filters;
+	rs->comm = calloc((size_t)of(t)->nthreads, sizeof(*rs->comm));
+	for (int i = 0; rc == 0 && i < of(t)->nthreads; i++)
+		if (!rs->comm || read_comm(t->cell.pid, of(t)->threads[i].tid, rs->comm[i]))
+			rc = -EIO;
 	for (int sig = 1; rc == 0 && sig <= 64; sig++)
 		if (rs->sigcgt >> (sig - 1) & 1) {
 			rc = (int)iv_inject_call(saver, t->cell.gadget, SYS_rt_sigaction, sig, 0,
@@ -1455,6 +1505,31 @@ static int capture_reset(struct iv_cvm *t, pid_t saver, long at)
 	return rc;
 }
 
+/* The template's [stack] (a mapping that grows down, not in the image):
+ * its pages that are not all zero, given back to a reset fork by copy. */
+static int capture_stack(struct iv_cvm *t, const struct vma *m)
+{
+	struct reset_state *rs = of(t)->rs;
+	uint8_t page[IV_PAGE];
+	static const uint8_t zero[IV_PAGE];
+	for (uint64_t a = m->start; a < m->end; a += IV_PAGE) {
+		if (iv_peek(t->cell.pid, a, page, IV_PAGE))
+			return -1;
+		if (!memcmp(page, zero, IV_PAGE))
+			continue;
+		uint64_t *na = realloc(rs->stack_at, (rs->nstack + 1) * sizeof(*na));
+		uint8_t *np = na ? realloc(rs->stack_pages, (rs->nstack + 1) * IV_PAGE) : NULL;
+		if (na)
+			rs->stack_at = na;
+		if (!np)
+			return -1;
+		rs->stack_pages = np;
+		rs->stack_at[rs->nstack] = a;
+		memcpy(rs->stack_pages + rs->nstack++ * IV_PAGE, page, IV_PAGE);
+	}
+	return 0;
+}
+
 /* Once the template maps its image: its mappings, what a reset fork has. */
 static int capture_reset_maps(struct iv_cvm *t)
 {
@@ -1465,6 +1540,9 @@ static int capture_reset_maps(struct iv_cvm *t)
 	    read_vmas(t->cell.pid, &rs->vmas, &rs->nvmas))
 		return -1;
 	rs->image_ino = st.st_ino;
+	for (size_t k = 0; k < rs->nvmas; k++)
+		if (rs->vmas[k].stack && capture_stack(t, &rs->vmas[k]))
+			return -1;
 	rs->ok = 1;
 	return 0;
 }
@@ -1473,21 +1551,26 @@ static void free_reset(struct reset_state *rs)
 {
 	if (!rs)
 		return;
+	free(rs->comm);
+	free(rs->stack_at);
+	free(rs->stack_pages);
 	free(rs->vmas);
 	free(rs);
 }
 
-/* The fork's threads: their ids here and in its namespace. */
+/* A thread of the fork: its id here, which template thread it is. */
 struct thr {
-	pid_t tid, ns_tid;
-	int tpl; /* the template thread it is, or -1 */
+	pid_t tid, unused;
+	int tpl; /* the template thread it is, or -1: a run's own */
 	int seized;
 };
 
-static int list_threads(pid_t pid, struct thr **out, int *nout)
+/* The fork's threads now, each the template thread it was made as (its
+ * tid then), or a run's own. */
+static int list_threads(struct iv_cvm *t, struct iv_cvm *f, struct thr **out, int *nout)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", f->cell.pid);
 	DIR *d = opendir(path);
 	if (!d)
 		return -1;
@@ -1504,7 +1587,11 @@ static int list_threads(pid_t pid, struct thr **out, int *nout)
 			return -1;
 		}
 		v = nv;
-		v[n++] = (struct thr){tid, (pid_t)status_field(tid, "NSpid:"), -1, 0};
+		v[n] = (struct thr){tid, 0, -1, 0};
+		for (int k = 0; k < of(t)->nthreads; k++)
+			if (of(f)->tids[k] == tid)
+				v[n].tpl = k;
+		n++;
 	}
 	closedir(d);
 	*out = v;
@@ -1516,14 +1603,11 @@ static int list_threads(pid_t pid, struct thr **out, int *nout)
 static int stop_all(struct iv_cvm *t, struct iv_cvm *f, struct thr *th, int n, char *why, size_t wn)
 {
 	for (int i = 0; i < n; i++) {
-		for (int k = 0; k < of(t)->nthreads; k++)
-			if (of(t)->threads[k].ns_tid == th[i].ns_tid)
-				th[i].tpl = k;
 		int main = th[i].tid == f->cell.pid;
 		int rc = stop_thread(th[i].tid, !main);
 		th[i].seized = !main && (rc == 0 || rc != -EPERM);
 		if (rc) {
-			snprintf(why, wn, "cannot stop its thread %d: %s", th[i].ns_tid,
+			snprintf(why, wn, "cannot stop its thread %d: %s", th[i].tid,
 				 strerror(-rc));
 			return -1;
 		}
@@ -1667,6 +1751,12 @@ static int reset_memory(struct iv_cvm *t, struct iv_cvm *f, char *why, size_t wn
 			free(v);
 			return -1;
 		}
+		if (image && of(f)->reset_fds[0] < 0 &&
+		    iv_inject_call(p, g, IV_HC_BASE + HC_FORK_FILES, FF_IMAGE, 0, 0, 0, 0)) {
+			snprintf(why, wn, "cannot give it its image");
+			free(v);
+			return -1;
+		}
 		long a[6] = {(long)m->start,
 			     (long)(m->end - m->start),
 			     (long)m->prot,
@@ -1678,14 +1768,19 @@ static int reset_memory(struct iv_cvm *t, struct iv_cvm *f, char *why, size_t wn
 		if (rc == 0 && ret != (long)m->start)
 			rc = ret < 0 ? (int)ret : -EFAULT;
 	}
-	/* every private page dropped: the image's come back, the rest zero */
+	if (of(f)->reset_fds[0] >= 0)
+		iv_inject_call(p, g, SYS_close, of(f)->reset_fds[0], 0, 0, 0, 0);
+	of(f)->reset_fds[0] = -1;
+	/* every private page dropped: the image's come back, the rest zero
+	 * ([stack]'s are given back below); one call per run of mappings
+	 * without the kernel's own (which madvise refuses) */
 	for (size_t k = 0; rc == 0 && k < rs->nvmas;) {
-		if (rs->vmas[k].special || rs->vmas[k].stack) {
+		if (rs->vmas[k].special) {
 			k++;
 			continue;
 		}
 		size_t e = k;
-		while (e + 1 < rs->nvmas && !rs->vmas[e + 1].special && !rs->vmas[e + 1].stack)
+		while (e + 1 < rs->nvmas && !rs->vmas[e + 1].special)
 			e++;
 		r = iv_inject_call(p, g, SYS_madvise, (long)rs->vmas[k].start,
 				   (long)(rs->vmas[e].end - rs->vmas[k].start), MADV_DONTNEED, 0,
@@ -1699,18 +1794,50 @@ static int reset_memory(struct iv_cvm *t, struct iv_cvm *f, char *why, size_t wn
 		if (v[i].stack && v[i].end == stack->end && v[i].start < stack->start)
 			rc = (int)iv_inject_call(p, g, SYS_munmap, (long)v[i].start,
 						 (long)(stack->start - v[i].start), 0, 0, 0);
-	static uint8_t buf[64 << 10];
-	for (uint64_t a = stack ? stack->start : 0; rc == 0 && stack && a < stack->end;) {
-		size_t len = stack->end - a < sizeof(buf) ? stack->end - a : sizeof(buf);
-		rc = iv_peek(t->cell.pid, a, buf, len);
-		if (rc == 0)
-			rc = iv_poke(p, a, buf, len);
-		a += len;
-	}
+	for (size_t i = 0; rc == 0 && i < rs->nstack; i++)
+		rc = iv_poke(p, rs->stack_at[i], rs->stack_pages + i * IV_PAGE, IV_PAGE);
 	free(v);
 	if (rc)
 		snprintf(why, wn, "cannot give its memory back: %s", strerror(-rc));
 	return rc ? -1 : 0;
+}
+
+/* Whether the fork holds exactly what it was given, when that is only its
+ * console pipes and /dev/null (a template's files have offsets a run
+ * moves: they are always given again). */
+static int files_as_given(struct iv_cvm *t, struct iv_cvm *f)
+{
+	if (of(t)->nfds)
+		return 0;
+	char path[64], link[64], want[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/fd", f->cell.pid);
+	DIR *d = opendir(path);
+	int n = 0, same = d != NULL;
+	for (struct dirent *e; same && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = atoi(e->d_name), k = 0;
+		while (k < of(t)->nspecial && of(t)->special[k].fd != fd)
+			k++;
+		if (k == of(t)->nspecial) {
+			same = 0;
+			break;
+		}
+		int role = of(t)->special[k].role;
+		struct stat st;
+		if (role == FDR_NULL)
+			snprintf(want, sizeof(want), "/dev/null");
+		else if (fstat(of(f)->out[role == FDR_CONSOLE ? IV_OUT : IV_ERR], &st) == 0)
+			snprintf(want, sizeof(want), "pipe:[%llu]", (unsigned long long)st.st_ino);
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", f->cell.pid, fd);
+		ssize_t len = readlink(path, link, sizeof(link) - 1);
+		link[len > 0 ? len : 0] = 0;
+		same = !strcmp(link, want);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	return same && n == of(t)->nspecial;
 }
 
 /* Its files: all closed, then the template's given again as to a fork
@@ -1719,9 +1846,12 @@ static int reset_memory(struct iv_cvm *t, struct iv_cvm *f, char *why, size_t wn
 static int reset_files(struct iv_cvm *t, struct iv_cvm *f, char *why, size_t wn)
 {
 	pid_t p = f->cell.pid;
+	if (files_as_given(t, f))
+		return 0;
 	long r = iv_inject_call(p, t->cell.gadget, SYS_close_range, 0, ~0U, 0, 0, 0);
 	if (r == 0)
-		r = iv_inject_call(p, t->cell.gadget, IV_HC_BASE + HC_FORK_FILES, 0, 0, 0, 0, 0);
+		r = iv_inject_call(p, t->cell.gadget, IV_HC_BASE + HC_FORK_FILES, FF_FILES, 0, 0, 0,
+				   0);
 	if (r) {
 		snprintf(why, wn, "cannot give its files back: %s", strerror((int)-r));
 		return -1;
@@ -1731,18 +1861,21 @@ static int reset_files(struct iv_cvm *t, struct iv_cvm *f, char *why, size_t wn)
 
 /* Signal actions as the template's, pending signals dropped (SIG_IGN
  * drops them), through the scratch page. */
-static int reset_signals(struct iv_cvm *t, struct iv_cvm *f, const struct thr *th, int n)
+static int reset_signals(struct iv_cvm *t, struct iv_cvm *f, const struct thr *th, int n,
+			 const struct pstat *ps)
 {
 	struct reset_state *rs = of(t)->rs;
 	pid_t p = f->cell.pid;
 	uint64_t at = of(t)->scratch;
 	char path[96];
-	snprintf(path, sizeof(path), "/proc/%d/status", p);
-	uint64_t now = status_num(path, "SigCgt:", 16) | status_num(path, "SigIgn:", 16);
-	uint64_t pend = status_num(path, "ShdPnd:", 16);
+	uint64_t now = ps->sigcgt | ps->sigign, pend = ps->shdpnd;
 	for (int i = 0; i < n; i++) {
+		struct pstat ts;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p, th[i].tid);
-		pend |= status_num(path, "SigPnd:", 16);
+		if (th[i].tid == p)
+			pend |= ps->sigpnd;
+		else if (read_pstat(path, &ts) == 0)
+			pend |= ts.sigpnd;
 	}
 	uint64_t todo = now | pend | rs->sigcgt | rs->sigign;
 	int rc = 0;
@@ -1794,8 +1927,13 @@ static int reset_rseq(pid_t tid, uint64_t gadget, const struct iv_thread_state *
 static int reset_thread(struct iv_cvm *t, pid_t tid, const struct iv_thread_state *st)
 {
 	uint64_t g = t->cell.gadget, at = of(t)->scratch;
-	long rc = iv_inject_call(tid, g, SYS_set_robust_list, (long)st->robust,
-				 st->robust ? (long)st->robust_len : 24, 0, 0, 0);
+	uint64_t head = 0;
+	size_t len = 0;
+	long rc = 0;
+	if (syscall(SYS_get_robust_list, tid, &head, &len) || head != st->robust ||
+	    (st->robust && len != st->robust_len))
+		rc = iv_inject_call(tid, g, SYS_set_robust_list, (long)st->robust,
+				    st->robust ? (long)st->robust_len : 24, 0, 0, 0);
 	struct k_stack ss = {st->ss_sp,
 			     st->ss_flags & SS_DISABLE ? SS_DISABLE
 						       : (int32_t)(st->ss_flags & SS_AUTODISARM_),
@@ -1881,39 +2019,29 @@ static int empty_tmp(pid_t p)
 	return root < 0 ? -1 : rc;
 }
 
-/* A thread's name (comm), without its newline, in name[32]. */
-static int read_comm(pid_t pid, pid_t tid, char name[32])
-{
-	char path[96];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t k = fd >= 0 ? read(fd, name, 31) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (k <= 0)
-		return -1;
-	name[k] = 0;
-	name[strcspn(name, "\n")] = 0;
-	return 0;
-}
-
 /* The rest of what a process has: its working directory, umask, rlimits,
  * threads' names; a program's timers, /tmp and /dev/shm. */
-static int reset_process(struct iv_cvm *t, struct iv_cvm *f, const struct thr *th, int n)
+static int reset_process(struct iv_cvm *t, struct iv_cvm *f, const struct thr *th, int n,
+			 const struct pstat *ps)
 {
 	struct reset_state *rs = of(t)->rs;
 	pid_t p = f->cell.pid;
 	uint64_t g = t->cell.gadget;
-	long rc = 0;
-	/* its working directory, by the template's path (a program's fork has
-	 * a mount namespace of its own) */
-	rc = rs->cwd[0] ? iv_poke(p, (uint64_t)AT(of(t)->scratch, cwd), rs->cwd, sizeof(rs->cwd))
-			: -ENOENT;
-	if (rc == 0)
-		rc = iv_inject_call(p, g, SYS_chdir, AT(of(t)->scratch, cwd), 0, 0, 0, 0);
-	if (of(f)->reset_fds[0] >= 0)
-		iv_inject_call(p, g, SYS_close, of(f)->reset_fds[0], 0, 0, 0, 0);
-	if (rc == 0 && iv_inject_call(p, g, SYS_umask, rs->umask, 0, 0, 0, 0) < 0)
+	long rc = 0; /* its working directory, by the template's path (a program's fork has
+		      * a mount namespace of its own) */
+	char cwd[sizeof(rs->cwd)], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cwd", p);
+	ssize_t k = readlink(path, cwd, sizeof(cwd) - 1);
+	cwd[k > 0 ? k : 0] = 0;
+	if (!rs->cwd[0])
+		rc = -ENOENT;
+	else if (strcmp(cwd, rs->cwd)) {
+		rc = iv_poke(p, (uint64_t)AT(of(t)->scratch, cwd), rs->cwd, sizeof(rs->cwd));
+		if (rc == 0)
+			rc = iv_inject_call(p, g, SYS_chdir, AT(of(t)->scratch, cwd), 0, 0, 0, 0);
+	}
+	if (rc == 0 && ps->umask != rs->umask &&
+	    iv_inject_call(p, g, SYS_umask, rs->umask, 0, 0, 0, 0) < 0)
 		rc = -EFAULT;
 	/* (in the fork: the monitor may lack CAP_SYS_RESOURCE; a hard limit
 	 * the run lowered cannot be raised again, and the reset fails) */
@@ -1933,11 +2061,10 @@ static int reset_process(struct iv_cvm *t, struct iv_cvm *f, const struct thr *t
 	}
 	/* threads' names (prctl in each: only a thread's own may be written) */
 	for (int i = 0; rc == 0 && i < n; i++) {
-		char want[32] = "", now[32] = "";
-		if (th[i].tpl < 0 || read_comm(t->cell.pid, of(t)->threads[th[i].tpl].tid, want) ||
-		    read_comm(p, th[i].tid, now) || !strcmp(want, now))
+		char now[32] = "", *want = th[i].tpl >= 0 ? rs->comm[th[i].tpl] : NULL;
+		if (!want || read_comm(p, th[i].tid, now) || !strcmp(want, now))
 			continue;
-		rc = iv_poke(th[i].tid, (uint64_t)AT(of(t)->scratch, hostname), want, sizeof(want));
+		rc = iv_poke(th[i].tid, (uint64_t)AT(of(t)->scratch, hostname), want, 32);
 		if (rc == 0)
 			rc = iv_inject_call(th[i].tid, g, SYS_prctl, PR_SET_NAME,
 					    AT(of(t)->scratch, hostname), 0, 0, 0);
@@ -1999,16 +2126,18 @@ static void reset_fork(struct iv_cvm *t, struct iv_cvm *f)
 		snprintf(f->fail, sizeof(f->fail), "run %d of %d exited with status %ld",
 			 fp->run + 1, total, fp->run_code);
 	char path[64];
+	struct pstat ps;
 	snprintf(path, sizeof(path), "/proc/%d/status", f->cell.pid);
+	fp->reset_fds[0] = -1;
 	if (!of(t)->rs || !of(t)->rs->ok)
 		snprintf(why, sizeof(why), "its template's state was not captured");
 	else if (pause_calls(t, f))
 		snprintf(why, sizeof(why), "a call of it is still being served");
-	else if (list_threads(f->cell.pid, &th, &n))
+	else if (!fp->tids || list_threads(t, f, &th, &n))
 		snprintf(why, sizeof(why), "cannot list its threads");
 	else if (stop_all(t, f, th, n, why, sizeof(why)) == 0) {
 		end_extra_threads(t, th, n);
-		if ((int)status_num(path, "Seccomp_filters:", 10) != of(t)->rs->nfilters)
+		if (read_pstat(path, &ps) || ps.filters != of(t)->rs->nfilters)
 			snprintf(why, sizeof(why), "it installed a seccomp filter");
 		else if (t->cfg->program && end_children(t, f, th, n))
 			snprintf(why, sizeof(why), "cannot end its child processes");
@@ -2018,9 +2147,9 @@ static void reset_fork(struct iv_cvm *t, struct iv_cvm *f)
 			rc = iv_poke(f->cell.pid, of(t)->scratch, &of(t)->rs->sc,
 				     sizeof(of(t)->rs->sc));
 			if (rc == 0)
-				rc = reset_signals(t, f, th, n);
+				rc = reset_signals(t, f, th, n, &ps);
 			if (rc == 0)
-				rc = reset_process(t, f, th, n);
+				rc = reset_process(t, f, th, n, &ps);
 			for (int i = 0; rc == 0 && i < n; i++)
 				if (th[i].tpl >= 0)
 					rc = reset_thread(t, th[i].tid, &of(t)->threads[th[i].tpl]);
@@ -2113,9 +2242,12 @@ static long hc_fork_files(struct iv_call *c)
 		return -ENOSYS; /* (to a cVM, no such hostcall) */
 	struct iv_cvm *t = template_of(f);
 	struct giver g = {t->cell.listener, c->id};
-	int rc = stage_fds(t, f, of(f)->out, &g);
-	of(f)->reset_fds[0] = rc ? -1 : give(&g, of(t)->memfd_ro, -1);
-	return rc ? rc : of(f)->reset_fds[0] < 0 ? of(f)->reset_fds[0] : 0;
+	int rc = c->a[0] & FF_FILES ? stage_fds(t, f, of(f)->out, &g) : 0;
+	if (rc == 0 && (c->a[0] & FF_IMAGE)) {
+		of(f)->reset_fds[0] = give(&g, of(t)->memfd_ro, -1);
+		rc = of(f)->reset_fds[0] < 0 ? of(f)->reset_fds[0] : 0;
+	}
+	return rc;
 }
 
 /* Deploys a fork (resume: 1 without an image) of its template. */
@@ -2197,6 +2329,7 @@ static void free_state(struct iv_cvm *cvm)
 	free(tp->special);
 	drop_image(tp);
 	free_reset(tp->rs);
+	free(tp->tids);
 	if (tp->has_out) {
 		close(tp->out[IV_OUT]);
 		close(tp->out[IV_ERR]);
