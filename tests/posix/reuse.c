@@ -11,7 +11,8 @@
  *               state, the main thread's name
  *   signals     a handler for SIGUSR2, SIGUSR1 blocked and pending
  *   files       a descriptor left open, umask, rlimit, working directory
- *   a program   a file in /tmp and in /dev/shm, a child process, an alarm
+ *   a program   a file in /tmp and in /dev/shm, a child process, an alarm,
+ *               a System V shared memory segment
  * and ends with exit(0).  "selftest" leaves everything and probes in the
  * same run: every probe must then find what it looks for.  "fail K" exits
  * with K, "segv" faults, "unmapstub" unmaps the cell stub and exits,
@@ -29,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -158,6 +160,8 @@ static void probe(void)
 		left("program: a child process");
 	if (alarm(0))
 		left("program: an alarm");
+	if (shmget(0x1e5e, 0, 0) >= 0)
+		left("program: a System V shared memory segment");
 }
 
 /* Everything a run can leave. */
@@ -199,6 +203,7 @@ static void leave(void)
 			for (;;)
 				pause();
 		alarm(100);
+		shmget(0x1e5e, 4096, IPC_CREAT | 0600);
 		if (chdir("/tmp"))
 			left("(cannot chdir)");
 	}

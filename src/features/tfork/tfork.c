@@ -29,6 +29,7 @@
 #include <linux/openat2.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,9 +39,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -1999,6 +2003,47 @@ static int empty_dir(int dir, int depth)
 	return rc;
 }
 
+/* The System V IPC objects of a program fork's IPC namespace (its own,
+ * empty when it was made), removed from inside it: the main thread joins
+ * it (setns affects this thread alone) and comes back.  POSIX message
+ * queues are not listed there: a run's are left (README "Reused forks"). */
+static int empty_ipc(pid_t p)
+{
+	static int own = -1;
+	static const char *const kinds[] = {"shm", "sem", "msg"};
+	char path[64], line[512];
+	if (own < 0)
+		own = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", p);
+	int ns = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	if (own < 0 || ns < 0 || setns(ns, CLONE_NEWIPC)) {
+		if (ns >= 0)
+			close(ns);
+		return -EIO;
+	}
+	close(ns);
+	rc = 0;
+	for (int k = 0; k < 3; k++) {
+		snprintf(path, sizeof(path), "/proc/sysvipc/%s", kinds[k]);
+		FILE *f = fopen(path, "re");
+		for (int first = 1; f && fgets(line, sizeof(line), f); first = 0) {
+			long key, id;
+			if (first || sscanf(line, "%ld %ld", &key, &id) != 2)
+				continue;
+			int r = k == 0 ? shmctl((int)id, IPC_RMID, NULL)
+				: k == 1 ? semctl((int)id, 0, IPC_RMID)
+					 : msgctl((int)id, IPC_RMID, NULL);
+			if (r && errno != EINVAL && errno != EIDRM)
+				rc = -EIO;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (setns(own, CLONE_NEWIPC))
+		iv_log("cannot come back to the monitor's IPC namespace: %s", strerror(errno));
+	return rc;
+}
+
 /* A program fork's /tmp and /dev/shm emptied, through its root as its
  * mount namespace has them (its own tmpfs on each). */
 static int empty_tmp(pid_t p)
@@ -2076,10 +2121,11 @@ static int reset_process(struct iv_cvm *t, struct iv_cvm *f, const struct thr *t
 			if (rc == 0)
 				rc = iv_inject_call(p, g, SYS_setitimer, w, AT(of(t)->scratch, mnt),
 						    0, 0, 0);
-		}
-		rc = rc ? rc : delete_timers(t, p);
+		}		rc = rc ? rc : delete_timers(t, p);
 		if (rc == 0)
 			rc = empty_tmp(p);
+		if (rc == 0)
+			rc = empty_ipc(p);
 	}
 	return (int)rc;
 }
