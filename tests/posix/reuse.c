@@ -248,7 +248,8 @@ int main(void)
 			unsigned short len;
 			void *filter;
 		} prog = {1, &allow};
-		printf("reuse: filter: %ld\n", syscall(SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &prog));
+		printf("reuse: filter: %ld\n",
+		       syscall(SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &prog));
 		exit(0);
 	}
 	if (!strcmp(arg, "unmapstub")) {

@@ -2030,7 +2030,7 @@ static int empty_ipc(pid_t p)
 			long key, id;
 			if (first || sscanf(line, "%ld %ld", &key, &id) != 2)
 				continue;
-			int r = k == 0 ? shmctl((int)id, IPC_RMID, NULL)
+			int r = k == 0	 ? shmctl((int)id, IPC_RMID, NULL)
 				: k == 1 ? semctl((int)id, 0, IPC_RMID)
 					 : msgctl((int)id, IPC_RMID, NULL);
 			if (r && errno != EINVAL && errno != EIDRM)
@@ -2121,7 +2121,8 @@ static int reset_process(struct iv_cvm *t, struct iv_cvm *f, const struct thr *t
 			if (rc == 0)
 				rc = iv_inject_call(p, g, SYS_setitimer, w, AT(of(t)->scratch, mnt),
 						    0, 0, 0);
-		}		rc = rc ? rc : delete_timers(t, p);
+		}
+		rc = rc ? rc : delete_timers(t, p);
 		if (rc == 0)
 			rc = empty_tmp(p);
 		if (rc == 0)
