@@ -8,18 +8,21 @@
  * robust-futex list, alternate signal stack, rseq area) and takes a
  * reference to every file the template has open, then lets the saver back
  * into host_save, where it waits as a zygote.
- *
- * A fork is made by the monitor alone (inject.c runs the system calls in
- * the stopped template): clone() with new user, pid, ipc and uts
- * namespaces, so the kernel copies the template's page tables
- * copy-on-write, and the fork is pid 1 of a pid namespace of its own,
+ * * A fork is made by the monitor alone (inject.c runs the system calls in
+ * the stopped template): clone() with new user, pid and uts namespaces (a
+ * program's: ipc too).  By default (forks by mapping) the template's
+ * memory was first made an in-memory image that the template maps in
+ * place of its own, so that the kernel copies no page table of it and the
+ * fork faults its pages in from the image; with fork_mode: clone the
+ * kernel copies the template's page tables copy-on-write.  The fork is
+ * pid 1 of a pid namespace of its own,
  * where it sees no sibling, and counts its processes in a user namespace
  * of its own.  In the fork the monitor recreates the other threads with
  * clone3's set_tid at their template ids, gives each back its state, drops
  * every capability the new user namespace gave, installs the fork's own
- * console and fresh file descriptions (reopened as the template's uid
- * could), and lets it go: the saver's host_save call restarts and returns
- * 0 there.
+ * console and fresh file descriptions (reopened as the template's uid * could), and lets it go: the saver's host_save call restarts and returns
+ * 0 there.  A reused fork (reuse: N) is given its template's state back in
+ * place after each run but its last (see "reused forks" below).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
