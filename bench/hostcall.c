@@ -404,7 +404,7 @@ static void load_cell_filter(void)
 {
 	struct iv_plan plan = {0};
 	struct iv_err err;
-	if (iv_policy_build(&plan, &err))
+	if (iv_policy_build(&plan, 0, &err))
 		die("%s", err.msg);
 	cell_filter_len = plan.filter_len;
 	cell_filter = malloc(plan.filter_len * sizeof(struct sock_filter));
