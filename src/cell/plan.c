@@ -98,7 +98,8 @@ int iv_plan_finish(struct iv_plan *p, struct iv_err *err)
 			       (unsigned long long)h->total, strerror(errno));
 	}
 	memcpy(m, h, sizeof(*h));
-	memcpy(m + h->ops_off, p->ops, ops_bytes);
+	if (ops_bytes) /* (a program's plan has none: p->ops is NULL) */
+		memcpy(m + h->ops_off, p->ops, ops_bytes);
 	memcpy(m + h->filter_off, p->filter, filter_bytes);
 	if (p->dlen)
 		memcpy(m + data_off, p->data, p->dlen);

@@ -45,7 +45,7 @@ cVMs:
 - {name: self, runtime: /bin/reuse, resume: 1, args: selftest, wait: -1}
 - {name: f1, runtime: /bin/reuse, resume: 1, reuse: 3, run_args: ["probe 1", "probe 2", "probe 3"]}
 EOF
-	run_iv -y "$T/p.yaml"
+	run_iv -a -y "$T/p.yaml"
 	expect_rc 0 && expect_out "[self] reuse: selftest found 20" &&
 	expect_out "[f1] reuse: run 2 clean" && expect_out "[f1] reuse: run 3 clean" &&
 	expect_no_out "[f1] reuse: LEFTOVER" || return 1
