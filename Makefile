@@ -13,7 +13,7 @@ B       := build
 
 MON_SRC := $(wildcard src/front/*.c src/base/*.c src/core/*.c src/features/*/*.c src/loader/*.c) \
 	   src/cell/cell.c src/cell/policy.c src/cell/plan.c src/cell/inject.c src/cell/files.c \
-	   src/cell/cgroup.c src/cell/net.c src/cell/capmount.c
+	   src/cell/cgroup.c src/cell/net.c src/cell/capmount.c src/cell/memimg.c
 LIB_SRC := $(filter-out src/front/main.c,$(MON_SRC))
 HDRS    := $(wildcard src/include/*.h src/features/*/*.h sdk/include/*.h)
 
@@ -287,8 +287,12 @@ $(B)/tests/unit/%: tests/unit/%.c $(MON_SRC:%.c=$(B)/asan/%.o)
 demo: all
 	cd runtime/baremetal/hello_world && ../../../$(B)/intravisor -y hello.yaml
 
+# Every test with forks made by mapping (the default), then the fork tests
+# again with forks made by clone(): the two are interchangeable.
+FORK_TESTS := tfork libc_forks program_forks program_template program_host_save duktape \
+	      file_example mnist pyworkload sdk fork_mode reuse
 test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS) $(PROGRAMS)
-	@bash tests/run.sh
+	@IV_AGAIN_CLONE="$(FORK_TESTS)" bash tests/run.sh
 
 # libFuzzer on the ELF parser, bounded (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 20

@@ -340,6 +340,7 @@ void gen_begin(struct gen *g, const char *cap, int cap_size, const char *runtime
 	g->len = 0;
 	g->n = 0;
 	g->runtime = runtime;
+	g->range = CVM_SIZE;
 	g->f = open_memstream(&g->text, &g->len);
 	if (!g->f)
 		die("open_memstream: %s", strerror(errno));
@@ -349,18 +350,19 @@ void gen_begin(struct gen *g, const char *cap, int cap_size, const char *runtime
 void gen_cvm(struct gen *g, const char *name, const char *args, int tpl, int range, long wait,
 	     const char *extra)
 {
-	fprintf(g->f, "- name: %s\n  runtime: \"%s\"\n  args: \"%s\"\n  wait: %ld\n", name,
-		g->runtime, args, wait);
+	fprintf(g->f, "- name: %s\n  runtime: \"%s\"\n  wait: %ld\n", name, g->runtime, wait);
+	if (args)
+		fprintf(g->f, "  args: \"%s\"\n", args);
 	if (tpl)
 		fprintf(g->f, "  template: 1\n");
 	if (range < 0) {
 		fprintf(g->f, "  resume: 1\n");
 	} else {
-		unsigned long base = CVM_BASE + (unsigned long)range * CVM_SIZE;
+		unsigned long base = CVM_BASE + (unsigned long)range * g->range;
 		fprintf(g->f,
 			"  isolation:\n  - base: 0x%lx\n    size: 0x%lx\n    begin: 0x%lx\n"
 			"    end: 0x%lx\n  callback_out: monitor\n",
-			base, CVM_SIZE, base, base + CVM_SIZE);
+			base, g->range, base, base + g->range);
 	}
 	if (extra)
 		fprintf(g->f, "%s", extra);

@@ -154,14 +154,15 @@ struct gen {
 	FILE *f;
 	int n;		     /* cVMs so far */
 	const char *runtime; /* the cVMs' runtime */
+	unsigned long range; /* bytes per range (gen_begin: CVM_SIZE) */
 };
 
 /* Takes a gen, the cap file (name and size) every cVM gets and the path of
  * the cVMs' runtime; starts the config.  Dies on failure. */
 void gen_begin(struct gen *g, const char *cap, int cap_size, const char *runtime);
 
-/* Takes a gen and a cVM's name, args, whether it is a template, its range
- * (>= 0: range number range, each CVM_SIZE bytes from CVM_BASE; < 0: a
+/* Takes a gen and a cVM's name, args (NULL: none), whether it is a template, its range
+ * (>= 0: range number range, each g->range bytes from CVM_BASE; < 0: a
  * fork, which keeps its template's), its wait and extra YAML lines (or
  * NULL); adds the cVM. */
 void gen_cvm(struct gen *g, const char *name, const char *args, int tpl, int range, long wait,

@@ -2,6 +2,11 @@
 # The test runner: every tests/cases/*.sh defines test_* functions; each runs
 # in its own subshell and passes when it returns 0.  Ends with the line
 # "N passed, N failed" and exits non-zero on any failure.
+#   bash tests/run.sh [PATTERN...]   only the tests whose name contains one
+#                                    of the patterns (none: every test)
+# IV_FORK_MODE=map|clone in the environment is how forks are made for
+# templates whose config does not say (README "Forks"); `make test` runs
+# the fork tests ($FORK_TESTS in the Makefile) under both.
 #
 # Helpers for cases:
 #   run_iv [-a] YAML...     run the monitor (-a: the ASan/UBSan build) with a
@@ -50,15 +55,33 @@ cvm_entry() {
 for f in tests/cases/*.sh; do . "$f"; done
 
 pass=0 failn=0
-only=${1:-}
-for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
-	[ -n "$only" ] && [[ $t != *$only* ]] && continue
-	T=$SCRATCH/$t; mkdir -p "$T"
-	if ( set +e; $t ) 2>"$T/log"; then
-		pass=$((pass + 1)); echo "ok   $t"
+selected() {
+	local p
+	[ $# -eq 1 ] && return 0
+	for p in "${@:2}"; do [[ $1 == *$p* ]] && return 0; done
+	return 1
+}
+run_one() { # run_one LABEL TEST (its scratch directory: $SCRATCH/[LABEL-]TEST)
+	T=$SCRATCH/${1:+${1//[^a-z]/}-}$2; mkdir -p "$T"
+	if ( set +e; $2 ) 2>"$T/log"; then
+		pass=$((pass + 1)); echo "ok   $1$2"
 	else
-		failn=$((failn + 1)); echo "FAIL $t"; sed 's/^/  /' "$T/log"
+		failn=$((failn + 1)); echo "FAIL $1$2"; sed 's/^/  /' "$T/log"
 	fi
+}
+tests=$(declare -F | awk '{print $3}' | grep '^test_')
+for t in $tests; do
+	selected "$t" "$@" && run_one "" "$t"
 done
+# IV_AGAIN_CLONE="PATTERN...": those tests once more with forks made by
+# clone() (IV_FORK_MODE=clone), counted in the same total.
+if [ -n "${IV_AGAIN_CLONE:-}" ]; then
+	echo "-- again, forks made by clone() (IV_FORK_MODE=clone):"
+	for t in $tests; do
+		# shellcheck disable=SC2086
+		selected "$t" x $IV_AGAIN_CLONE && selected "$t" "$@" &&
+			IV_FORK_MODE=clone run_one "[clone] " "$t"
+	done
+fi
 echo "$pass passed, $failn failed"
 [ "$failn" = 0 ]

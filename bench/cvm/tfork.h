@@ -14,15 +14,18 @@
 #define TFORK_CAP	   "bench_tfork"
 #define TFORK_CAP_SIZE	   4096
 #define TFORK_MAGIC	   0x314b524f46544256ULL /* "VBTFORK1": the slot is complete */
-#define TFORK_HEAP_MAX_MIB 64
+#define TFORK_HEAP_MAX_MIB 1024
 #define TFORK_WORD_MUL	   2654435761ULL /* word i of the heap holds i * this */
 
 /*
- * Args of the cVM, "MODE SLOT MIB MS", all four always present:
+ * Args of the cVM, "MODE SLOT MIB N", all four always present:
  *   tpl  SLOT MIB 0   a template: fills MIB MiB of heap, then host_save()
- *   time SLOT MIB 0   fills MIB MiB (unless a fork: host_inspect() == 0),
- *                     host_save(), then notes the time and exits at once:
- *                     as a plain cVM the cold start, as a fork the fork
+ *   time SLOT MIB PCT fills MIB MiB (unless a fork: host_inspect() == 0),
+ *                     host_save(), then notes the time, writes one word in
+ *                     PCT percent of the heap's pages (evenly spread),
+ *                     notes the time again and exits: as a plain cVM the
+ *                     cold start, as a fork the fork (a fork reused for
+ *                     several runs does this in each, with each run's args)
  *   ro   SLOT 0   MS  a fork that reads the whole heap, says so, sleeps
  *                     MS ms (host_nanosleep) and exits
  * After host_save a fork reads its own args (host_get_arg): the template's
@@ -41,7 +44,7 @@ struct tfork_slot {
 	uint64_t t_first;  /* CLOCK_MONOTONIC ns: first action (not in a fork) */
 	uint64_t t_filled; /* the heap is filled, host_save() is next (not in a fork) */
 	uint64_t t_after;  /* the first action after host_save() returned */
-	uint64_t t_end;	   /* time: right before host_exit(); ro: the heap is read */
+	uint64_t t_end;	   /* time: the pages written, host_exit() next; ro: the heap is read */
 	uint64_t heap_len; /* bytes of initialised heap this cVM sees */
 	uint64_t sum;	   /* ro: the sum of every 64-bit word of that heap */
 };

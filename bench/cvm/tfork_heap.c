@@ -18,7 +18,7 @@ static long heap_len; /* set where the heap is filled, seen by every fork */
 struct args {
 	char mode; /* 'T': tpl, 't': time, 'r': ro */
 	int tpl;
-	unsigned long slot, mib, ms;
+	unsigned long slot, mib, ms; /* ms: for time, the percentage of pages to write */
 };
 
 /* "MODE SLOT MIB MS" split by single spaces; 0 or -1. */
@@ -56,7 +56,7 @@ static int parse(const char *s, struct args *a)
 	if (parse_num(&s, TFORK_SLOTS - 1, &a->slot) ||
 	    parse_num(&s, TFORK_HEAP_MAX_MIB, &a->mib) || parse_num(&s, 60000, &a->ms) || *s)
 		return -1;
-	return 0;
+	return a->mode == 't' && a->ms > 100 ? -1 : 0;
 }
 
 /* argv (words) back into one string, as host_get_arg gives it. */
@@ -128,6 +128,10 @@ long cvm_main(long argc, char **argv)
 	s->t_after = t_after;
 	s->heap_len = (uint64_t)heap_len;
 	if (a.mode == 't') {
+		/* pct percent of the pages, one word each, every (100 / pct)th page */
+		long pages = heap_len >> 12;
+		for (long k = 0; a.ms && k < pages * (long)a.ms / 100; k++)
+			((volatile uint64_t *)heap)[(k * 100 / (long)a.ms) << 9] = (uint64_t)k;
 		s->t_end = bench_now();
 		publish(s, heap_len ? TFORK_OK : TFORK_ERR_NOHEAP);
 		host_exit();

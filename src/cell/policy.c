@@ -202,13 +202,13 @@ static const unsigned long program_personas[] = {0x0, 0x8, 0x20000, 0x20008, 0xf
 	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
 	 CLONE_NEWCGROUP | CLONE_NEWTIME)
 
-static int add_program_rules(scmp_filter_ctx ctx)
+static int add_program_rules(scmp_filter_ctx ctx, int kind)
 {
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < sizeof(program_allowed) / sizeof(*program_allowed);
 	     i++) {
 		int nr = seccomp_syscall_resolve_name(program_allowed[i]);
-		if (nr >= 0)
+		if (nr >= 0 && !(nr == SCMP_SYS(exit_group) && (kind & IV_POLICY_NOTIFY_EXIT)))
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(program_ioctls) / sizeof(*program_ioctls); i++)
@@ -259,11 +259,12 @@ static int add_net_rules(scmp_filter_ctx ctx)
 
 /* Each filter is the same for every cell of its kind: built once, copied
  * into each plan. */
-#define KINDS 3
-static void *cached[KINDS];
-static size_t cached_len[KINDS];
+static void *cached[8];
+static size_t cached_len[8];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* kind: IV_POLICY_* bits.  With IV_POLICY_NOTIFY_EXIT, exit_group is
+ * notified like a refused call (the monitor lets it run, or holds it). */
 static int build(struct iv_plan *p, int kind, struct iv_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
@@ -274,15 +275,16 @@ static int build(struct iv_plan *p, int kind, struct iv_err *err)
 	 * linear list, and no slower per call (measured). */
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	if (kind != IV_POLICY_CELL) {
+	if (kind & IV_POLICY_PROGRAM) {
 		if (rc == 0)
-			rc = add_program_rules(ctx);
-		if (rc == 0 && kind == IV_POLICY_NET)
+			rc = add_program_rules(ctx, kind);
+		if (rc == 0 && (kind & IV_POLICY_NET))
 			rc = add_net_rules(ctx);
 		goto export;
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+		if (!(allowed[i] == SCMP_SYS(exit_group) && (kind & IV_POLICY_NOTIFY_EXIT)))
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	/* Threads only: a cVM may not create processes (a fork bomb stays one cell). */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
@@ -348,7 +350,7 @@ static int init_locked(int kind, struct iv_err *err)
 int iv_policy_init(struct iv_err *err)
 {
 	pthread_mutex_lock(&cache_lock);
-	int rc = init_locked(IV_POLICY_CELL, err);
+	int rc = init_locked(0, err);
 	if (rc == 0)
 		rc = init_locked(IV_POLICY_PROGRAM, err);
 	pthread_mutex_unlock(&cache_lock);
@@ -357,8 +359,7 @@ int iv_policy_init(struct iv_err *err)
 
 int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err)
 {
-	if (kind < 0 || kind >= KINDS)
-		return iv_fail(err, "seccomp: no filter of kind %d", kind);
+	kind &= IV_POLICY_PROGRAM | IV_POLICY_NOTIFY_EXIT | IV_POLICY_NET;
 	pthread_mutex_lock(&cache_lock);
 	int rc = init_locked(kind, err);
 	if (rc == 0 && (p->filter = malloc(cached_len[kind] * 8)) != NULL) {

@@ -40,6 +40,7 @@ int iv_run_init(struct iv_run *run, struct iv_config *cfg, struct iv_err *err)
 		c->id = (int)i;
 		c->cfg = &cfg->cvms[i];
 		c->run = run;
+		c->args = c->cfg->args;
 		c->leader = c;
 		c->cell.pidfd = c->cell.listener = c->cell.console = c->cell.errcons = c->cell.ctl =
 			-1;

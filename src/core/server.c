@@ -112,8 +112,9 @@ static void *serve(void *arg)
 			iv_log("cVM '%s': hostcall server: %s", leader->cfg->name, strerror(errno));
 			break;
 		}
-		if (iv_inject_expected((pid_t)req.pid, req.data.nr)) {
-			/* a system call the monitor runs in a stopped thread */
+		if (iv_inject_expected((pid_t)req.pid, req.data.nr) && req.data.nr < IV_HC_BASE) {
+			/* a system call the monitor runs in a stopped thread (a
+			 * hostcall it runs there is served as any other) */
 			iv_answer(leader->cell.listener, req.id, IV_HC_CONTINUE);
 			continue;
 		}
@@ -126,6 +127,8 @@ static void *serve(void *arg)
 		 * it and waits to reap, or has marked the cVM ended before. */
 		__atomic_store_n(&leader->serving, who, __ATOMIC_SEQ_CST);
 		if (who && !__atomic_load_n(&who->ended, __ATOMIC_SEQ_CST) &&
+		    (!__atomic_load_n(&who->paused, __ATOMIC_SEQ_CST) ||
+		     iv_inject_expected((pid_t)req.pid, req.data.nr)) &&
 		    req.data.arch == AUDIT_ARCH_X86_64) {
 			struct iv_call c = {.cvm = who,
 					     .tid = (pid_t)req.pid,

@@ -21,6 +21,11 @@ void iv_hostcall_register(int nr, const char *name, iv_hostcall_fn fn)
 		table[nr] = (struct entry){name, fn};
 }
 
+iv_hostcall_fn iv_hostcall_handler(int nr)
+{
+	return nr >= 0 && nr < IV_HC_MAX ? table[nr].fn : NULL;
+}
+
 const char *iv_hostcall_name(int nr)
 {
 	return nr >= 0 && nr < IV_HC_MAX && table[nr].name ? table[nr].name : "unknown";
@@ -56,9 +61,11 @@ long iv_hostcall_dispatch(struct iv_call *c)
 {
 	if (c->nr + IV_HC_BASE == SYS_clone3)
 		return -ENOSYS; /* its flags are in memory: every libc falls back to clone */
+	if (c->nr + IV_HC_BASE == SYS_exit_group)
+		return table[IV_HC_EXIT_GROUP].fn ? table[IV_HC_EXIT_GROUP].fn(c) : IV_HC_CONTINUE;
 	if (c->nr < 0 || c->nr >= IV_HC_MAX)
 		return deny(c, c->nr + IV_HC_BASE);
-	if (!table[c->nr].fn)
+	if (!table[c->nr].fn || c->nr == IV_HC_EXIT_GROUP) /* (that one is exit_group's) */
 		return -ENOSYS;
 	return table[c->nr].fn(c);
 }

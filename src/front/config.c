@@ -613,6 +613,49 @@ static int parse_stdin(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 	return get_path(c, v, "stdin", &vm->stdin_path);
 }
 
+/* run_args: a list of strings, each run's args as args would give them
+ * (README "Reused forks"). */
+static int parse_run_args(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail_at(c, v, "run_args", "expected a list of strings, one per run");
+	struct strv sv = {0};
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+		const char *w = scalar(item);
+		if (!w || strlen(w) != item->data.scalar.length || strlen(w) >= 4096) {
+			strv_free(sv.v);
+			return fail_at(c, item, "run_args",
+				       "each run's args must be a string without NUL, under 4096 "
+				       "bytes");
+		}
+		if (sv.n == IV_MAX_REUSE || strv_push(&sv, strdup(w))) {
+			strv_free(sv.v);
+			return fail_at(c, item, "run_args", "more than %d runs, or out of memory",
+				       IV_MAX_REUSE);
+		}
+	}
+	strv_free(vm->run_args);
+	vm->run_args = sv.v;
+	vm->nrun_args = (int)sv.n;
+	return 0;
+}
+
+/* fork_mode: how a template's forks are made (README "Forks"). */
+static int parse_fork_mode(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
+{
+	const char *s = scalar(v);
+	if (s && !strcmp(s, "map"))
+		vm->fork_mode = IV_FORK_MAP;
+	else if (s && !strcmp(s, "clone"))
+		vm->fork_mode = IV_FORK_CLONE;
+	else
+		return fail_at(c, v, "fork_mode", "expected 'map' or 'clone', got '%s'",
+			       s ? s : "a list or mapping");
+	return 0;
+}
+
 /* Keys about how a program starts that a resumed cVM cannot have. */
 enum { K_ENV, K_CWD, K_STDIN, K_UID, K_GID, K_DISK_RO, K_MEMORY, K_CAPS, K_N };
 static const char *const k_name[K_N] = {"env", "cwd", "stdin", "uid", "gid", "disk_ro",
@@ -900,10 +943,34 @@ static int parse_net(struct ctx *c, yaml_node_t *v, struct iv_net_cfg *n)
 	return n->addr ? check_subnet(c, at_addr, n, gw_given) : 0;
 }
 
+/* reuse and run_args: a fork's, run_args as many as its runs and instead
+ * of args. */
+static int check_reuse(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm, yaml_node_t *at_reuse,
+		       yaml_node_t *at_runs, yaml_node_t *at_args)
+{
+	if (at_reuse && !(vm->resume && !vm->snapshot_path))
+		return fail_at(c, at_reuse, "reuse",
+			       "cVM '%s' is not a fork: only a fork of a template is reset to "
+			       "its template's state between runs",
+			       vm->name);
+	if (at_runs && !at_reuse)
+		return fail_at(c, at_runs, "run_args", "cVM '%s' has no 'reuse': one run only",
+			       vm->name);
+	if (at_runs && at_args)
+		return fail_at(c, at_args, "args",
+			       "cVM '%s' has 'run_args': each run's args are there", vm->name);
+	if (at_runs && vm->nrun_args != vm->reuse)
+		return fail_at(c, at_runs, "run_args", "%d args for %d runs ('reuse')",
+			       vm->nrun_args, vm->reuse);
+	(void)m;
+	return 0;
+}
+
 static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 {
 	int have_iso = 0;
-	yaml_node_t *at[K_N] = {0};
+	yaml_node_t *at[K_N] = {0}, *at_mode = NULL, *at_reuse = NULL, *at_runs = NULL,
+		    *at_args = NULL;
 	vm->line = line_of(m);
 	vm->wait = 0;
 	vm->fork = 1;
@@ -928,6 +995,7 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		} else if (!strcmp(key, "args")) {
 			if (parse_args(c, v, vm))
 				return -1;
+			at_args = k;
 		} else if (!strcmp(key, "env")) {
 			if (parse_env(c, v, vm))
 				return -1;
@@ -992,6 +1060,23 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		} else if (!strcmp(key, "resume")) {
 			if (get_flag(c, v, key, &vm->resume))
 				return -1;
+		} else if (!strcmp(key, "reuse")) {
+			long long n;
+			if (get_num(c, v, key, 0, &n))
+				return -1;
+			if (n < 1 || n > IV_MAX_REUSE)
+				return fail_at(c, v, key, "expected 1 to %d runs, got '%s'",
+					       IV_MAX_REUSE, scalar(v));
+			vm->reuse = (int)n;
+			at_reuse = k;
+		} else if (!strcmp(key, "run_args")) {
+			if (parse_run_args(c, v, vm))
+				return -1;
+			at_runs = k;
+		} else if (!strcmp(key, "fork_mode")) {
+			if (parse_fork_mode(c, v, vm))
+				return -1;
+			at_mode = k;
 		} else if (!strcmp(key, "snapshot_path")) {
 			if (get_str(c, v, key, &vm->snapshot_path))
 				return -1;
@@ -1046,6 +1131,13 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			       "only a template (to write) or a resume cVM (to restore) has one");
 	if (vm->template_ && vm->resume)
 		return fail_at(c, m, "resume", "cVM '%s' cannot be a template and a fork at once",
+			       vm->name);
+	if (check_reuse(c, m, vm, at_reuse, at_runs, at_args))
+		return -1;
+	if (at_mode && !vm->template_)
+		return fail_at(c, at_mode, "fork_mode",
+			       "cVM '%s' is not a template: only a template says how its forks "
+			       "are made",
 			       vm->name);
 	if (check_start_keys(c, vm, at))
 		return -1;
@@ -1341,6 +1433,15 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 					       c->path, a->line, a->name, t->name);
 			a->program = t->program;
 			a->memory = t->memory;
+			/* its template's filter notifies exit_group: a run's end */
+			if (a->reuse > 1)
+				t->notify_exit = 1;
+			if (a->reuse > 1 && t->fork_mode == IV_FORK_CLONE)
+				return iv_fail(c->err,
+					       "%s:%d: key 'reuse': fork '%s' is reset to its "
+					       "template's image, and template '%s' has fork_mode: "
+					       "clone",
+					       c->path, a->line, a->name, t->name);
 			a->runtime_in_disk = t->runtime_in_disk;
 			if (a->has_isolation && (a->begin != t->begin || a->end != t->end))
 				return iv_fail(c->err,
@@ -1775,6 +1876,7 @@ void iv_config_free(struct iv_config *cfg)
 		free(vm->runtime);
 		free(vm->args);
 		strv_free(vm->argv);
+		strv_free(vm->run_args);
 		strv_free(vm->envp);
 		free(vm->disk);
 		free(vm->cwd);

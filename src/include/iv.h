@@ -75,10 +75,15 @@ struct iv_cvm_cfg {
 	int stdin_line, cwd_line; /* where those keys are (checked when the file is loaded) */
 	uint64_t base, size, begin, end;
 	char *callback_out;
-	long wait;	     /* -1: wait for exit (a template: for its save); N >= 0: sleep N s */
-	int template_;	     /* becomes a template at host_save() */
-	int fork;	     /* honour host_save() (default 1) */
-	int resume;	     /* start as a fork of the template with the same runtime */
+	long wait;	 /* -1: wait for exit (a template: for its save); N >= 0: sleep N s */
+	int template_;	 /* becomes a template at host_save() */
+	int fork;	 /* honour host_save() (default 1) */
+	int resume;	 /* start as a fork of the template with the same runtime */
+	int fork_mode;	 /* a template: IV_FORK_MAP, IV_FORK_CLONE, 0 (the default) */
+	int reuse;	 /* a fork: the runs it serves, reset in place between them (0: 1) */
+	char **run_args; /* each run's args (nrun_args == reuse), or NULL: args for all */
+	int nrun_args;
+	int notify_exit;     /* a template with a reused fork: exit_group reaches the monitor */
 	char *snapshot_path; /* template: write its image here; resume: restore from it */
 	int tmpl;	     /* resume: index of that template in the cVM list */
 	int has_isolation;
@@ -91,6 +96,13 @@ struct iv_cvm_cfg {
 	uint32_t call_timeout_ms; /* how long its cap calls wait for the callee (0: default) */
 	int line;
 };
+
+/* How a template's forks are made (fork_mode, README "Forks"): each maps
+ * the template's memory from an in-memory image, or is a clone() of it. */
+#define IV_FORK_MAP   1
+#define IV_FORK_CLONE 2
+/* At most this many runs of a reused fork (reuse: N). */
+#define IV_MAX_REUSE 100000
 
 /* A program's memory unless given (README "Programs"). */
 #define IV_PROGRAM_MEMORY (1ULL << 30)
@@ -229,6 +241,7 @@ struct iv_cvm {
 	int id;
 	struct iv_cvm_cfg *cfg;
 	struct iv_run *run;
+	const char *args; /* what HC_GET_ARG answers: cfg->args, or a reused fork's run's */
 	/* Whose listener and server thread serve this cVM: itself, or for a
 	 * fork its template (forks inherit the template's seccomp filter). */
 	struct iv_cvm *leader;
@@ -266,6 +279,7 @@ struct iv_cvm {
 	 * that may be reused, and without waiting on the server. */
 	struct iv_cvm *serving;
 	int ended;
+	int paused;	 /* its calls are refused (but the monitor's own): it is being reset */
 	int server_done; /* the server thread has returned */
 
 	uint64_t t[IV_T_COUNT];		/* phases (iv_mark) */
@@ -350,6 +364,12 @@ typedef long (*iv_hostcall_fn)(struct iv_call *c);
 void iv_answer(int listener, uint64_t id, long val);
 
 void iv_hostcall_register(int nr, const char *name, iv_hostcall_fn fn);
+/* The handler registered for nr, or NULL (a feature may wrap another's). */
+iv_hostcall_fn iv_hostcall_handler(int nr);
+/* Where a cVM's exit_group is served when its filter notifies it
+ * (IV_POLICY_NOTIFY_EXIT): a handler registered for this number holds it
+ * (IV_HC_DEFER) or lets it run (IV_HC_CONTINUE, also with none). */
+#define IV_HC_EXIT_GROUP (IV_HC_MAX - 1)
 const char *iv_hostcall_name(int nr);
 /* Serves one notification; returns the value to answer with. */
 long iv_hostcall_dispatch(struct iv_call *c);

@@ -91,11 +91,15 @@ size_t iv_stack_need(char *const *argv, char *const *envp);
 /* ---- cells (cell/cell.c, cell/policy.c) ---- */
 
 /* The cells' seccomp filters (classic BPF): baremetal cVMs', programs',
- * and networked programs' (which may also make sockets). */
-enum { IV_POLICY_CELL = 0, IV_POLICY_PROGRAM = 1, IV_POLICY_NET = 2 };
-/* Builds the first two, once per process (the third on first use). */
+ * networked programs' (which may also make sockets), each with exit_group
+ * notified or not.  Builds the first two, once per process (the others on
+ * first use). */
 int iv_policy_init(struct iv_err *err);
-/* Copies the filter of that kind into the plan (building it first if need be). */
+/* Copies a filter into the plan (building it first if need be), of the
+ * kind IV_POLICY_* bits say (0: a cVM with a range). */
+#define IV_POLICY_PROGRAM     1 /* a program's (README "Programs") */
+#define IV_POLICY_NOTIFY_EXIT 2 /* exit_group reaches the monitor (reused forks) */
+#define IV_POLICY_NET	      4 /* a networked program's: it may also make sockets */
 int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err);
 
 /* A cell: a confined process that runs its stub, then its cVM. */
@@ -246,6 +250,42 @@ int iv_wait_stop(pid_t tid, int *status);
  * (honouring the cell's page protections); 0 or -EFAULT. */
 int iv_peek(pid_t pid, uint64_t addr, void *buf, size_t len);
 int iv_poke(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+/* ---- a cell's memory, captured (cell/memimg.c): images and forks by mapping ---- */
+
+/* One mapping of a cell, as /proc shows it. */
+struct iv_mem_map {
+	uint64_t start, end;
+	uint32_t prot; /* PROT_READ, PROT_WRITE, PROT_EXEC bits */
+	uint32_t kind; /* IV_MEM_* */
+};
+#define IV_MEM_SHARED 1	 /* shared (a cap file, or memory forks may not have) */
+#define IV_MEM_HEAP   2	 /* the brk heap */
+#define IV_MEM_STACK  4	 /* [stack]: the stub's start-up stack, or a program's main one */
+#define IV_MEM_STUB   8	 /* the stub's image (IV_STUB_BASE up to the brk start) */
+#define IV_MEM_CLEAN  16 /* no anonymous page: its pages are its file's, or zero */
+#define IV_MEM_GUARD  32 /* added: the reservation above the brk heap */
+
+/* What iv_mem_maps reads besides the cVM's own mappings, which are every
+ * mapping but the kernel's ([vdso], [vvar], [vsyscall], [uprobes]). */
+#define IV_MEMF_STUB	 1 /* the stub's image */
+#define IV_MEMF_STACK	 2 /* [stack] */
+#define IV_MEMF_GUARD	 4 /* add an inaccessible reservation above the brk heap */
+#define IV_MEMF_ANON	 8 /* mark mappings without anonymous pages IV_MEM_CLEAN (smaps) */
+#define IV_MEM_BRK_GUARD (1ULL << 20)
+#define IV_MEM_CHUNK	 (1UL << 20) /* the buffer iv_mem_scan reads through */
+
+/* Where the kernel started pid's brk heap; 0 or -1. */
+int iv_mem_start_brk(pid_t pid, uint64_t *out);
+/* pid's mappings in address order (*out malloc'd), as flags ask. */
+int iv_mem_maps(pid_t pid, unsigned flags, struct iv_mem_map **out, size_t *n, struct iv_err *err);
+/* Called for each run of pages that are not all zero, in address order. */
+typedef int (*iv_mem_run_fn)(void *ctx, uint64_t addr, const void *data, size_t len,
+			     struct iv_err *err);
+/* Reads [start, end) of pid through buf (IV_MEM_CHUNK bytes) and calls fn
+ * for its runs of pages that are not all zero (a run never spans chunks). */
+int iv_mem_scan(pid_t pid, uint64_t start, uint64_t end, uint8_t *buf, iv_mem_run_fn fn, void *ctx,
+		struct iv_err *err);
 
 /* ---- whether a program can start in its root (loader/program.c) ---- */
 

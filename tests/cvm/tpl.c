@@ -5,7 +5,8 @@
  * disk read up to offset 3; "crash": it faults instead of saving; "heap N":
  * N MiB of heap filled).  After host_save each fork prints its own args and
  * does what they say: "write V" stores V in a global, "show" prints it,
- * "mt" checks the threads, "file" reads 3 bytes.
+ * "mt" checks the threads, "file" reads 3 bytes, "heapwrite" writes every
+ * page of the heap.
  */
 #include "intravisor.h"
 
@@ -312,6 +313,14 @@ long cvm_main(void)
 		/* the monitor lets a clone through only when it asked for it */
 		sayn("tpl: clone(SIGCHLD) in a fork: ", iv_syscall6(SYS_clone, 17, 0, 0, 0, 0, 0));
 		sayn("tpl: host_save in a fork: ", host_save());
+	} else if (starts(arg, "heapwrite")) {
+		/* every page of the heap, the template's data and its zeros */
+		for (long k = 0; k < (long)sizeof(heap); k += 4096)
+			heap[k] = 0xff;
+		long sum = 0;
+		for (long k = 0; k < (long)sizeof(heap); k += 4096)
+			sum += heap[k];
+		say("tpl: heap rewritten", sum == 0xff * (long)(sizeof(heap) / 4096) ? "" : " WRONG");
 	} else if (starts(arg, "heap")) {
 		long sum = 0;
 		for (long k = 0; k < (long)sizeof(heap); k += 4096)

@@ -50,7 +50,7 @@ static long hc_inspect(struct iv_call *c)
 /* Copies the args string with its NUL (truncated to size); returns its length. */
 static long hc_get_arg(struct iv_call *c)
 {
-	const char *args = c->cvm->cfg->args ? c->cvm->cfg->args : "";
+	const char *args = c->cvm->args ? c->cvm->args : "";
 	uint64_t size = c->a[1];
 	size_t len = strlen(args);
 	if (size == 0)

@@ -453,6 +453,14 @@ void iv_cap_inherit(struct iv_cvm *fork, struct iv_cvm *tpl)
 	pthread_mutex_unlock(&tpl->lock);
 }
 
+void iv_cap_reset(struct iv_cvm *fork, struct iv_cvm *tpl)
+{
+	pthread_mutex_lock(&fork->lock);
+	memset(of(fork)->handles, 0, sizeof(of(fork)->handles));
+	pthread_mutex_unlock(&fork->lock);
+	iv_cap_inherit(fork, tpl);
+}
+
 static long install(struct iv_call *c, struct iv_cap *cap)
 {
 	int fd = iv_cap_open(cap);

@@ -40,5 +40,7 @@ uint64_t iv_cap_next(struct iv_cvm *cvm);
 void iv_cap_set_next(struct iv_cvm *cvm, uint64_t next);
 /* A fork has its template's grants, at the same addresses. */
 void iv_cap_inherit(struct iv_cvm *fork, struct iv_cvm *tpl);
+/* A reused fork between runs: its template's grants again, no handle. */
+void iv_cap_reset(struct iv_cvm *fork, struct iv_cvm *tpl);
 
 #endif

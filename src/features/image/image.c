@@ -144,8 +144,6 @@ static uint8_t *frame_build(const struct user_regs_struct *rp, const struct iv_t
 #define XSTATE_MAX  (64 * 1024)
 #define META_MAX    (256u << 20)
 #define RUNTIME_MAX (1ULL << 30)
-/* Kept free above the template's brk heap in a restored cell (see below). */
-#define BRK_GUARD (1ULL << 20)
 /* A cell's RLIMIT_AS is its size plus this (AS_SLACK in cell/cell.c): no
  * template can have had more memory mapped. */
 #define CELL_AS_SLACK (64ULL << 20)
@@ -292,17 +290,6 @@ static void put(struct buf *b, const void *data, size_t len)
 	}
 	memcpy(b->p + b->len, data, len);
 	b->len += len;
-}
-
-static int is_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		if (w)
-			return 0;
-	}
-	return 1;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -478,26 +465,6 @@ static int runtime_hash(const struct iv_cvm_cfg *cfg, uint64_t want, uint64_t *l
 
 /* ---- writing ---- */
 
-/* A mapping of the template, as /proc shows it. */
-struct tmap {
-	uint64_t start, end;
-	uint32_t prot;
-	int shared, heap;
-};
-
-/* The kernel's own mappings, which a fresh cell has anew: the vDSO and its
- * data, the vsyscall page, the uprobes page and the stub's start-up stack
- * (the cVM's own stack is an anonymous mapping in [begin, end)). */
-static int kernel_special(const char *name)
-{
-	static const char *const names[] = {"[vdso]",	  "[vvar]",    "[vvar_vclock]",
-					    "[vsyscall]", "[uprobes]", "[stack]"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i]))
-			return 1;
-	return 0;
-}
-
 /* Where the template's vDSO block is (its data pages, then the vDSO
  * itself): a restored program must find it there. */
 static int vdso_block(pid_t pid, struct img_hdr *h)
@@ -527,159 +494,39 @@ static int vdso_block(pid_t pid, struct img_hdr *h)
 	return 0;
 }
 
-/* Where the kernel started pid's brk heap (/proc/PID/stat field 47): just
- * above the stub's image (its text, data and bss), randomised. */
-static int start_brk_of(pid_t pid, uint64_t *out)
+/* Where the next run of saved pages goes: pages.img, its hash, the extents. */
+struct saving {
+	int fd;
+	struct hash *ph;
+	uint64_t off;
+	struct buf *ext;
+	uint32_t *next;
+	struct img_extent run; /* the extent being extended */
+};
+
+static void end_run(struct saving *s)
 {
-	char path[64], buf[2048];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')'); /* the command name may hold anything */
-	for (int field = 3; p; field++) {
-		p++;
-		while (*p == ' ')
-			p++;
-		if (field == 47) {
-			char *end;
-			*out = strtoull(p, &end, 10);
-			return end == p ? -1 : 0;
-		}
-		p = strchr(p, ' ');
+	if (s->run.len) {
+		put(s->ext, &s->run, sizeof(s->run));
+		(*s->next)++;
 	}
-	return -1;
+	s->run.len = 0;
 }
 
-/*
- * The template's mappings that are the cVM's, in address order.  That is
- * every mapping a fork has, but the stub's image (from IV_STUB_BASE up to
- * where the kernel put the brk heap) and the kernel's own: inside [begin,
- * end) the cVM's image and stack, and elsewhere whatever the cVM mapped
- * itself - a libc's brk heap right above the stub, its mmap'd allocations,
- * TLS and thread stacks near the top of user space.
- *
- * A restored cell has a brk of its own, elsewhere above its stub, while a
- * libc remembers the template's: the kernel then refuses to grow the heap
- * from there (the restored heap is in the way, or the address is below the
- * cell's brk) and the libc falls back to mmap, unless the cell's brk lies
- * just above the template's heap, where growing would succeed and leave a
- * hole.  An inaccessible reservation of up to BRK_GUARD above the heap
- * rules that out.
- */
-static int read_maps(struct iv_cvm *t, struct tmap **out, size_t *nout, struct iv_err *err)
+/* Appends a run of pages that are not all zero to pages.img, extending the
+ * current extent when it follows it. */
+static int save_run(void *ctx, uint64_t addr, const void *data, size_t len, struct iv_err *err)
 {
-	char path[64], line[512];
-	uint64_t stub_end;
-	if (start_brk_of(t->cell.pid, &stub_end))
-		return iv_fail(err, "snapshot: cannot read /proc/%d/stat", t->cell.pid);
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->cell.pid);
-	FILE *mf = fopen(path, "re");
-	if (!mf)
-		return iv_fail(err, "snapshot: cannot read %s: %s", path, strerror(errno));
-	struct tmap *m = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t heap_end = IV_ALIGN_UP(stub_end);
-	int rc = 0;
-	while (rc == 0 && fgets(line, sizeof(line), mf)) {
-		unsigned long long start, end;
-		char perms[8], name[256] = "";
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &start, &end, perms, name) < 3)
-			continue;
-		/* (a program's [stack] is its main thread's, not a stub's) */
-		int own_stack = t->cfg->program && !strcmp(name, "[stack]");
-		if (start >= IV_USER_TOP || (kernel_special(name) && !own_stack) ||
-		    (start >= IV_STUB_BASE && start < stub_end))
-			continue;
-		if (n + 2 > cap) { /* room for the guard too */
-			cap = cap ? cap * 2 : 64;
-			struct tmap *nm = realloc(m, cap * sizeof(*m));
-			if (!nm) {
-				rc = iv_fail(err, "out of memory");
-				break;
-			}
-			m = nm;
-		}
-		m[n] = (struct tmap){start, end, 0, perms[3] == 's', !strcmp(name, "[heap]")};
-		m[n].prot = (perms[0] == 'r' ? 1 : 0) | (perms[1] == 'w' ? 2 : 0) |
-			    (perms[2] == 'x' ? 4 : 0);
-		if (m[n].heap && end > heap_end)
-			heap_end = end;
-		if (start < IV_USER_MIN)
-			rc = iv_fail(err, "snapshot: the template has a mapping at 0x%llx", start);
-		n++;
+	struct saving *s = ctx;
+	if (!s->run.len || s->run.addr + s->run.len != addr) {
+		end_run(s);
+		s->run = (struct img_extent){addr, 0, s->off};
 	}
-	fclose(mf);
-	size_t at = 0;
-	while (at < n && m[at].start < heap_end)
-		at++;
-	uint64_t guard_end = heap_end + BRK_GUARD;
-	if (at < n && m[at].start < guard_end)
-		guard_end = m[at].start;
-	if (rc == 0 && (at == 0 || m[at - 1].end <= heap_end) && guard_end > heap_end) {
-		if (n == cap) { /* only with no mapping at all */
-			struct tmap *nm = realloc(m, (n + 1) * sizeof(*m));
-			if (!nm)
-				rc = iv_fail(err, "out of memory");
-			else
-				m = nm;
-		}
-		if (rc == 0) {
-			memmove(&m[at + 1], &m[at], (n - at) * sizeof(*m));
-			m[at] = (struct tmap){heap_end, guard_end, 0, 0, 0};
-			n++;
-		}
-	}
-	if (rc) {
-		free(m);
-		return -1;
-	}
-	*out = m;
-	*nout = n;
-	return 0;
-}
-
-/* Appends the pages of m that are not all zero to pages.img, in extents. */
-static int save_pages(struct iv_cvm *t, const struct tmap *m, uint8_t *chunk, int pages,
-		      struct hash *ph, uint64_t *off, struct buf *ext, uint32_t *next,
-		      struct iv_err *err)
-{
-	struct img_extent run = {0, 0, 0};
-	for (uint64_t a = m->start; a < m->end;) {
-		size_t n = m->end - a < (1 << 20) ? (size_t)(m->end - a) : (1 << 20);
-		struct iovec l = {chunk, n}, r = {(void *)(uintptr_t)a, n};
-		if (process_vm_readv(t->cell.pid, &l, 1, &r, 1, 0) != (ssize_t)n)
-			return iv_fail(err,
-				       "snapshot: cannot read the template's memory at 0x%llx: %s",
-				       (unsigned long long)a, strerror(errno));
-		for (size_t p = 0; p < n; p += IV_PAGE) {
-			if (is_zero(chunk + p, IV_PAGE))
-				continue;
-			if (run.len && run.addr + run.len == a + p) {
-				run.len += IV_PAGE;
-			} else {
-				if (run.len) {
-					put(ext, &run, sizeof(run));
-					(*next)++;
-				}
-				run = (struct img_extent){a + p, IV_PAGE, *off};
-			}
-			if (write_all(pages, chunk + p, IV_PAGE))
-				return iv_fail(err, "snapshot: cannot write pages.img: %s",
-					       strerror(errno));
-			hash_update(ph, chunk + p, IV_PAGE);
-			*off += IV_PAGE;
-		}
-		a += n;
-	}
-	if (run.len) {
-		put(ext, &run, sizeof(run));
-		(*next)++;
-	}
+	if (write_all(s->fd, data, len))
+		return iv_fail(err, "snapshot: cannot write pages.img: %s", strerror(errno));
+	hash_update(s->ph, data, len);
+	s->run.len += len;
+	s->off += len;
 	return 0;
 }
 
@@ -736,10 +583,10 @@ static int image_write(struct iv_cvm *t, struct iv_err *err)
 	const char *dir = t->cfg->snapshot_path;
 	struct img_hdr h = {.magic = IMG_MAGIC, .version = IMG_VERSION, .hdr_size = sizeof(h)};
 	struct buf maps = {0}, ext = {0}, meta = {0};
-	struct tmap *tm = NULL;
+	struct iv_mem_map *tm = NULL;
 	size_t ntm = 0;
 	int dfd = -1, pages = -1, img = -1, rc = -1, renamed = 0;
-	uint8_t *chunk = malloc(1 << 20);
+	uint8_t *chunk = malloc(IV_MEM_CHUNK);
 	char why[256];
 	int missing;
 	if (!chunk) {
@@ -757,14 +604,20 @@ static int image_write(struct iv_cvm *t, struct iv_err *err)
 			strerror(errno));
 		goto out;
 	}
-	if (read_maps(t, &tm, &ntm, err))
+	/* A restored cell has a stub of its own; a program's [stack] is its
+	 * main thread's.  See IV_MEMF_GUARD for the reservation. */
+	unsigned what = IV_MEMF_GUARD | (t->cfg->program ? IV_MEMF_STACK : 0);
+	struct iv_err e2;
+	if (iv_mem_maps(t->cell.pid, what, &tm, &ntm, &e2)) {
+		iv_fail(err, "snapshot: %s", e2.msg);
 		goto out;
+	}
 
-	uint64_t off = 0;
 	struct hash ph;
 	hash_init(&ph, HASH_SEED);
+	struct saving sv = {pages, &ph, 0, &ext, &h.nextents, {0, 0, 0}};
 	for (size_t i = 0; i < ntm; i++) {
-		if (tm[i].shared) {
+		if (tm[i].kind & IV_MEM_SHARED) {
 			if (!iv_cap_granted_at(t, tm[i].start)) {
 				iv_fail(err, "snapshot: shared mapping at 0x%llx is not a cap file",
 					(unsigned long long)tm[i].start);
@@ -776,11 +629,14 @@ static int image_write(struct iv_cvm *t, struct iv_err *err)
 		put(&maps, &m, sizeof(m));
 		h.nmaps++;
 		/* unreadable (a guard page): nothing to save */
-		if ((m.prot & 1) &&
-		    save_pages(t, &tm[i], chunk, pages, &ph, &off, &ext, &h.nextents, err))
+		if ((m.prot & 1) && iv_mem_scan(t->cell.pid, m.start, m.end, chunk, save_run, &sv,
+						&e2)) {
+			iv_fail(err, "snapshot: %s", e2.msg);
 			goto out;
+		}
+		end_run(&sv); /* extents never span mappings */
 	}
-	h.pages_len = off;
+	h.pages_len = sv.off;
 	h.pages_hash = hash_final(&ph);
 
 	put(&meta, maps.p, maps.len);

@@ -460,7 +460,7 @@ static int start(struct iv_run *run, struct iv_err *err)
 		iv_tfork_on_fork(fork_made);
 	struct iv_plan warm = {0}; /* the networked programs' filter, built now */
 	int rc = iv_net_init(err) || check_host(run, err) ||
-		 iv_policy_build(&warm, IV_POLICY_NET, err) || fwd_start(run, err);
+		 iv_policy_build(&warm, IV_POLICY_PROGRAM | IV_POLICY_NET, err) || fwd_start(run, err);
 	free(warm.filter);
 	return rc ? -1 : 0;
 }

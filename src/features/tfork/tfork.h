@@ -46,6 +46,9 @@ extern struct iv_feature iv_feature_tfork;
 
 /* t's frozen state (valid from the freeze hooks on). */
 void iv_tfork_frozen(struct iv_cvm *t, struct iv_frozen *out);
+/* A template whose forks map its in-memory image: 1 once it maps it
+ * itself, with the image's size and the bytes of it in memory; else 0. */
+int iv_tfork_image(struct iv_cvm *t, uint64_t *size, uint64_t *resident);
 /* fn runs when a template has been frozen, before any fork: a failure
  * (one line in err) fails the template. */
 void iv_tfork_on_freeze(int (*fn)(struct iv_cvm *t, struct iv_err *err));
