@@ -35,8 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	for (size_t i = 0; i < cfg.ncvms; i++) {
 		const struct iv_cvm_cfg *vm = &cfg.cvms[i];
-		if (!vm->name || !vm->runtime || vm->end <= vm->begin ||
-		    vm->size != vm->end - vm->begin)
+		if (!vm->name || !vm->runtime || vm->end <= vm->begin)
+			__builtin_trap();
+		/* a range's size is its length; a program's range is all of user
+		 * space and its size its memory (README "Programs") */
+		if (vm->program ? vm->begin != IV_USER_MIN || vm->end != IV_USER_TOP ||
+					  vm->size != vm->memory || !vm->memory
+				: vm->size != vm->end - vm->begin)
 			__builtin_trap();
 	}
 	for (size_t i = 0; i < cfg.ncapfiles; i++) {
