@@ -43,6 +43,16 @@ int iv_plan_copy(struct iv_plan *p, uint64_t addr, const void *data, size_t len)
 	return iv_plan_op(p, IV_OP_COPY, addr, len, off, 0);
 }
 
+int iv_plan_sigaction(struct iv_plan *p, int sig, const void *act, size_t len)
+{
+	size_t off = (p->dlen + 7) & ~7UL;
+	if (grow((void **)&p->data, &p->dcap, off + len, 1))
+		return -1;
+	memcpy(p->data + off, act, len);
+	p->dlen = off + len;
+	return iv_plan_op(p, IV_OP_SIGACTION, 0, len, off, (uint32_t)sig);
+}
+
 int iv_plan_exec(struct iv_plan *p, const char *path, char *const *argv, char *const *envp)
 {
 	size_t off = (p->dlen + 7) & ~7UL, len = strlen(path) + 1;
@@ -84,7 +94,7 @@ int iv_plan_finish(struct iv_plan *p, struct iv_err *err)
 	if (h->entry_kind == IV_PLAN_ENTRY_EXEC)
 		h->exec_off += data_off;
 	for (size_t i = 0; i < p->nops; i++)
-		if (p->ops[i].kind == IV_OP_COPY)
+		if (p->ops[i].kind == IV_OP_COPY || p->ops[i].kind == IV_OP_SIGACTION)
 			p->ops[i].arg += data_off;
 
 	int fd = memfd_create("iv-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING);

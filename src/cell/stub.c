@@ -22,6 +22,7 @@
 #define SYS_exit_group 231
 #define SYS_fcntl      72
 #define SYS_arch_prctl 158
+#define SYS_rt_sigaction 13
 #define ARCH_MAP_VDSO_64 0x2003
 #define AT_SYSINFO_EHDR 33
 #define SYS_execveat   322
@@ -214,7 +215,7 @@ __attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
 		const struct iv_plan_op *op = &ops[i];
 		/* Nothing of a plan may touch the stub itself (it has no filter yet)
 		 * nor the plan. */
-		if (op->kind != IV_OP_CLOSE && op->kind != IV_OP_VDSO &&
+		if (op->kind != IV_OP_CLOSE && op->kind != IV_OP_VDSO && op->kind != IV_OP_SIGACTION &&
 		    (op->addr < IV_USER_MIN || op->addr > IV_USER_TOP ||
 		     op->len > IV_USER_TOP - op->addr ||
 		     (op->addr < stub_end && op->addr + op->len > IV_STUB_BASE) ||
@@ -259,6 +260,11 @@ __attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
 			break;
 		case IV_OP_VDSO:
 			r = move_vdso(op, vdso_of(sp));
+			break;
+		case IV_OP_SIGACTION:
+			if (op->arg > h.total || op->len != 32 || op->len > h.total - op->arg)
+				fail(IV_STEP_OP, -22);
+			r = sc6(SYS_rt_sigaction, op->prot, (long)(plan + op->arg), 0, 8, 0, 0);
 			break;
 		default:
 			r = -22;

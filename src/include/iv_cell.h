@@ -72,6 +72,9 @@ int iv_plan_op(struct iv_plan *p, uint32_t kind, uint64_t addr, uint64_t len, ui
 	       uint32_t prot);
 /* Copies data into the plan and adds an op that stores it at addr. */
 int iv_plan_copy(struct iv_plan *p, uint64_t addr, const void *data, size_t len);
+/* Adds an op that installs act (len bytes of the kernel's struct
+ * k_sigaction) as signal sig's action; -1 on allocation failure. */
+int iv_plan_sigaction(struct iv_plan *p, int sig, const void *act, size_t len);
 /* Makes the plan a program's: once its filter is on, the stub executes
  * path inside the cell's root ("": the runtime's fd) with argv and envp.
  * -1 on allocation failure or too many strings. */

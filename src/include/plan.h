@@ -45,6 +45,8 @@ enum iv_op_kind {
 	IV_OP_VDSO = 9,	      /* move the kernel's vDSO block (its data pages, then the vDSO,
 			       * len bytes in all, the vDSO at offset arg) to addr, where an
 			       * image's program expects it; first of the ops */
+	IV_OP_SIGACTION = 10, /* rt_sigaction(prot, plan + arg, NULL, 8): len bytes of
+			       * struct k_sigaction at plan offset arg (a restored handler) */
 };
 
 /* IV_OP_MAP_ANON's arg: MAP_FIXED_NOREPLACE, so that memory restored from

@@ -94,7 +94,7 @@ test_image_corrupted_pages_are_refused() {
 }
 
 test_image_wrong_version_is_refused() {
-	corrupt_case 'printf "\x07" | dd of="$T/snap/image.img" bs=1 seek=8 conv=notrunc status=none' "has version 7; this monitor reads version 3"
+	corrupt_case 'printf "\x07" | dd of="$T/snap/image.img" bs=1 seek=8 conv=notrunc status=none' "has version 7; this monitor reads version 4"
 }
 
 test_image_not_an_image_is_refused() {

@@ -29,3 +29,31 @@ test_program_image_restored_with_a_range_is_refused() {
 	run_iv -y "$(pi_yaml r.yaml resume r1 '"hash"' "isolation:" "- {base: 0x10000000, size: 0x10000000, begin: 0x10000000, end: 0x20000000}")"
 	expect_rc 1 && expect_err "image in '$T/snap' is a program's: restore it without 'isolation'"
 }
+
+# A restored program has its template's signal handlers (the image records
+# them; before, a restored cVM had the default actions).
+test_program_image_restores_signal_handlers() {
+	cp -al "$B/roots/pyworkload" "$T/root" || return 1
+	cat >"$T/root/app/sig.py" <<'PY'
+import os, signal, sys
+sys.path.insert(0, "/app")
+import intravisor
+got = []
+signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))
+intravisor.save()
+os.kill(os.getpid(), signal.SIGUSR1)
+print("handled:", got, flush=True)
+PY
+	local y
+	for y in w r; do
+		{ printf -- 'cVMs:\n- name: %s\n  disk: %s\n  runtime: /usr/bin/python3\n' "$y" "$T/root"
+		  printf -- '  snapshot_path: %s\n' "$T/snap"
+		  if [ $y = w ]; then printf -- '  args: [python3, /app/sig.py]\n  template: 1\n  wait: -1\n'
+		  else printf -- '  resume: 1\n'; fi
+		} | yaml $y.yaml >/dev/null
+	done
+	run_iv -y "$T/w.yaml"
+	expect_rc 0 || return 1
+	run_iv -y "$T/r.yaml"
+	expect_rc 0 && expect_out "[r] handled: [10]"
+}

@@ -136,7 +136,7 @@ static uint8_t *frame_build(const struct user_regs_struct *rp, const struct iv_t
 
 #define IMG_MAGIC 0x31504e5356495655ULL /* "UVIVSNP1" */
 /* Version 1 images lack the mappings a libc cVM makes above the stub. */
-#define IMG_VERSION 3
+#define IMG_VERSION 4
 #define MAX_MAPS    4096
 #define MAX_EXTENTS (1u << 20)
 #define MAX_THREADS 256
@@ -157,7 +157,7 @@ struct img_hdr {
 	uint64_t begin, end, image_lo, image_hi, stack_lo, stack_hi, cap_next;
 	uint32_t nmaps, nextents, nthreads, nfds, ngrants, saver;
 	uint64_t vdso_at, vdso_len, vdso_off; /* the kernel's vDSO block: data pages, vDSO */
-	uint32_t program, pad;		      /* a program's image (no isolation range) */
+	uint32_t program, nsigs;	      /* a program's image; signal actions recorded */
 	uint64_t hdr_hash; /* of this header with hdr_hash = 0 */
 };
 
@@ -180,6 +180,13 @@ struct img_fd {
 	int64_t pos;
 	char path[256]; /* as the cell sees it, from its root */
 };
+
+/* A signal's action as the kernel keeps it (struct k_sigaction). */
+struct img_sig {
+	uint32_t sig, pad;
+	uint64_t handler, flags, restorer, mask;
+};
+#define SIG_MAX 64
 
 struct img_grant {
 	char name[64];
@@ -530,9 +537,41 @@ static int save_run(void *ctx, uint64_t addr, const void *data, size_t len, stru
 	return 0;
 }
 
+/*
+ * The template's signal actions (handlers, flags, restorers, masks): only
+ * the process can tell them, so rt_sigaction is run in its stopped saver,
+ * into a page mapped for that and unmapped before the image is read.  A
+ * restored cell installs them again before it resumes.
+ */
+static int capture_sigs(struct iv_cvm *t, const struct iv_frozen *fz, struct img_sig *out,
+			uint32_t *n, struct iv_err *err)
+{
+	pid_t saver = fz->threads[fz->saver].tid;
+	uint64_t g = t->cell.gadget;
+	long page = iv_inject_call(saver, g, SYS_mmap, 0, IV_PAGE, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	if (page < 0 && page > -4096)
+		return iv_fail(err, "snapshot: cannot read the template's signal actions: %s",
+			       strerror((int)-page));
+	int rc = 0;
+	*n = 0;
+	for (int sig = 1; rc == 0 && sig <= SIG_MAX; sig++) {
+		uint64_t act[4];
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		long r = iv_inject_call(saver, g, SYS_rt_sigaction, sig, 0, page, 8, 0);
+		if (r < 0 || iv_peek(saver, (uint64_t)page, act, sizeof(act)))
+			rc = iv_fail(err, "snapshot: cannot read the action of signal %d", sig);
+		else if (act[0] != (uint64_t)(uintptr_t)SIG_DFL || act[1] || act[3])
+			out[(*n)++] = (struct img_sig){(uint32_t)sig, 0, act[0], act[1], act[2], act[3]};
+	}
+	iv_inject_call(saver, g, SYS_munmap, page, IV_PAGE, 0, 0, 0);
+	return rc;
+}
+
 /* The threads, files and cap file grants, after the mappings and extents. */
 static void put_state(struct iv_cvm *t, const struct iv_frozen *fz, struct img_hdr *h,
-		      struct buf *meta)
+		      const struct img_sig *sigs, struct buf *meta)
 {
 	for (int i = 0; i < fz->nthreads; i++) {
 		const struct iv_thread_state *st = &fz->threads[i];
@@ -561,6 +600,7 @@ static void put_state(struct iv_cvm *t, const struct iv_frozen *fz, struct img_h
 		put(meta, &g, sizeof(g));
 		h->ngrants++;
 	}
+	put(meta, sigs, h->nsigs * sizeof(*sigs));
 }
 
 static const char *const tmp_names[2] = {"pages.img.tmp", "image.img.tmp"};
@@ -589,10 +629,14 @@ static int image_write(struct iv_cvm *t, struct iv_err *err)
 	uint8_t *chunk = malloc(IV_MEM_CHUNK);
 	char why[256];
 	int missing;
+	struct img_sig sigs[SIG_MAX];
 	if (!chunk) {
 		iv_fail(err, "out of memory");
 		goto out;
 	}
+	/* (first: its page is gone before the memory is read) */
+	if (capture_sigs(t, &fz, sigs, &h.nsigs, err))
+		goto out;
 	dfd = snap_dir(dir, 1, why, sizeof(why), &missing);
 	if (dfd < 0) {
 		iv_fail(err, "template '%s': snapshot_path '%s'%s", t->cfg->name, dir, why);
@@ -641,7 +685,7 @@ static int image_write(struct iv_cvm *t, struct iv_err *err)
 
 	put(&meta, maps.p, maps.len);
 	put(&meta, ext.p, ext.len);
-	put_state(t, &fz, &h, &meta);
+	put_state(t, &fz, &h, sigs, &meta);
 	if (meta.oom || maps.oom || ext.oom) {
 		iv_fail(err, "out of memory");
 		goto out;
@@ -1117,12 +1161,32 @@ static int plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra
 	    take_fds(cvm, &h, meta, &pos, err) ||
 	    take_grants(cvm, p, &h, meta, &pos, extra, nextra, err))
 		goto out;
+	const struct img_sig *sigs = h.nsigs <= SIG_MAX
+					     ? take(meta, h.meta_len, &pos, h.nsigs * sizeof(*sigs))
+					     : NULL;
+	if (!sigs && h.nsigs) {
+		bad(cvm, err, "image.img is truncated (signal actions)");
+		goto out;
+	}
 	if (pos != h.meta_len) {
 		bad(cvm, err, "image.img has trailing metadata");
 		goto out;
 	}
 	if (plan_resume(cvm, p, &h, maps, err))
 		goto out;
+	/* its signal actions, once its memory (their handlers) is there */
+	for (uint32_t i = 0; i < h.nsigs; i++) {
+		const struct img_sig *g = &sigs[i];
+		uint64_t act[4] = {g->handler, g->flags, g->restorer, g->mask};
+		if (g->sig < 1 || g->sig > SIG_MAX || g->sig == SIGKILL || g->sig == SIGSTOP) {
+			bad(cvm, err, "image.img has a bad signal action");
+			goto out;
+		}
+		if (iv_plan_sigaction(p, (int)g->sig, act, sizeof(act))) {
+			iv_fail(err, "out of memory");
+			goto out;
+		}
+	}
 	/* The runtime it came from (its length first: no hash of a wrong file). */
 	uint64_t rlen, rhash;
 	if (runtime_hash(cfg, h.runtime_len, &rlen, &rhash) || rlen != h.runtime_len ||
