@@ -208,7 +208,8 @@ static int add_program_rules(scmp_filter_ctx ctx, int kind)
 	for (size_t i = 0; rc == 0 && i < sizeof(program_allowed) / sizeof(*program_allowed);
 	     i++) {
 		int nr = seccomp_syscall_resolve_name(program_allowed[i]);
-		if (nr >= 0 && !(nr == SCMP_SYS(exit_group) && (kind & IV_POLICY_NOTIFY_EXIT)))
+		if (nr >= 0 && !(nr == SCMP_SYS(exit_group) && (kind & IV_POLICY_NOTIFY_EXIT)) &&
+		    !(nr == SCMP_SYS(brk) && (kind & IV_POLICY_NOTIFY_BRK)))
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(program_ioctls) / sizeof(*program_ioctls); i++)
@@ -259,8 +260,8 @@ static int add_net_rules(scmp_filter_ctx ctx)
 
 /* Each filter is the same for every cell of its kind: built once, copied
  * into each plan. */
-static void *cached[8];
-static size_t cached_len[8];
+static void *cached[16];
+static size_t cached_len[16];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* kind: IV_POLICY_* bits.  With IV_POLICY_NOTIFY_EXIT, exit_group is
@@ -283,7 +284,8 @@ static int build(struct iv_plan *p, int kind, struct iv_err *err)
 		goto export;
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		if (!(allowed[i] == SCMP_SYS(exit_group) && (kind & IV_POLICY_NOTIFY_EXIT)))
+		if (!(allowed[i] == SCMP_SYS(exit_group) && (kind & IV_POLICY_NOTIFY_EXIT)) &&
+		    !(allowed[i] == SCMP_SYS(brk) && (kind & IV_POLICY_NOTIFY_BRK)))
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	/* Threads only: a cVM may not create processes (a fork bomb stays one cell). */
 	if (rc == 0)
@@ -359,7 +361,7 @@ int iv_policy_init(struct iv_err *err)
 
 int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err)
 {
-	kind &= IV_POLICY_PROGRAM | IV_POLICY_NOTIFY_EXIT | IV_POLICY_NET;
+	kind &= IV_POLICY_PROGRAM | IV_POLICY_NOTIFY_EXIT | IV_POLICY_NET | IV_POLICY_NOTIFY_BRK;
 	pthread_mutex_lock(&cache_lock);
 	int rc = init_locked(kind, err);
 	if (rc == 0 && (p->filter = malloc(cached_len[kind] * 8)) != NULL) {

@@ -233,6 +233,8 @@ __attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
 				-1, 0);
 			if (!bad(r) && (uint64_t)r != op->addr)
 				r = -17; /* EEXIST: a kernel that took it as a hint */
+			if ((op->arg & IV_MAP_TRY) && (r == -17 || r == -12))
+				r = 0; /* (EEXIST, ENOMEM: room that is only nice to have) */
 			break;
 		case IV_OP_COPY:
 			if (op->arg > h.total || op->len > h.total - op->arg)

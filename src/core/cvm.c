@@ -271,7 +271,8 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		rc = iv_policy_build(&plan,
 				     (cfg->program ? IV_POLICY_PROGRAM : 0) |
 					     (cfg->net.on ? IV_POLICY_NET : 0) |
-					     (cfg->notify_exit ? IV_POLICY_NOTIFY_EXIT : 0),
+					     (cfg->notify_exit ? IV_POLICY_NOTIFY_EXIT : 0) |
+					     (cvm->brk_answer ? IV_POLICY_NOTIFY_BRK : 0),
 				     err);
 	iv_mark(cvm, IV_T_LOADED);
 	/* A template's forks count in user namespaces of their own: its budget

@@ -254,6 +254,10 @@ struct iv_cvm {
 	uint64_t image_lo, image_hi; /* where the ELF image lies */
 	uint64_t stack_lo, stack_hi;
 	uint64_t pidns; /* the inode of its cell's pid namespace (its child processes' too) */
+	/* A restored cell's brk is not its template's: brk is notified and
+	 * answered with this (the template's), which a libc takes as a brk
+	 * that cannot grow, and falls back to mmap (0: brk runs natively). */
+	uint64_t brk_answer;
 
 	pthread_mutex_t lock;	 /* guards the fields below */
 	struct iv_outbuf out[2]; /* [IV_OUT] its stdout, [IV_ERR] its stderr */

@@ -103,6 +103,7 @@ int iv_policy_init(struct iv_err *err);
 #define IV_POLICY_PROGRAM     1 /* a program's (README "Programs") */
 #define IV_POLICY_NOTIFY_EXIT 2 /* exit_group reaches the monitor (reused forks) */
 #define IV_POLICY_NET	      4 /* a networked program's: it may also make sockets */
+#define IV_POLICY_NOTIFY_BRK  8 /* brk reaches the monitor (a restored cell: not the template's brk) */
 int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err);
 
 /* A cell: a confined process that runs its stub, then its cVM. */

@@ -52,6 +52,8 @@ enum iv_op_kind {
 /* IV_OP_MAP_ANON's arg: MAP_FIXED_NOREPLACE, so that memory restored from
  * an image never replaces the stub's stack, plan or vDSO. */
 #define IV_MAP_FRESH 1
+/* ... and IV_MAP_TRY: where that is taken (or over the cell's memory), none */
+#define IV_MAP_TRY 2
 
 struct iv_plan_op {
 	uint32_t kind;

@@ -57,3 +57,37 @@ PY
 	run_iv -y "$T/r.yaml"
 	expect_rc 0 && expect_out "[r] handled: [10]"
 }
+
+# A restored program grows its heap (its libc's brk is the template's: the
+# monitor answers brk so that it falls back to mmap; before, glibc took the
+# cell's higher brk for a grown heap and crashed) and its main stack (room
+# below the restored one; before, a deep recursion faulted).
+test_program_image_restored_grows_its_heap_and_stack() {
+	cp -al "$B/roots/pyworkload" "$T/root" || return 1
+	cat >"$T/root/app/grow.py" <<'PY'
+import json, sys
+sys.path.insert(0, "/app")
+import intravisor
+intravisor.save()
+a = [bytes(1000) for i in range(100000)]
+b = bytearray(64 << 20)
+print("allocated", len(a), len(b), flush=True)
+sys.setrecursionlimit(100000)
+x = []
+for i in range(20000):
+    x = [x]
+print("nested json", len(json.dumps(x)), flush=True)
+PY
+	local y
+	for y in w r; do
+		{ printf -- 'cVMs:\n- name: %s\n  disk: %s\n  runtime: /usr/bin/python3\n' "$y" "$T/root"
+		  printf -- '  snapshot_path: %s\n' "$T/snap"
+		  if [ $y = w ]; then printf -- '  args: [python3, /app/grow.py]\n  template: 1\n  wait: -1\n'
+		  else printf -- '  resume: 1\n'; fi
+		} | yaml $y.yaml >/dev/null
+	done
+	run_iv -y "$T/w.yaml"
+	expect_rc 0 || return 1
+	run_iv -y "$T/r.yaml"
+	expect_rc 0 && expect_out "[r] allocated 100000 67108864" && expect_out "[r] nested json 40002"
+}

@@ -158,13 +158,16 @@ struct img_hdr {
 	uint32_t nmaps, nextents, nthreads, nfds, ngrants, saver;
 	uint64_t vdso_at, vdso_len, vdso_off; /* the kernel's vDSO block: data pages, vDSO */
 	uint32_t program, nsigs;	      /* a program's image; signal actions recorded */
+	uint64_t brk;			      /* the template's brk heap's end (or start) */
 	uint64_t hdr_hash; /* of this header with hdr_hash = 0 */
 };
 
 struct img_map {
 	uint64_t start, end;
-	uint32_t prot, pad; /* PROT_* bits */
+	uint32_t prot, flags; /* PROT_* bits; IMG_MAP_* */
 };
+#define IMG_MAP_STACK 1 /* a program's main stack: it may grow below on restore */
+#define STACK_ROOM    (8ULL << 20)
 
 struct img_extent {
 	uint64_t addr, len, off; /* [addr, addr+len) comes from pages.img at off */
@@ -657,6 +660,12 @@ static int image_write(struct iv_cvm *t, struct iv_err *err)
 		goto out;
 	}
 
+	/* where its libc believes the brk heap ends (or starts, unused) */
+	if (iv_mem_start_brk(t->cell.pid, &h.brk))
+		h.brk = 0;
+	for (size_t i = 0; i < ntm; i++)
+		if ((tm[i].kind & IV_MEM_HEAP) && tm[i].end > h.brk)
+			h.brk = tm[i].end;
 	struct hash ph;
 	hash_init(&ph, HASH_SEED);
 	struct saving sv = {pages, &ph, 0, &ext, &h.nextents, {0, 0, 0}};
@@ -669,7 +678,9 @@ static int image_write(struct iv_cvm *t, struct iv_err *err)
 			}
 			continue; /* a cap file: recorded as a grant */
 		}
-		struct img_map m = {tm[i].start, tm[i].end, tm[i].prot, 0};
+		struct img_map m = {tm[i].start, tm[i].end, tm[i].prot,
+				    (tm[i].kind & IV_MEM_STACK) && t->cfg->program ? IMG_MAP_STACK
+										  : 0};
 		put(&maps, &m, sizeof(m));
 		h.nmaps++;
 		/* unreadable (a guard page): nothing to save */
@@ -926,6 +937,17 @@ static int plan_memory(struct iv_cvm *cvm, struct iv_plan *p, const struct img_h
 		total += m->end - m->start;
 		if (iv_plan_op(p, IV_OP_MAP_ANON, m->start, m->end - m->start, IV_MAP_FRESH, 0))
 			return iv_fail(err, "out of memory");
+		/* Room below a program's main stack, which the kernel grew on
+		 * demand in the template and cannot here (a plain mapping): up to
+		 * STACK_ROOM, never over the mapping below; untouched, it costs
+		 * nothing. */
+		uint64_t below = i ? maps[i - 1].end : IV_USER_MIN;
+		if ((m->flags & IMG_MAP_STACK) && m->start > below && STACK_ROOM) {
+			uint64_t room = m->start - below > STACK_ROOM ? STACK_ROOM : m->start - below;
+			if (iv_plan_op(p, IV_OP_MAP_ANON, m->start - room, room,
+				       IV_MAP_FRESH | IV_MAP_TRY, 0))
+				return iv_fail(err, "out of memory");
+		}
 	}
 	if (total > limit)
 		return badf(cvm, err, "image.img maps %llu MiB, more than the cVM's %llu MiB allow",
@@ -1199,6 +1221,9 @@ static int plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra
 	if (*pages_fd < 0)
 		goto out;
 	cvm->image_lo = h.image_lo, cvm->image_hi = h.image_hi;
+	/* its libc's brk is the template's; the cell's kernel brk is above its
+	 * stub: a brk that answered the cell's would look grown (see iv.h) */
+	cvm->brk_answer = h.brk;
 	cvm->stack_lo = h.stack_lo, cvm->stack_hi = h.stack_hi;
 	iv_cap_set_next(cvm, h.cap_next);
 	iv_vlog("cVM '%s': restoring from %s: %u mappings (%u extents, %llu KiB of pages), %u "
