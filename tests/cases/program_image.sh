@@ -12,6 +12,22 @@ pi_yaml() { # pi_yaml FILE ROLE NAME ARGS [extra]
 	} | yaml "$f"
 }
 
+# pi_save_and_restore SCRIPT: $T/root's /app/SCRIPT as a template writing
+# its image (w.yaml), then a cVM restored from it (r.yaml, named r): $OUT...
+pi_save_and_restore() {
+	local y
+	for y in w r; do
+		{ printf -- 'cVMs:\n- name: %s\n  disk: %s\n  runtime: /usr/bin/python3\n' "$y" "$T/root"
+		  printf -- '  snapshot_path: %s\n' "$T/snap"
+		  if [ $y = w ]; then printf -- '  args: [python3, /app/%s]\n  template: 1\n  wait: -1\n' "$1"
+		  else printf -- '  resume: 1\n'; fi
+		} | yaml $y.yaml >/dev/null
+	done
+	run_iv -y "$T/w.yaml"
+	expect_rc 0 || return 1
+	run_iv -y "$T/r.yaml"
+}
+
 test_program_image_of_python_restores_and_runs_handlers() {
 	run_iv -y "$(pi_yaml w.yaml template tpl "[python3, /app/workload.py]")"
 	expect_rc 0 && [ -s "$T/snap/image.img" ] || { show; fail "no image written"; return 1; }
@@ -44,17 +60,7 @@ intravisor.save()
 os.kill(os.getpid(), signal.SIGUSR1)
 print("handled:", got, flush=True)
 PY
-	local y
-	for y in w r; do
-		{ printf -- 'cVMs:\n- name: %s\n  disk: %s\n  runtime: /usr/bin/python3\n' "$y" "$T/root"
-		  printf -- '  snapshot_path: %s\n' "$T/snap"
-		  if [ $y = w ]; then printf -- '  args: [python3, /app/sig.py]\n  template: 1\n  wait: -1\n'
-		  else printf -- '  resume: 1\n'; fi
-		} | yaml $y.yaml >/dev/null
-	done
-	run_iv -y "$T/w.yaml"
-	expect_rc 0 || return 1
-	run_iv -y "$T/r.yaml"
+	pi_save_and_restore sig.py || return 1
 	expect_rc 0 && expect_out "[r] handled: [10]"
 }
 
@@ -78,16 +84,6 @@ for i in range(20000):
     x = [x]
 print("nested json", len(json.dumps(x)), flush=True)
 PY
-	local y
-	for y in w r; do
-		{ printf -- 'cVMs:\n- name: %s\n  disk: %s\n  runtime: /usr/bin/python3\n' "$y" "$T/root"
-		  printf -- '  snapshot_path: %s\n' "$T/snap"
-		  if [ $y = w ]; then printf -- '  args: [python3, /app/grow.py]\n  template: 1\n  wait: -1\n'
-		  else printf -- '  resume: 1\n'; fi
-		} | yaml $y.yaml >/dev/null
-	done
-	run_iv -y "$T/w.yaml"
-	expect_rc 0 || return 1
-	run_iv -y "$T/r.yaml"
+	pi_save_and_restore grow.py || return 1
 	expect_rc 0 && expect_out "[r] allocated 100000 67108864" && expect_out "[r] nested json 40002"
 }
