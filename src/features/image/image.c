@@ -1066,8 +1066,12 @@ static uint64_t plan_window(const struct img_hdr *h, const struct img_map *maps)
 {
 	for (uint64_t top = IV_STUB_BASE; top >= IV_USER_MIN + PLAN_WINDOW;) {
 		uint64_t lo = top - PLAN_WINDOW, below = top;
-		if (h->begin < top && h->end > lo)
+		/* (a program's range is all of user space: only its maps count) */
+		if (!h->program && h->begin < top && h->end > lo)
 			below = h->begin;
+		/* (the vDSO block goes back where it was, before the plan is read) */
+		if (h->vdso_at < top && h->vdso_at + h->vdso_len > lo && h->vdso_at < below)
+			below = h->vdso_at;
 		for (uint32_t i = 0; i < h->nmaps; i++)
 			if (maps[i].start < top && maps[i].end > lo && maps[i].start < below)
 				below = maps[i].start;
@@ -1163,6 +1167,14 @@ static int plan(struct iv_cvm *cvm, struct iv_plan *p, int *pages_fd, int *extra
 	if (cfg->has_isolation && (cfg->begin != h.begin || cfg->end != h.end)) {
 		iv_fail(err, "cVM '%s': image in '%s' is for the range [0x%llx, 0x%llx)", cfg->name,
 			cfg->snapshot_path, (unsigned long long)h.begin, (unsigned long long)h.end);
+		goto out;
+	}
+	/* (the kernel's block is a few pages, where user space is, clear of the stub) */
+	if (((h.vdso_at | h.vdso_len | h.vdso_off) & (IV_PAGE - 1)) || !h.vdso_len ||
+	    h.vdso_len > 64 * IV_PAGE || h.vdso_off >= h.vdso_len || h.vdso_at < IV_USER_MIN ||
+	    h.vdso_at > IV_USER_TOP - h.vdso_len ||
+	    (h.vdso_at < IV_STUB_BASE + PLAN_WINDOW && h.vdso_at + h.vdso_len > IV_STUB_BASE)) {
+		bad(cvm, err, "image.img has a bad vDSO place");
 		goto out;
 	}
 	/* first of the ops: before any restored mapping takes its place */
