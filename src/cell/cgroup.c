@@ -229,16 +229,42 @@ static void retire(struct spawner *s)
 	free(s);
 }
 
-void iv_cgroup_prepare(void)
+/* Every empty slot gets a new spawner (pool_lock held). */
+static void fill(void)
 {
-	if (!v1 && state == 0)
-		usable();
-	if (!v1 || state < 0)
-		return;
-	pthread_mutex_lock(&pool_lock);
 	for (int i = 0; i < POOL; i++)
 		if (!pool[i])
 			refill(i);
+}
+
+/* A spawner out of the pool, its slot refilled: the first one ready, else
+ * the first one (to be waited for); NULL if there is none. */
+static struct spawner *take(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	fill();
+	int at = -1;
+	for (int i = 0; i < POOL && at < 0; i++)
+		if (pool[i] && __atomic_load_n(&pool[i]->ready, __ATOMIC_ACQUIRE))
+			at = i;
+	for (int i = 0; i < POOL && at < 0; i++)
+		if (pool[i])
+			at = i;
+	struct spawner *s = at < 0 ? NULL : pool[at];
+	if (s) {
+		pool[at] = NULL;
+		refill(at);
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return s;
+}
+
+void iv_cgroup_prepare(void)
+{
+	if (!usable() || !v1)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	fill();
 	pthread_mutex_unlock(&pool_lock);
 }
 
@@ -248,21 +274,7 @@ pid_t iv_cgroup_clone(const char *name, uint64_t limit, pid_t (*fn)(void *), voi
 	out[0] = 0;
 	if (!limit || !usable())
 		return fn(arg);
-	struct spawner *s = NULL;
-	if (v1) {
-		pthread_mutex_lock(&pool_lock);
-		for (int i = 0; i < POOL; i++)
-			if (!pool[i])
-				refill(i);
-		/* the first one ready; else the first one, waited for */
-		for (int i = 0; i < POOL && !s; i++)
-			if (pool[i] && __atomic_load_n(&pool[i]->ready, __ATOMIC_ACQUIRE))
-				s = pool[i], pool[i] = NULL, refill(i);
-		for (int i = 0; i < POOL && !s; i++)
-			if (pool[i])
-				s = pool[i], pool[i] = NULL, refill(i);
-		pthread_mutex_unlock(&pool_lock);
-	}
+	struct spawner *s = v1 ? take() : NULL;
 	char lim[32];
 	snprintf(lim, sizeof(lim), "%llu", (unsigned long long)limit);
 	if (s) {

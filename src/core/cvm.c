@@ -311,7 +311,7 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	iv_mark(cvm, IV_T_CELL);
 	iv_plan_free(&plan);
 	if (rc == 0)
-		iv_cvm_confine(cvm, cvm->cell.pid);
+		iv_cvm_note_pidns(cvm, cvm->cell.pid);
 	if (rc == 0)
 		rc = iv_server_start(cvm, err);
 	if (rc == 0)
@@ -329,7 +329,7 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	return 0;
 }
 
-void iv_cvm_confine(struct iv_cvm *cvm, pid_t pid)
+void iv_cvm_note_pidns(struct iv_cvm *cvm, pid_t pid)
 {
 	char path[64];
 	struct stat st;

@@ -307,7 +307,7 @@ void iv_cvm_console_flush(struct iv_cvm *cvm);
 void iv_cvm_kill(struct iv_cvm *cvm);
 /* Notes the pid namespace of cvm's first process pid (its children are
  * there too: that is how their calls are known). */
-void iv_cvm_confine(struct iv_cvm *cvm, pid_t pid);
+void iv_cvm_note_pidns(struct iv_cvm *cvm, pid_t pid);
 /* Called by the lifecycle loop once the cell has exited and been reaped. */
 void iv_cvm_report(struct iv_cvm *cvm);
 /* True when the cVM ended well (exit code 0, no signal, no failure). */
