@@ -1267,7 +1267,7 @@ static int make_fork(struct iv_cvm *t, struct iv_cvm *f)
 	pid_t *tids = NULL;
 	rc = f->cell.pidfd < 0 ? -errno : iv_wait_stop(child, &st);
 	if (rc == 0)
-		iv_cvm_note_pidns(f, child); /* (one task yet: its threads follow it) */
+		iv_cvm_note_pidns(f, child); /* (its child processes' calls are known by it) */
 	if (rc == 0)
 		rc = build_fork(t, f, &tids);
 	if (rc == 0 && ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_EXITKILL))
