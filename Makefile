@@ -288,11 +288,16 @@ demo: all
 	cd runtime/baremetal/hello_world && ../../../$(B)/intravisor -y hello.yaml
 
 # Every test with forks made by mapping (the default), then the fork tests
-# again with forks made by clone(): the two are interchangeable.
+# again with forks made by clone(): the two are interchangeable ...
 FORK_TESTS := tfork libc_forks program_forks program_template program_host_save duktape \
 	      file_example mnist pyworkload sdk fork_mode reuse
+# ... and the tests of baremetal cVMs again with their cells made ahead
+# (IV_POOL=2, README "Warm cells"): a parked cell is as a new one.
+POOL_TESTS := test_escape_ test_image_ test_hello_world test_exit_code test_native_exit \
+	      test_returning test_crash_reports test_partial_line test_cvms_run test_wait_ \
+	      test_sigterm test_monitor_killed test_cap_file_written_by_one test_hc_test test_tfork_
 test: all $(B)/asan/intravisor $(TEST_CVMS) $(UNIT_TESTS) $(PROGRAMS)
-	@IV_AGAIN_CLONE="$(FORK_TESTS)" bash tests/run.sh
+	@IV_AGAIN_CLONE="$(FORK_TESTS)" IV_AGAIN_POOL="$(POOL_TESTS)" bash tests/run.sh
 
 # libFuzzer on the ELF parser, bounded (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 20

@@ -526,6 +526,7 @@ int bench_run_monitor(struct iv_config *cfg, struct bench_run *r, char *why, siz
 		r->hooks->start(&run, r->hooks->ctx);
 	in_iv_run = 1;
 	watchdog_arm();
+	run.pool_size = r->pool;
 	int status = iv_run(&run);
 	watchdog_disarm();
 	in_iv_run = 0;

@@ -233,6 +233,7 @@ struct bench_run {
 	bench_check_fn check;		 /* optional: called once all else is fine ... */
 	const void *check_ctx;		 /* ... with this */
 	const struct bench_hooks *hooks; /* optional */
+	int pool;			 /* cells made ahead (the monitor's --pool) */
 };
 
 /* Takes a parsed config, what to do (r) and optionally a buffer for why

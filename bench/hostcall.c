@@ -32,6 +32,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -96,13 +97,13 @@ static inline long raw_syscall1(long nr, long a)
 /* ---- the monitor, in process ---- */
 
 /*
- * A config with cap file "bench" and n cVMs of runtime so, deployed one
- * after the other (wait: -1) in ranges of their own, parsed.  cVM i is
- * named label (n == 1) or label-i; its args are args, or "NAME i" when
- * args is NULL.
+ * A config with cap file "bench" and n cVMs of runtime so, each with wait
+ * (-1: one after the other) in ranges of their own, parsed.  cVM i is
+ * named label (n == 1) or label-i; its args are args, or "NAME i" (then
+ * tail) when args is NULL.
  */
-static void make_config(struct iv_config *cfg, const char *label, const char *so, int n,
-			const char *args)
+static void make_config_wait(struct iv_config *cfg, const char *label, const char *so, int n,
+			     const char *args, long wait, const char *tail)
 {
 	char path[PATH_MAX + 64];
 	bench_cvm_path(path, sizeof(path), so);
@@ -114,12 +115,18 @@ static void make_config(struct iv_config *cfg, const char *label, const char *so
 			snprintf(name, sizeof(name), "%s", label);
 		else
 			snprintf(name, sizeof(name), "%s-%d", label, i);
-		snprintf(own, sizeof(own), "%s %d", name, i);
-		gen_cvm(&g, name, args ? args : own, 0, i, -1, NULL);
+		snprintf(own, sizeof(own), "%s %d%s", name, i, tail);
+		gen_cvm(&g, name, args ? args : own, 0, i, wait, NULL);
 	}
 	struct iv_err err;
 	if (gen_end(&g, label, cfg, &err))
 		die("%s", err.msg);
+}
+
+static void make_config(struct iv_config *cfg, const char *label, const char *so, int n,
+			const char *args)
+{
+	make_config_wait(cfg, label, so, n, args, -1, "");
 }
 
 /*
@@ -127,10 +134,11 @@ static void make_config(struct iv_config *cfg, const char *label, const char *so
  * file's contents into cap[BENCH_CAP_SIZE].  Dies, showing what the monitor
  * said, unless every cVM ended well and check is happy.
  */
-static void run_monitor(struct iv_config *cfg, struct cvm_times *t, size_t nt, uint8_t *cap,
-			bench_check_fn check)
+static void run_monitor_pool(struct iv_config *cfg, struct cvm_times *t, size_t nt, uint8_t *cap,
+			     bench_check_fn check, int pool)
 {
 	struct bench_run r = {
+		.pool = pool,
 		.cap_name = BENCH_CAP,
 		.cap = cap,
 		.cap_size = BENCH_CAP_SIZE,
@@ -139,6 +147,12 @@ static void run_monitor(struct iv_config *cfg, struct cvm_times *t, size_t nt, u
 		.check = check,
 	};
 	bench_run_monitor(cfg, &r, NULL, 0);
+}
+
+static void run_monitor(struct iv_config *cfg, struct cvm_times *t, size_t nt, uint8_t *cap,
+			bench_check_fn check)
+{
+	run_monitor_pool(cfg, t, nt, cap, check, 0);
 }
 
 /* ---- the raw seccomp-notification peer ---- */
@@ -430,7 +444,20 @@ SERIES(sp_exit, "spawn -> exit");
 struct startup {
 	struct series first, exit, go, go_first, probe, reaped;
 };
-static struct startup cold, warm;
+static struct startup cold, warm, pooled;
+
+/* The warm pool's run: cells made ahead (the monitor's --pool), each cVM
+ * resting after its timestamps while the next one's cell is parked. */
+#define POOL_SIZE    2
+#define POOL_REST_US " 3000"
+/* The sustained rate: this many cVMs deployed at once (wait: 0), with a
+ * pool of RATE_POOL and without, against as many posix_spawns at once. */
+#define RATE_CVMS   100
+#define RATE_POOL   4
+#define RATE_ROUNDS 5
+SERIES(rate_pool, "deploys per second, pool");
+SERIES(rate_none, "deploys per second, no pool");
+SERIES(rate_spawn, "posix_spawns per second");
 
 static int check_hc(const struct iv_run *run, const void *cap, const void *ctx, char *why,
 		    size_t len)
@@ -600,12 +627,37 @@ static void startup_section(void)
 	free(t);
 	iv_config_free(&cfg);
 
+	/* With a warm pool: the same cVMs, each resting so that the next one's
+	 * cell is parked by the time it is deployed. */
+	t = calloc((size_t)n, sizeof(*t));
+	if (!t)
+		die("out of memory");
+	make_config_wait(&cfg, "bench-start", "bench_start.so", n, NULL, -1, POOL_REST_US);
+	run_monitor_pool(&cfg, t, (size_t)n, cap, check_start, POOL_SIZE);
+	for (int i = opt.warmup; i < n; i++)
+		add_startup(&pooled, &t[i], (const struct bench_start_slot *)cap + i);
+	free(t);
+	iv_config_free(&cfg);
+
 	printf("\n== (b) fresh start-up: %d runs each (after %d warm-up), median ==\n", opt.runs,
 	       opt.warmup);
 	print_startup("one cVM per monitor run (iv_run_init .. iv_run_free each time)", &cold);
 	print_startup("in a running monitor (cVMs deployed one after another by one iv_run)",
 		      &warm);
+	double pf = series_median(&pooled.first), sf = series_median(&sp_first);
+	printf("  with a warm pool (--pool %d; each cVM rests%s us, in which the next one's cell "
+	       "is parked):\n",
+	       POOL_SIZE, POOL_REST_US);
+	printf("    cVM deploy -> first instruction median %.1f us; posix_spawn -> first "
+	       "instruction median %.1f us; ratio %.2f x (target <= 1.0x: %s)\n",
+	       pf, sf, pf / sf, pf <= sf ? "met" : "NOT met");
+	printf("    cVM phases (median us): deploy -> go sent %.1f; go -> first instruction %.1f; "
+	       "first -> cap probed %.1f\n",
+	       series_median(&pooled.go), series_median(&pooled.go_first),
+	       series_median(&pooled.probe));
 	printf("  spread (us):\n");
+	printf("    %-44s %s\n", "cVM deploy -> first instruction (warm pool)",
+	       series_spread(&pooled.first, 2));
 	printf("    %-44s %s\n", "cVM deploy -> first instruction (per run)",
 	       series_spread(&cold.first, 2));
 	printf("    %-44s %s\n", "cVM deploy -> exit (per run)", series_spread(&cold.exit, 2));
@@ -614,6 +666,81 @@ static void startup_section(void)
 	printf("    %-44s %s\n", "cVM deploy -> exit (running)", series_spread(&warm.exit, 2));
 	printf("    %-44s %s\n", "posix_spawn -> first instruction", series_spread(&sp_first, 2));
 	printf("    %-44s %s\n", "posix_spawn -> exit (waitpid)", series_spread(&sp_exit, 2));
+}
+
+/* Every CPU this machine has online, for the sustained rate; 0 or -1. */
+static int widen(cpu_set_t *old)
+{
+	cpu_set_t all;
+	CPU_ZERO(&all);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET((int)c, &all);
+	if (sched_getaffinity(0, sizeof(*old), old))
+		return -1;
+	return sched_setaffinity(0, sizeof(all), &all);
+}
+
+/* Deploys per second of one run of RATE_CVMS cVMs at once: from the first
+ * deploy to the last reap. */
+static double rate_of(struct iv_config *cfg, int pool)
+{
+	static struct cvm_times t[RATE_CVMS];
+	static uint8_t cap[BENCH_CAP_SIZE];
+	run_monitor_pool(cfg, t, RATE_CVMS, cap, check_start, pool);
+	uint64_t lo = t[0].t_deploy, hi = t[0].t_done;
+	for (int i = 1; i < RATE_CVMS; i++) {
+		lo = t[i].t_deploy < lo ? t[i].t_deploy : lo;
+		hi = t[i].t_done > hi ? t[i].t_done : hi;
+	}
+	return RATE_CVMS / (span_us(lo, hi) / 1e6);
+}
+
+/* posix_spawns per second: RATE_CVMS of the peer at once, then each reaped. */
+static double spawn_rate(const char *peer)
+{
+	char *argv[] = {"peer_start", NULL};
+	pid_t pid[RATE_CVMS];
+	int fd[RATE_CVMS];
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < RATE_CVMS; i++)
+		fd[i] = spawn_fd3(peer, argv, &pid[i], NULL);
+	for (int i = 0; i < RATE_CVMS; i++) {
+		int st = wait_child(pid[i]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			die("spawn peer ended with wait status 0x%x", st);
+		close(fd[i]);
+	}
+	return RATE_CVMS / (span_us(t0, now_ns()) / 1e6);
+}
+
+static void rate_section(void)
+{
+	char peer[PATH_MAX + 16];
+	cpu_set_t old;
+	bench_peer_path(peer, sizeof(peer));
+	if (widen(&old))
+		die("cannot let the sustained rate use every CPU: %s", strerror(errno));
+	struct iv_config cfg;
+	make_config_wait(&cfg, "rate", "bench_start.so", RATE_CVMS, NULL, 0, "");
+	for (int r = 0; r < RATE_ROUNDS; r++) {
+		series_add(&rate_pool, rate_of(&cfg, RATE_POOL));
+		series_add(&rate_none, rate_of(&cfg, 0));
+		series_add(&rate_spawn, spawn_rate(peer));
+	}
+	iv_config_free(&cfg);
+	sched_setaffinity(0, sizeof(old), &old);
+	double p = series_median(&rate_pool), z = series_median(&rate_none),
+	       sp = series_median(&rate_spawn);
+	printf("\n== (c) sustained rate: %d cVMs deployed at once (wait: 0), every CPU online, "
+	       "%d rounds, median ==\n",
+	       RATE_CVMS, RATE_ROUNDS);
+	printf("  with a pool of %d: %.0f deploys/s; posix_spawn: %.0f/s; ratio %.2f x (target >= "
+	       "0.7x: %s)\n",
+	       RATE_POOL, p, sp, p / sp, p >= 0.7 * sp ? "met" : "NOT met");
+	printf("  without a pool: %.0f deploys/s; ratio %.2f x\n", z, z / sp);
+	printf("    %-44s %s\n", "pool (deploys/s)", series_spread(&rate_pool, 0));
+	printf("    %-44s %s\n", "no pool (deploys/s)", series_spread(&rate_none, 0));
+	printf("    %-44s %s\n", "posix_spawn (/s)", series_spread(&rate_spawn, 0));
 }
 
 int main(int argc, char **argv)
@@ -657,6 +784,7 @@ int main(int argc, char **argv)
 	uint64_t t0 = now_ns();
 	hostcall_section();
 	startup_section();
+	rate_section();
 	printf("\n(total %.1f s)\n", (double)(now_ns() - t0) / 1e9);
 	return 0;
 }

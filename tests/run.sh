@@ -6,7 +6,8 @@
 #                                    of the patterns (none: every test)
 # IV_FORK_MODE=map|clone in the environment is how forks are made for
 # templates whose config does not say (README "Forks"); `make test` runs
-# the fork tests ($FORK_TESTS in the Makefile) under both.
+# the fork tests ($FORK_TESTS in the Makefile) under both, and the tests of
+# baremetal cVMs ($POOL_TESTS) again with their cells made ahead (IV_POOL=2).
 #
 # Helpers for cases:
 #   run_iv [-a] YAML...     run the monitor (-a: the ASan/UBSan build) with a
@@ -73,15 +74,26 @@ tests=$(declare -F | awk '{print $3}' | grep '^test_')
 for t in $tests; do
 	selected "$t" "$@" && run_one "" "$t"
 done
-# IV_AGAIN_CLONE="PATTERN...": those tests once more with forks made by
-# clone() (IV_FORK_MODE=clone), counted in the same total.
-if [ -n "${IV_AGAIN_CLONE:-}" ]; then
-	echo "-- again, forks made by clone() (IV_FORK_MODE=clone):"
+# again LABEL VAR=VALUE PATTERN...: those tests once more with VAR=VALUE
+# in their environment, counted in the same total.
+again() {
+	local label=$1 var=${2%%=*} val=${2#*=} t; shift 2
+	[ $# -gt 0 ] || return 0
+	echo "-- again, with $var=$val:"
 	for t in $tests; do
-		# shellcheck disable=SC2086
-		selected "$t" x $IV_AGAIN_CLONE && selected "$t" "$@" &&
-			IV_FORK_MODE=clone run_one "[clone] " "$t"
+		if selected "$t" x "$@" && selected "$t" "${ARGS[@]}"; then
+			export "$var=$val"
+			run_one "$label" "$t"
+			unset "$var"
+		fi
 	done
-fi
+}
+ARGS=("$@")
+# IV_AGAIN_CLONE="PATTERN...": forks made by clone() (IV_FORK_MODE=clone);
+# IV_AGAIN_POOL="PATTERN...": cells made ahead (IV_POOL=2).
+# shellcheck disable=SC2086
+again "[clone] " IV_FORK_MODE=clone ${IV_AGAIN_CLONE:-}
+# shellcheck disable=SC2086
+again "[pool] " IV_POOL=2 ${IV_AGAIN_POOL:-}
 echo "$pass passed, $failn failed"
 [ "$failn" = 0 ]

@@ -38,6 +38,7 @@
 #define CELL_NOFILE  64
 #define NET_NOFILE   1024 /* a networked cVM serves clients: a descriptor each */
 #define HANDSHAKE_MS 10000
+#define PARK_MS	     HANDSHAKE_MS /* how long a parking cell may take to reach its wait */
 
 struct child_fds;
 /* Moves fd above the fixed numbers so that dup3 in the child cannot clobber it. */
@@ -420,6 +421,11 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	/* the normal policy, whatever the thread that made it runs with (the
+	 * pool's runs SCHED_IDLE) */
+	struct sched_param none = {0};
+	if (sched_getscheduler(0) != SCHED_OTHER)
+		sched_setscheduler(0, SCHED_OTHER, &none);
 
 	/* a networked cVM's own (features/net), or the empty one all share */
 	if (setns(spec->netns >= 0 ? spec->netns : null_netns, CLONE_NEWNET))
@@ -499,10 +505,13 @@ struct child_args {
 	struct child_fds f;
 	int mntns;
 	int *pidfd;
+	char *stack; /* CHILD_STACK bytes */
 };
 
-/* The cell's first moments run here, on this stack (deploys are one at a time). */
-static char child_stack[64 * 1024] __attribute__((aligned(16)));
+/* The cell's first moments run on a stack of their own, one per spawn
+ * (cells are made on several threads: the main one, the pool's, cgroup
+ * spawners), freed once the child has executed the stub (CLONE_VFORK). */
+#define CHILD_STACK (64 * 1024)
 
 static int child_entry(void *arg)
 {
@@ -514,7 +523,7 @@ static int child_entry(void *arg)
 static pid_t make_child(void *arg)
 {
 	struct child_args *a = arg;
-	pid_t pid = clone(child_entry, child_stack + sizeof(child_stack),
+	pid_t pid = clone(child_entry, a->stack + CHILD_STACK,
 			  CLONE_VM | CLONE_VFORK | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
 				  CLONE_PIDFD | SIGCHLD,
 			  a, a->pidfd);
@@ -569,11 +578,16 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	 * exec) on a stack of its own, and this thread waits until the stub is
 	 * executing or the child has failed. */
 	int pidfd = -1;
-	struct child_args ca = {spec, f, mntns, &pidfd};
+	struct child_args ca = {spec, f, mntns, &pidfd, aligned_alloc(16, CHILD_STACK)};
+	if (!ca.stack) {
+		iv_fail(err, "cVM '%s': out of memory", name);
+		goto out;
+	}
 	/* A program is born in its memory cgroup (cgroup.c): its clone is made
 	 * by a thread that sits there. */
 	pid_t pid = iv_cgroup_clone(name, spec->cgroup_limit, make_child, &ca, cell->cgroup,
 				    sizeof(cell->cgroup));
+	free(ca.stack);
 	if (pid < 0)
 		errno = -pid;
 	if (pid < 0) {
@@ -609,10 +623,6 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
 	fcntl(cell->listener, F_SETFD, FD_CLOEXEC);
 	/* The cVM thread and the server hand the CPU to each other directly. */
 	ioctl(cell->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-	/* Seized once the stub is done (a stop before would wait on us), so that
-	 * faults are seen with their address; EXITKILL: no cell outlives us. */
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_EXITKILL))
-		iv_vlog("cVM '%s': ptrace seize failed: %s", name, strerror(errno));
 	cell->console = pipefd[0];
 	cell->errcons = errfd[0];
 	pipefd[0] = errfd[0] = -1;
@@ -640,29 +650,174 @@ out:
 	return rc;
 }
 
+/* Seized by the thread that reaps it (the main thread) once the stub is
+ * done (a stop before would wait on us), so that faults are seen with their
+ * address; EXITKILL: no cell outlives the monitor. */
+static void seize(struct iv_cell *cell, const char *name)
+{
+	if (ptrace(PTRACE_SEIZE, cell->pid, 0, PTRACE_O_EXITKILL))
+		iv_vlog("cVM '%s': ptrace seize failed: %s", name, strerror(errno));
+}
+
+/* Waits for the stub's report once it runs on its own: end of file (it
+ * entered the cVM, or a program's exec closed the socket), or why it failed. */
+static int started(struct iv_cell *cell, const char *name, struct iv_err *err)
+{
+	char msg[16];
+	struct pollfd pfd = {cell->ctl, POLLIN, 0};
+	int r = poll(&pfd, 1, HANDSHAKE_MS);
+	ssize_t n = r > 0 ? read(cell->ctl, msg, sizeof(msg)) : 0;
+	if (r == 0)
+		return iv_fail(err, "cVM '%s': the cell did not start %s within %d ms", name,
+			       cell->program ? "its program" : "its cVM", HANDSHAKE_MS);
+	if (n == 9 && msg[0] == IV_CTL_FAIL)
+		return fail_report(name, msg, err);
+	if (n > 0)
+		return iv_fail(err, "cVM '%s': the cell sent a malformed report", name);
+	/* (an end of file is also a cell that died: the reaper reports that) */
+	return 0;
+}
+
+static int answer(int listener, uint64_t id, int error)
+{
+	struct seccomp_notif_resp resp = {.id = id, .error = error};
+	return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
 int iv_cell_go(struct iv_cell *cell, const char *name, struct iv_err *err)
 {
-	char go = IV_CTL_GO, msg[16];
-	ssize_t n = write(cell->ctl, &go, 1);
+	char go = IV_CTL_GO;
 	int rc = 0;
-	if (n != 1)
-		rc = iv_fail(err, "cVM '%s': the cell died before it started", name);
-	/* A program: the stub's exec closes the socket (end of file), or the
-	 * stub says why it failed.  An end of file is also a cell that died:
-	 * the reaper reports that. */
-	else if (cell->program) {
-		struct pollfd pfd = {cell->ctl, POLLIN, 0};
-		int r = poll(&pfd, 1, HANDSHAKE_MS);
-		n = r > 0 ? read(cell->ctl, msg, sizeof(msg)) : 0;
-		if (r == 0)
-			rc = iv_fail(err, "cVM '%s': the cell did not start its program within %d ms",
-				     name, HANDSHAKE_MS);
-		else if (n == 9 && msg[0] == IV_CTL_FAIL)
-			rc = fail_report(name, msg, err);
-		else if (n > 0)
-			rc = iv_fail(err, "cVM '%s': the cell sent a malformed report", name);
+	seize(cell, name);
+	if (cell->parked) {
+		cell->parked = 0;
+		if (answer(cell->listener, cell->park_id, 0))
+			rc = iv_fail(err, "cVM '%s': its parked cell died before it started", name);
+		else
+			rc = started(cell, name, err);
+	} else {
+		if (write(cell->ctl, &go, 1) != 1)
+			rc = iv_fail(err, "cVM '%s': the cell died before it started", name);
+		else if (cell->program)
+			rc = started(cell, name, err);
 	}
 	close(cell->ctl);
 	cell->ctl = -1;
 	return rc;
+}
+
+/* ---- cells made ahead (parked) ---- */
+
+/* The parked cell's next IV_SYS_PARK, or its report of the step that failed. */
+static int repark(struct iv_cell *cell, const char *name, struct iv_err *err)
+{
+	struct pollfd pfd[2] = {{cell->listener, POLLIN, 0}, {cell->ctl, POLLIN, 0}};
+	struct seccomp_notif req;
+	char msg[16];
+	memset(&req, 0, sizeof(req));
+	int r = poll(pfd, 2, PARK_MS);
+	if (r > 0 && (pfd[1].revents & POLLIN)) {
+		ssize_t n = read(cell->ctl, msg, sizeof(msg));
+		return n == 9 && msg[0] == IV_CTL_FAIL
+			       ? fail_report(name, msg, err)
+			       : iv_fail(err, "cVM '%s': its parked cell died", name);
+	}
+	if (r != 1 || ioctl(cell->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) ||
+	    req.pid != (uint32_t)cell->pid || req.data.nr != IV_SYS_PARK)
+		return iv_fail(err, "cVM '%s': its cell did not park", name);
+	cell->park_id = req.id;
+	return 0;
+}
+
+int iv_cell_park(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_err *err)
+{
+	struct iv_plan plan = {0};
+	plan.hdr.entry_kind = IV_PLAN_ENTRY_PARK;
+	int rc = iv_policy_build(&plan, 0, err);
+	if (rc == 0)
+		rc = iv_cell_spawn(cell, spec, &plan, -1, NULL, 0, err);
+	iv_plan_free(&plan);
+	if (rc) {
+		iv_cell_discard(cell);
+		return -1;
+	}
+	char go = IV_CTL_GO;
+	if (write(cell->ctl, &go, 1) != 1)
+		rc = iv_fail(err, "cVM '%s': its cell died before it parked", spec->name);
+	if (rc || repark(cell, spec->name, err)) {
+		iv_cell_discard(cell);
+		return -1;
+	}
+	cell->parked = 1;
+	return 0;
+}
+
+/* Puts fd at number to in the parked cell; 0 or -errno. */
+static int give_fd(struct iv_cell *cell, int fd, int to)
+{
+	struct seccomp_notif_addfd a = {.id = cell->park_id,
+					.flags = SECCOMP_ADDFD_FLAG_SETFD,
+					.srcfd = (uint32_t)fd,
+					.newfd = (uint32_t)to};
+	return ioctl(cell->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) == to ? 0 : -errno;
+}
+
+int iv_cell_hand(struct iv_cell *cell, const char *name, struct iv_plan *plan, int elf_fd,
+		 const int *extra, int nextra, struct iv_err *err)
+{
+	int plan_fd = iv_plan_finish(plan, err);
+	if (plan_fd < 0)
+		return -1;
+	int r = give_fd(cell, plan_fd, IV_FD_PLAN);
+	if (r == 0)
+		r = give_fd(cell, elf_fd >= 0 ? elf_fd : devnull, IV_FD_ELF);
+	for (int i = 0; r == 0 && i < nextra && i < IV_MAX_EXTRA; i++)
+		r = give_fd(cell, extra[i], IV_FD_EXTRA + i);
+	close(plan_fd);
+	if (r)
+		return iv_fail(err, "cVM '%s': its parked cell cannot take its plan: %s", name,
+			       strerror(-r));
+	if (elf_fd >= 0)
+		close(elf_fd);
+	return 0;
+}
+
+int iv_cell_preload(struct iv_cell *cell, const char *name, struct iv_plan *plan, int elf_fd,
+		    const int *extra, int nextra, struct iv_err *err)
+{
+	plan->hdr.park = 1;
+	int rc = iv_cell_hand(cell, name, plan, elf_fd, extra, nextra, err);
+	plan->hdr.park = 0;
+	if (rc) {
+		if (elf_fd >= 0)
+			close(elf_fd);
+		return -1;
+	}
+	if (answer(cell->listener, cell->park_id, 0))
+		return iv_fail(err, "cVM '%s': its parked cell died", name);
+	return repark(cell, name, err);
+}
+
+int iv_cell_parked_alive(struct iv_cell *cell)
+{
+	uint64_t id = cell->park_id;
+	return cell->parked && ioctl(cell->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+void iv_cell_discard(struct iv_cell *cell)
+{
+	if (cell->pidfd >= 0) {
+		/* only the stub ran in it: it ends at once (ECHILD: reaped already) */
+		siginfo_t si;
+		syscall(SYS_pidfd_send_signal, cell->pidfd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, (id_t)cell->pidfd, &si, WEXITED | __WALL);
+	}
+	int *fds[] = {&cell->pidfd, &cell->listener, &cell->console, &cell->errcons, &cell->ctl};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	cell->parked = 0;
+	cell->pid = 0;
 }

@@ -91,11 +91,6 @@ int iv_plan_finish(struct iv_plan *p, struct iv_err *err)
 	h->filter_len = p->filter_len;
 	uint64_t data_off = (h->filter_off + filter_bytes + 7) & ~7UL;
 	h->total = data_off + p->dlen;
-	if (h->entry_kind == IV_PLAN_ENTRY_EXEC)
-		h->exec_off += data_off;
-	for (size_t i = 0; i < p->nops; i++)
-		if (p->ops[i].kind == IV_OP_COPY || p->ops[i].kind == IV_OP_SIGACTION)
-			p->ops[i].arg += data_off;
 
 	int fd = memfd_create("iv-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
@@ -107,9 +102,18 @@ int iv_plan_finish(struct iv_plan *p, struct iv_err *err)
 		return iv_fail(err, "plan: cannot size %llu bytes: %s",
 			       (unsigned long long)h->total, strerror(errno));
 	}
-	memcpy(m, h, sizeof(*h));
+	/* Offsets into the data are made the blob's here, in the copy only: a
+	 * plan may be finished again (a parked cell that died: a new one). */
+	struct iv_plan_hdr *mh = (struct iv_plan_hdr *)m;
+	memcpy(mh, h, sizeof(*h));
+	if (h->entry_kind == IV_PLAN_ENTRY_EXEC)
+		mh->exec_off += data_off;
 	if (ops_bytes) /* (a program's plan has none: p->ops is NULL) */
 		memcpy(m + h->ops_off, p->ops, ops_bytes);
+	struct iv_plan_op *mops = (struct iv_plan_op *)(m + h->ops_off);
+	for (size_t i = 0; i < p->nops; i++)
+		if (mops[i].kind == IV_OP_COPY || mops[i].kind == IV_OP_SIGACTION)
+			mops[i].arg += data_off;
 	memcpy(m + h->filter_off, p->filter, filter_bytes);
 	if (p->dlen)
 		memcpy(m + data_off, p->data, p->dlen);

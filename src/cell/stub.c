@@ -128,8 +128,7 @@ static const char *next_str(const char **p, const char *end)
  * inside the cell's root, under the filter already installed.  The
  * control socket is closed by the exec itself: the monitor reads its end
  * of file as success, or the failure reported here. */
-static __attribute__((noreturn)) void exec_program(const struct iv_plan_hdr *h,
-						   const uint8_t *plan)
+static __attribute__((noreturn)) void exec_program(const struct iv_plan_hdr *h, const uint8_t *plan)
 {
 	if (h->exec_off > h->total || h->exec_len > h->total - h->exec_off ||
 	    h->exec_argc + h->exec_envc + 2 > IV_PLAN_MAX_VEC)
@@ -150,8 +149,8 @@ static __attribute__((noreturn)) void exec_program(const struct iv_plan_hdr *h,
 	long r;
 	if (*path) {
 		sc3(SYS_close, IV_FD_ELF, 0, 0);
-		r = sc6(SYS_execveat, AT_FDCWD, (long)path, (long)vec, (long)(vec + h->exec_argc + 1),
-			0, 0);
+		r = sc6(SYS_execveat, AT_FDCWD, (long)path, (long)vec,
+			(long)(vec + h->exec_argc + 1), 0, 0);
 	} else {
 		sc3(SYS_fcntl, IV_FD_ELF, F_SETFD, FD_CLOEXEC);
 		r = sc6(SYS_execveat, IV_FD_ELF, (long)"", (long)vec,
@@ -183,43 +182,38 @@ static long move_vdso(const struct iv_plan_op *op, uint64_t here)
 	return bad(r) ? r : sc3(SYS_arch_prctl, ARCH_MAP_VDSO_64, op->addr, 0);
 }
 
-__attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
+/* Reads the plan at IV_FD_PLAN into *h, maps it and runs its ops; returns
+ * where it is mapped. */
+static const uint8_t *run_plan(struct iv_plan_hdr *h, const uint64_t *sp)
 {
-	/* Not dumpable: the cell's /proc files belong to root and no process
-	 * of its uid (a template's forks share it) may ptrace it or read its
-	 * memory; the monitor still can, with CAP_SYS_PTRACE.  exec made it
-	 * dumpable again; forks inherit this. */
-	long r = sc3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
-	if (bad(r))
-		fail(IV_STEP_EXEC, r);
-	struct iv_plan_hdr h;
-	r = sc6(SYS_pread64, IV_FD_PLAN, (long)&h, sizeof(h), 0, 0, 0);
-	if (r != (long)sizeof(h) || h.magic != IV_PLAN_MAGIC || h.version != IV_PLAN_VERSION)
+	long r = sc6(SYS_pread64, IV_FD_PLAN, (long)h, sizeof(*h), 0, 0, 0);
+	if (r != (long)sizeof(*h) || h->magic != IV_PLAN_MAGIC || h->version != IV_PLAN_VERSION)
 		fail(IV_STEP_PLAN, bad(r) ? r : -22);
 
 	/* A restore says where: the kernel's choice may be where restored memory goes. */
-	long pl = sc6(SYS_mmap, (long)h.plan_at, (long)h.total, PROT_READ,
-		      MAP_PRIVATE | (h.plan_at ? MAP_FIXED_NOREPLACE : 0), IV_FD_PLAN, 0);
-	if (!bad(pl) && h.plan_at && (uint64_t)pl != h.plan_at)
+	long pl = sc6(SYS_mmap, (long)h->plan_at, (long)h->total, PROT_READ,
+		      MAP_PRIVATE | (h->plan_at ? MAP_FIXED_NOREPLACE : 0), IV_FD_PLAN, 0);
+	if (!bad(pl) && h->plan_at && (uint64_t)pl != h->plan_at)
 		pl = -17; /* EEXIST: a kernel that took it as a hint */
 	if (bad(pl))
 		fail(IV_STEP_PLAN, pl);
 	const uint8_t *plan = (const uint8_t *)pl;
-	const struct iv_plan_op *ops = (const struct iv_plan_op *)(plan + h.ops_off);
-	if (h.ops_off > h.total || h.nops > (h.total - h.ops_off) / sizeof(*ops) ||
-	    h.filter_off > h.total || h.filter_len > (h.total - h.filter_off) / 8)
+	const struct iv_plan_op *ops = (const struct iv_plan_op *)(plan + h->ops_off);
+	if (h->ops_off > h->total || h->nops > (h->total - h->ops_off) / sizeof(*ops) ||
+	    h->filter_off > h->total || h->filter_len > (h->total - h->filter_off) / 8)
 		fail(IV_STEP_PLAN, -22);
 
 	uint64_t stub_end = ((uint64_t)_end + 4095) & ~4095ULL;
-	for (uint64_t i = 0; i < h.nops; i++) {
+	for (uint64_t i = 0; i < h->nops; i++) {
 		const struct iv_plan_op *op = &ops[i];
 		/* Nothing of a plan may touch the stub itself (it has no filter yet)
 		 * nor the plan. */
-		if (op->kind != IV_OP_CLOSE && op->kind != IV_OP_VDSO && op->kind != IV_OP_SIGACTION &&
+		if (op->kind != IV_OP_CLOSE && op->kind != IV_OP_VDSO &&
+		    op->kind != IV_OP_SIGACTION &&
 		    (op->addr < IV_USER_MIN || op->addr > IV_USER_TOP ||
 		     op->len > IV_USER_TOP - op->addr ||
 		     (op->addr < stub_end && op->addr + op->len > IV_STUB_BASE) ||
-		     (op->addr < (uint64_t)pl + h.total && op->addr + op->len > (uint64_t)pl)))
+		     (op->addr < (uint64_t)pl + h->total && op->addr + op->len > (uint64_t)pl)))
 			fail(IV_STEP_OP, -22);
 		switch (op->kind) {
 		case IV_OP_MAP_FILE:
@@ -237,7 +231,7 @@ __attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
 				r = 0; /* (EEXIST, ENOMEM: room that is only nice to have) */
 			break;
 		case IV_OP_COPY:
-			if (op->arg > h.total || op->len > h.total - op->arg)
+			if (op->arg > h->total || op->len > h->total - op->arg)
 				fail(IV_STEP_OP, -22);
 			memcpy((void *)op->addr, plan + op->arg, op->len);
 			r = 0;
@@ -264,7 +258,7 @@ __attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
 			r = move_vdso(op, vdso_of(sp));
 			break;
 		case IV_OP_SIGACTION:
-			if (op->arg > h.total || op->len != 32 || op->len > h.total - op->arg)
+			if (op->arg > h->total || op->len != 32 || op->len > h->total - op->arg)
 				fail(IV_STEP_OP, -22);
 			r = sc6(SYS_rt_sigaction, op->prot, (long)(plan + op->arg), 0, 8, 0, 0);
 			break;
@@ -274,16 +268,73 @@ __attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
 		if (bad(r))
 			fail(IV_STEP_OP, r);
 	}
+	return plan;
+}
+
+/* Closes the control socket (the monitor sees its end of file) and jumps
+ * into the cVM. */
+static __attribute__((noreturn)) void enter(const struct iv_plan_hdr *h)
+{
+	sc3(SYS_close, IV_FD_CTL, 0, 0);
+	if (h->entry_kind == IV_PLAN_ENTRY_SIGRETURN)
+		iv_stub_sigreturn(h->sp, h->fsbase, h->gsbase);
+	iv_stub_enter(h->entry, h->sp, h->entry_kind, h->argc, h->argv, h->envp);
+}
+
+/*
+ * A parked cell (IV_PLAN_ENTRY_PARK): made ahead of its cVM, its filter on
+ * and its listener handed over, it waits in IV_SYS_PARK, a call only the
+ * monitor answers.  The monitor puts the cVM's plan at IV_FD_PLAN (its ELF,
+ * its extra descriptors at theirs) and answers 0; the plan then runs under
+ * the filter already installed, and the cell reports as at any start: end
+ * of file on the control socket once it enters the cVM, or the step that
+ * failed.  A plan that says park (a cell made ahead with its cVM laid out)
+ * waits in IV_SYS_PARK once more before it enters, for the go.  Any other
+ * answer (the listener closed: the monitor has gone) ends the cell.
+ */
+static __attribute__((noreturn)) void unpark(const uint64_t *sp)
+{
+	if (sc6(IV_SYS_PARK, 0, 0, 0, 0, 0, 0) != 0)
+		for (;;)
+			sc3(SYS_exit_group, 127, 0, 0);
+	struct iv_plan_hdr h;
+	const uint8_t *plan = run_plan(&h, sp);
+	/* (the filter is the parked one: the monitor parks only cells whose cVM has it) */
+	if (h.entry_kind != IV_PLAN_ENTRY_PROCESS && h.entry_kind != IV_PLAN_ENTRY_FUNCTION &&
+	    h.entry_kind != IV_PLAN_ENTRY_SIGRETURN)
+		fail(IV_STEP_PLAN, -22);
+	sc3(SYS_munmap, plan, h.total, 0);
+	sc3(SYS_close, IV_FD_PLAN, 0, 0);
+	sc3(SYS_close, IV_FD_ELF, 0, 0);
+	if (h.park && sc6(IV_SYS_PARK, 0, 0, 0, 0, 0, 0) != 0)
+		for (;;)
+			sc3(SYS_exit_group, 127, 0, 0);
+	enter(&h);
+}
+
+__attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
+{
+	/* Not dumpable: the cell's /proc files belong to root and no process
+	 * of its uid (a template's forks share it) may ptrace it or read its
+	 * memory; the monitor still can, with CAP_SYS_PTRACE.  exec made it
+	 * dumpable again; forks inherit this. */
+	long r = sc3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
+	if (bad(r))
+		fail(IV_STEP_EXEC, r);
+	struct iv_plan_hdr h;
+	const uint8_t *plan = run_plan(&h, sp);
 
 	if (h.filter_len == 0 || h.filter_len * 8 > sizeof(filter_copy))
 		fail(IV_STEP_FILTER, -22);
 	memcpy(filter_copy, plan + h.filter_off, h.filter_len * 8);
 	int exec = h.entry_kind == IV_PLAN_ENTRY_EXEC;
-	if (!exec) /* a program's exec blob is read after the go */
-		sc3(SYS_munmap, pl, h.total, 0);
-	sc3(SYS_close, IV_FD_PLAN, 0, 0);
-	if (!exec)
+	if (!exec) { /* a program's exec blob is read after the go */
+		sc3(SYS_munmap, plan, h.total, 0);
+		sc3(SYS_close, IV_FD_PLAN, 0, 0);
 		sc3(SYS_close, IV_FD_ELF, 0, 0);
+	} else {
+		sc3(SYS_close, IV_FD_PLAN, 0, 0);
+	}
 
 	struct sock_fprog prog = {(unsigned short)h.filter_len, filter_copy};
 	long lfd =
@@ -302,13 +353,12 @@ __attribute__((noreturn)) void iv_stub_main(const uint64_t *sp)
 	char go = 0;
 	if (sc3(SYS_read, IV_FD_CTL, &go, 1) != 1 || go != IV_CTL_GO)
 		sc3(SYS_exit_group, 127, 0, 0);
-	/* The monitor holds its own copy of the listener now. */
+	/* The monitor holds its own copy of the listener now (the only one
+	 * left: should the monitor die, a parked cell's wait fails). */
 	sc3(SYS_close, lfd, 0, 0);
 	if (exec)
 		exec_program(&h, plan);
-	sc3(SYS_close, IV_FD_CTL, 0, 0);
-
-	if (h.entry_kind == IV_PLAN_ENTRY_SIGRETURN)
-		iv_stub_sigreturn(h.sp, h.fsbase, h.gsbase);
-	iv_stub_enter(h.entry, h.sp, h.entry_kind, h.argc, h.argv, h.envp);
+	if (h.entry_kind == IV_PLAN_ENTRY_PARK)
+		unpark(sp);
+	enter(&h);
 }

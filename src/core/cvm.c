@@ -178,9 +178,8 @@ static int load_program(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, stru
 			close(fd);
 		return iv_fail(err, "cVM '%s': out of memory", cfg->name);
 	}
-	cvm->image_lo = PROGRAM_CAPS_LO;
-	cvm->image_hi = PROGRAM_CAPS_LO;
-	cvm->stack_lo = cvm->stack_hi = PROGRAM_CAPS_HI;
+	cvm->lay = (struct iv_layout){PROGRAM_CAPS_LO, PROGRAM_CAPS_LO, PROGRAM_CAPS_HI,
+				      PROGRAM_CAPS_HI};
 	*elf_fd = fd;
 	return 0;
 }
@@ -202,18 +201,19 @@ int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err)
 	return check_stack(cfg, err);
 }
 
-static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_err *err)
+/* Plans cfg's runtime: its image, its stack (where both lie into *lay). */
+static int load(const struct iv_cvm_cfg *cfg, struct iv_layout *lay, struct iv_plan *p, int *elf_fd,
+		struct iv_err *err)
 {
-	struct iv_cvm_cfg *cfg = cvm->cfg;
 	struct iv_elf elf;
 	int fd, rc;
 	if (check_stack(cfg, err) || read_runtime(cfg, &elf, &fd, err))
 		return -1;
 	uint64_t stack = stack_size(cfg);
-	cvm->stack_hi = cfg->end;
-	cvm->stack_lo = cfg->end - stack;
-	cvm->image_lo = elf.lo;
-	cvm->image_hi = elf.hi;
+	lay->stack_hi = cfg->end;
+	lay->stack_lo = cfg->end - stack;
+	lay->image_lo = elf.lo;
+	lay->image_hi = elf.hi;
 	iv_vlog("ELF BASE = 0x%llx, MAP SIZE = 0x%llx, ENTRY = 0x%llx, %s entry",
 		(unsigned long long)elf.lo, (unsigned long long)(elf.hi - elf.lo),
 		(unsigned long long)elf.entry,
@@ -222,14 +222,14 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 	uint64_t sp;
 	rc = plan_image(p, &elf);
 	/* the lowest stack page stays a guard */
-	rc |= iv_plan_op(p, IV_OP_MAP_ANON, cvm->stack_lo, stack, 0, 0);
-	rc |= iv_plan_op(p, IV_OP_PROTECT, cvm->stack_lo, IV_PAGE, 0, 0);
+	rc |= iv_plan_op(p, IV_OP_MAP_ANON, lay->stack_lo, stack, 0, 0);
+	rc |= iv_plan_op(p, IV_OP_PROTECT, lay->stack_lo, IV_PAGE, 0, 0);
 	if (rc) {
 		iv_elf_free(&elf);
 		close(fd);
 		return iv_fail(err, "out of memory");
 	}
-	rc = iv_stack_build(p, &elf, cvm->stack_hi, cfg->argv, cfg->envp, &sp, err);
+	rc = iv_stack_build(p, &elf, lay->stack_hi, cfg->argv, cfg->envp, &sp, err);
 	p->hdr.entry = elf.entry;
 	p->hdr.sp = sp;
 	p->hdr.entry_kind =
@@ -239,10 +239,104 @@ static int load(struct iv_cvm *cvm, struct iv_plan *p, int *elf_fd, struct iv_er
 		close(fd);
 		return -1;
 	}
-	iv_vlog("[cVM STACKs] = [0x%llx -- 0x%llx], sp = 0x%llx", (unsigned long long)cvm->stack_lo,
-		(unsigned long long)cvm->stack_hi, (unsigned long long)sp);
+	iv_vlog("[cVM STACKs] = [0x%llx -- 0x%llx], sp = 0x%llx", (unsigned long long)lay->stack_lo,
+		(unsigned long long)lay->stack_hi, (unsigned long long)sp);
 	*elf_fd = fd;
 	return 0;
+}
+
+void iv_cvm_cell_spec(const struct iv_cvm *cvm, struct iv_cell_spec *spec)
+{
+	const struct iv_cvm_cfg *cfg = cvm->cfg;
+	/* A template's forks count in user namespaces of their own: its budget
+	 * bounds the family's total. */
+	*spec = (struct iv_cell_spec){
+		.name = cfg->name,
+		.disk = cfg->disk,
+		.disk_ro = cfg->disk_ro,
+		.mem = cfg->size,
+		.nproc = cfg->template_ ? CELL_NPROC_TEMPLATE : CELL_NPROC,
+		.uid = cfg->uid,
+		.gid = cfg->gid,
+		.stdin_fd = -1,
+		.stdin_path = cfg->stdin_path,
+		.cwd = cfg->cwd,
+		.program = cfg->program,
+		.netns = -1,
+		/* (a fork stays in its template's: no fork waits for a move) */
+		.cgroup_limit = cfg->program ? cfg->memory : 0,
+		.cap_dir = -1,
+	};
+}
+
+int iv_cvm_parkable(const struct iv_cvm_cfg *cfg)
+{
+	/* The baremetal filter; nothing the monitor gives a cell at its birth
+	 * but what its config says; nothing the cell opens at its birth (its
+	 * stdin file, its working directory: a cVM before it may change them,
+	 * and it must see them as they are at its deploy); and deployed by
+	 * iv_cvm_deploy (a fork is not: it is a clone of its template; a
+	 * restore is). */
+	return !cfg->program && !cfg->net.on && !cfg->stdin_monitor && !cfg->stdin_path &&
+	       !cfg->cwd && !cfg->notify_exit && (!cfg->resume || cfg->snapshot_path);
+}
+
+/* Whether a cell made from spec alone is the one the deploy needs (no
+ * feature added to it since). */
+static int parkable_spec(const struct iv_cell_spec *spec)
+{
+	return !spec->program && spec->netns < 0 && spec->cap_dir < 0 && spec->stdin_fd < 0 &&
+	       spec->cgroup_limit == 0;
+}
+
+/* The go, once its cell and server are ready (rc 0), and how it went. */
+static int start(struct iv_cvm *cvm, int rc, struct iv_err *err)
+{
+	struct iv_cvm_cfg *cfg = cvm->cfg;
+	if (rc == 0)
+		rc = iv_cell_go(&cvm->cell, cfg->name, err);
+	if (rc) {
+		snprintf(cvm->fail, sizeof(cvm->fail), "%s", err->msg);
+		iv_cvm_kill(cvm);
+		return -1;
+	}
+	cvm->state = IV_CVM_RUNNING;
+	iv_mark(cvm, IV_T_RUNNING);
+	iv_vlog("cVM '%s': cell %d running (uid %u, gid %u, seccomp listener %d)", cfg->name,
+		cvm->cell.pid, (unsigned)cvm->cell.uid, (unsigned)cvm->cell.gid,
+		cvm->cell.listener);
+	return 0;
+}
+
+int iv_cvm_preplan(const struct iv_cvm *cvm, struct iv_plan *plan, int *elf_fd,
+		   struct iv_layout *lay, struct iv_err *err)
+{
+	*elf_fd = -1;
+	if (load(cvm->cfg, lay, plan, elf_fd, err) || iv_policy_build(plan, 0, err)) {
+		if (*elf_fd >= 0)
+			close(*elf_fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* A cell made ahead for cvm (core/pool.c) with its image laid out: it only
+ * needs the go.  1 when it is in place, 0 when a feature wants more of
+ * its cell than its config says (then it is discarded). */
+static int take_preloaded(struct iv_cvm *cvm, struct iv_parked *pk, struct iv_err *err)
+{
+	struct iv_cell_spec spec;
+	iv_cvm_cell_spec(cvm, &spec);
+	if (!iv_cell_parked_alive(&pk->cell) || iv_features_cell(cvm, &spec, err) ||
+	    !parkable_spec(&spec)) {
+		iv_vlog("cVM '%s': its parked cell is gone: a new cell instead", cvm->cfg->name);
+		iv_cell_discard(&pk->cell);
+		return 0;
+	}
+	cvm->cell = pk->cell;
+	cvm->lay = pk->lay;
+	cvm->pidns = pk->pidns;
+	return 1;
 }
 
 int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
@@ -260,49 +354,57 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		(unsigned long long)cfg->size, (unsigned long long)cfg->begin,
 		(unsigned long long)cfg->end, cfg->callback_out ? cfg->callback_out : "monitor",
 		cfg->wait, (unsigned)cfg->uid, (unsigned)cfg->gid);
+	/* A cell made ahead (pool.c): laid out already, or waiting for its plan. */
+	struct iv_parked pk;
+	int parked = iv_cvm_parkable(cfg) && iv_pool_take(cvm, &pk);
+	if (parked && pk.preloaded && take_preloaded(cvm, &pk, err)) {
+		iv_mark(cvm, IV_T_LOADED);
+		iv_mark(cvm, IV_T_CELL);
+		int rc = iv_server_start(cvm, err);
+		return start(cvm, rc, err);
+	}
+	parked = parked && !pk.preloaded;
 	int extra[IV_MAX_EXTRA], nextra = 0;
 	/* A feature may plan the cell (a restore maps its pages file where
 	 * others map their ELF); else the runtime is loaded. */
 	int rc = iv_features_plan(cvm, &plan, &elf_fd, extra, &nextra, err);
 	if (rc == IV_NOT_MINE)
 		rc = cfg->program ? load_program(cvm, &plan, &elf_fd, err)
-				  : load(cvm, &plan, &elf_fd, err);
+				  : load(cfg, &cvm->lay, &plan, &elf_fd, err);
+	int policy = (cfg->program ? IV_POLICY_PROGRAM : 0) | (cfg->net.on ? IV_POLICY_NET : 0) |
+		     (cfg->notify_exit ? IV_POLICY_NOTIFY_EXIT : 0) |
+		     (cvm->brk_answer ? IV_POLICY_NOTIFY_BRK : 0);
 	if (rc == 0)
-		rc = iv_policy_build(&plan,
-				     (cfg->program ? IV_POLICY_PROGRAM : 0) |
-					     (cfg->net.on ? IV_POLICY_NET : 0) |
-					     (cfg->notify_exit ? IV_POLICY_NOTIFY_EXIT : 0) |
-					     (cvm->brk_answer ? IV_POLICY_NOTIFY_BRK : 0),
-				     err);
+		rc = iv_policy_build(&plan, policy, err);
 	iv_mark(cvm, IV_T_LOADED);
-	/* A template's forks count in user namespaces of their own: its budget
-	 * bounds the family's total. */
-	struct iv_cell_spec spec = {
-		.name = cfg->name,
-		.disk = cfg->disk,
-		.disk_ro = cfg->disk_ro,
-		.mem = cfg->size,
-		.nproc = cfg->template_ ? CELL_NPROC_TEMPLATE : CELL_NPROC,
-		.uid = cfg->uid,
-		.gid = cfg->gid,
-		.stdin_fd = -1,
-		.stdin_path = cfg->stdin_path,
-		.cwd = cfg->cwd,
-		.program = cfg->program,
-		.netns = -1,
-		/* (a fork stays in its template's: no fork waits for a move) */
-		.cgroup_limit = cfg->program ? cfg->memory : 0,
-		.cap_dir = -1,
-	};
+	struct iv_cell_spec spec;
+	iv_cvm_cell_spec(cvm, &spec);
 	if (rc == 0 && cfg->stdin_monitor && (spec.stdin_fd = iv_open_monitor_stdin()) < 0)
 		rc = iv_fail(err, "cVM '%s': the monitor's stdin cannot be reopened read-only: %s",
 			     cfg->name, strerror(errno));
 	/* a feature may add to it (a networked cVM's namespace, a program's /cap) */
 	if (rc == 0)
 		rc = iv_features_cell(cvm, &spec, err);
-	if (rc == 0)
+	/* the cell parked for it, if it is the one this plan needs, else a new one */
+	if (parked && (rc || policy || !parkable_spec(&spec))) {
+		iv_cell_discard(&pk.cell);
+		parked = 0;
+	}
+	if (rc == 0 && parked) {
+		cvm->cell = pk.cell;
+		int bad = !iv_cell_parked_alive(&cvm->cell)
+				  ? iv_fail(err, "cVM '%s': its parked cell is gone", cfg->name)
+				  : iv_cell_hand(&cvm->cell, cfg->name, &plan, elf_fd, extra,
+						 nextra, err);
+		if (bad) {
+			iv_vlog("%s: a new cell instead", err->msg);
+			iv_cell_discard(&cvm->cell);
+			parked = 0;
+		}
+	}
+	if (rc == 0 && !parked)
 		rc = iv_cell_spawn(&cvm->cell, &spec, &plan, elf_fd, extra, nextra, err);
-	else if (elf_fd >= 0)
+	else if (rc && elf_fd >= 0)
 		close(elf_fd);
 	if (spec.stdin_fd >= 0)
 		close(spec.stdin_fd);
@@ -314,27 +416,20 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 		iv_cvm_note_pidns(cvm, cvm->cell.pid);
 	if (rc == 0)
 		rc = iv_server_start(cvm, err);
-	if (rc == 0)
-		rc = iv_cell_go(&cvm->cell, cfg->name, err);
-	if (rc) {
-		snprintf(cvm->fail, sizeof(cvm->fail), "%s", err->msg);
-		iv_cvm_kill(cvm);
-		return -1;
-	}
-	cvm->state = IV_CVM_RUNNING;
-	iv_mark(cvm, IV_T_RUNNING);
-	iv_vlog("cVM '%s': cell %d running (uid %u, gid %u, seccomp listener %d)", cfg->name,
-		cvm->cell.pid, (unsigned)cvm->cell.uid, (unsigned)cvm->cell.gid,
-		cvm->cell.listener);
-	return 0;
+	return start(cvm, rc, err);
 }
 
-void iv_cvm_note_pidns(struct iv_cvm *cvm, pid_t pid)
+uint64_t iv_pidns_of(pid_t pid)
 {
 	char path[64];
 	struct stat st;
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-	cvm->pidns = stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+void iv_cvm_note_pidns(struct iv_cvm *cvm, pid_t pid)
+{
+	cvm->pidns = iv_pidns_of(pid);
 }
 
 void iv_mark(struct iv_cvm *cvm, enum iv_phase p)

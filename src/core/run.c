@@ -399,6 +399,9 @@ int iv_run(struct iv_run *run)
 	struct iv_cvm *waiting = NULL, *deploying = NULL;
 	uint64_t not_before = 0;
 	int stop = 0, failed = 0, signalled = 0, released = 0;
+	struct iv_err perr;
+	if (iv_pool_start(run, run->pool_size, &perr))
+		iv_log("%s: every cell is made at its deploy", perr.msg);
 
 	for (;;) {
 		iv_features_step(run);
@@ -489,6 +492,7 @@ int iv_run(struct iv_run *run)
 			reap(run);
 		fire_timers(run);
 	}
+	iv_pool_stop(run);
 	close(epfd);
 	run->epfd = -1;
 	for (size_t i = 0; i < run->ncvms; i++)

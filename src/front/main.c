@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,11 +17,13 @@
 #include "tfork/tfork.h"
 
 static const char usage[] =
-	"usage: intravisor [-v] [--metrics FILE] -y CONFIG.yaml\n"
+	"usage: intravisor [-v] [--metrics FILE] [--pool N] -y CONFIG.yaml\n"
 	"       intravisor --ids -y CONFIG.yaml\n"
 	"  -y, --yaml FILE      deploy the cVMs described by FILE (capfiles, then cVMs)\n"
 	"  -v, --verbose        show the deployment steps: segments, stacks, capabilities\n"
 	"  -m, --metrics FILE   also write each cVM's phases (as printed at exit) as JSON\n"
+	"  -p, --pool N         make the cells of the next N cVMs ahead of their deploy, 0 to 64\n"
+	"                       (default: $IV_POOL, else 0; README \"Warm cells\")\n"
 	"  -i, --ids            print each cVM's name, uid and gid (the owner its disk needs),\n"
 	"                       start nothing\n"
 	"  -h, --help           show this help\n"
@@ -34,19 +37,23 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"yaml", required_argument, NULL, 'y'},	   {"verbose", no_argument, NULL, 'v'},
-		{"metrics", required_argument, NULL, 'm'}, {"ids", no_argument, NULL, 'i'},
-		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+		{"yaml", required_argument, NULL, 'y'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"metrics", required_argument, NULL, 'm'},
+		{"ids", no_argument, NULL, 'i'},
+		{"pool", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	uint64_t t0 = iv_now_ns();
-	const char *yaml = NULL, *metrics = NULL;
-	int c, ids = 0;
+	const char *yaml = NULL, *metrics = NULL, *pool = getenv("IV_POOL");
+	int c, ids = 0, pool_size = 0;
 	/* fds 0-2 are the monitor's stdin, stdout, stderr, never a file of its
 	 * own: a cVM may be given its stdin */
 	for (int fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
 			return 2;
-	while ((c = getopt_long(argc, argv, "y:vm:ih", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "y:vm:ihp:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'y':
 			yaml = optarg;
@@ -60,6 +67,9 @@ int main(int argc, char **argv)
 		case 'i':
 			ids = 1;
 			break;
+		case 'p':
+			pool = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -71,6 +81,17 @@ int main(int argc, char **argv)
 	if (!yaml || optind != argc) {
 		fputs(usage, stderr);
 		return 2;
+	}
+	if (pool && *pool) {
+		char *end;
+		long n = strtol(pool, &end, 10);
+		if (*end || n < 0 || n > 64) {
+			fprintf(stderr,
+				"intravisor: --pool (or IV_POOL): expected 0 to 64, got '%s'\n",
+				pool);
+			return 2;
+		}
+		pool_size = (int)n;
 	}
 
 	/* The features, each after those it builds on; a new one is one line. */
@@ -113,6 +134,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "intravisor: %s\n", err.msg);
 		status = 2;
 	} else {
+		run.pool_size = pool_size;
 		status = iv_run(&run);
 		/* one cVM: its own status, as a shell's for its program */
 		if (status == 1 && run.ncvms == 1)

@@ -91,8 +91,8 @@ struct iv_cvm_cfg {
 	int runtime_in_disk; /* program: runtime is a path inside its disk */
 	uint64_t memory;     /* program: bytes all its processes may use */
 	struct iv_net_cfg net;
-	char **caps;	     /* the keys it may use (cap files, streams, calls), NULL-terminated; */
-	int caps_given;	     /* without caps: every key (README "Sharing between cVMs") */
+	char **caps;	/* the keys it may use (cap files, streams, calls), NULL-terminated; */
+	int caps_given; /* without caps: every key (README "Sharing between cVMs") */
 	uint32_t call_timeout_ms; /* how long its cap calls wait for the callee (0: default) */
 	int line;
 };
@@ -237,6 +237,11 @@ struct iv_outbuf {
 	size_t len;
 };
 
+/* Where a cVM's image and stack lie (a program's: where its cap files go). */
+struct iv_layout {
+	uint64_t image_lo, image_hi, stack_lo, stack_hi;
+};
+
 struct iv_cvm {
 	int id;
 	struct iv_cvm_cfg *cfg;
@@ -251,8 +256,13 @@ struct iv_cvm {
 	int server_running;
 	volatile int stopping;
 
-	uint64_t image_lo, image_hi; /* where the ELF image lies */
-	uint64_t stack_lo, stack_hi;
+	union {
+		struct iv_layout lay;
+		struct {
+			uint64_t image_lo, image_hi; /* where the ELF image lies */
+			uint64_t stack_lo, stack_hi;
+		};
+	};
 	uint64_t pidns; /* the inode of its cell's pid namespace (its child processes' too) */
 	/* A restored cell's brk is not its template's: brk is notified and
 	 * answered with this (the template's), which a libc takes as a brk
@@ -296,6 +306,16 @@ int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err);
 /* Deploys one cVM: loads its ELF (or a feature plans it), spawns its cell
  * and starts serving it. */
 int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err);
+/* The cell cvm's deploy makes, as its config alone says (features may add
+ * to it at the deploy). */
+void iv_cvm_cell_spec(const struct iv_cvm *cvm, struct iv_cell_spec *spec);
+/* Whether a cVM of cfg can be given a cell made ahead (core/pool.c). */
+int iv_cvm_parkable(const struct iv_cvm_cfg *cfg);
+/* The plan of a parkable cVM that is not a restore, as its deploy would
+ * make it, from its config alone: its runtime's fd in *elf_fd, its layout
+ * in *lay (any thread may call it). */
+int iv_cvm_preplan(const struct iv_cvm *cvm, struct iv_plan *plan, int *elf_fd,
+		   struct iv_layout *lay, struct iv_err *err);
 /* Writes what the cVM wrote to stream (IV_OUT, IV_ERR) to the monitor's
  * stdout or stderr, labelled with its name, line by line. */
 void iv_cvm_output(struct iv_cvm *cvm, int stream, const char *buf, size_t len);
@@ -308,6 +328,8 @@ void iv_cvm_kill(struct iv_cvm *cvm);
 /* Notes the pid namespace of cvm's first process pid (its children are
  * there too: that is how their calls are known). */
 void iv_cvm_note_pidns(struct iv_cvm *cvm, pid_t pid);
+/* The inode of pid's pid namespace, 0 if it has gone. */
+uint64_t iv_pidns_of(pid_t pid);
 /* Called by the lifecycle loop once the cell has exited and been reaped. */
 void iv_cvm_report(struct iv_cvm *cvm);
 /* True when the cVM ended well (exit code 0, no signal, no failure). */
@@ -330,7 +352,29 @@ struct iv_run {
 	int epfd;
 	int wakefd;	      /* eventfd: a server thread has work for the main thread */
 	int stopping_servers; /* a leader's reap waits for its server to return */
+	int pool_size;	      /* cells made ahead of their cVMs (--pool; set before iv_run) */
+	struct iv_pool *pool; /* core/pool.c, while iv_run runs */
 };
+
+/* ---- cells made ahead of need (core/pool.c) ---- */
+
+/* Starts a thread that keeps cells parked for the next size parkable cVMs
+ * of the run (none with size 0). */
+int iv_pool_start(struct iv_run *run, int size, struct iv_err *err);
+/* A cell made ahead for a cVM: parked; preloaded, its plan has run (at
+ * lay) and it waits for the go. */
+struct iv_parked {
+	struct iv_cell cell;
+	int preloaded;
+	struct iv_layout lay;
+	uint64_t pidns;
+};
+/* The cell parked for cvm, if there is one (1, into *out; a cell being
+ * made for it is awaited); from then on none is made for it. */
+int iv_pool_take(struct iv_cvm *cvm, struct iv_parked *out);
+/* Ends the thread, kills and reaps the cells no cVM took; says how the
+ * pool did. */
+void iv_pool_stop(struct iv_run *run);
 
 /* Wakes the main thread (from any thread). */
 void iv_run_wake(struct iv_run *run);

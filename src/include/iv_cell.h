@@ -79,7 +79,8 @@ int iv_plan_sigaction(struct iv_plan *p, int sig, const void *act, size_t len);
  * path inside the cell's root ("": the runtime's fd) with argv and envp.
  * -1 on allocation failure or too many strings. */
 int iv_plan_exec(struct iv_plan *p, const char *path, char *const *argv, char *const *envp);
-/* Lays the plan out in a sealed memfd the stub reads; returns the fd or -1. */
+/* Lays the plan out in a sealed memfd the stub reads (again and again if
+ * need be); returns the fd or -1. */
 int iv_plan_finish(struct iv_plan *p, struct iv_err *err);
 void iv_plan_free(struct iv_plan *p);
 
@@ -103,7 +104,8 @@ int iv_policy_init(struct iv_err *err);
 #define IV_POLICY_PROGRAM     1 /* a program's (README "Programs") */
 #define IV_POLICY_NOTIFY_EXIT 2 /* exit_group reaches the monitor (reused forks) */
 #define IV_POLICY_NET	      4 /* a networked program's: it may also make sockets */
-#define IV_POLICY_NOTIFY_BRK  8 /* brk reaches the monitor (a restored cell: not the template's brk) */
+#define IV_POLICY_NOTIFY_BRK                                                                       \
+	8 /* brk reaches the monitor (a restored cell: not the template's brk) */
 int iv_policy_build(struct iv_plan *p, int kind, struct iv_err *err);
 
 /* A cell: a confined process that runs its stub, then its cVM. */
@@ -117,7 +119,9 @@ struct iv_cell {
 	uint64_t gadget; /* a syscall instruction in the stub (inject.c) */
 	uid_t uid;	 /* its credentials */
 	gid_t gid;
-	int program;	 /* its stub executes a program after the go */
+	int program;	  /* its stub executes a program after the go */
+	int parked;	  /* made ahead: waits in IV_SYS_PARK for its plan */
+	uint64_t park_id; /* that wait's notification */
 	char cgroup[192]; /* its memory cgroup's directory, "" if none (cgroup.c) */
 };
 
@@ -149,8 +153,30 @@ int iv_cell_spawn(struct iv_cell *cell, const struct iv_cell_spec *spec, struct 
  * and forbids truncating what lies beneath it (Landlock, where the kernel
  * has it): 0, or -1 with errno. */
 int iv_cell_cap_mount(int dir);
-/* Lets the stub jump into the cVM. */
+/* Lets the stub jump into the cVM (a parked cell: run the plan it was
+ * handed, then jump); seizes it first (the caller is its reaper). */
 int iv_cell_go(struct iv_cell *cell, const char *name, struct iv_err *err);
+/* A cell made ahead of its cVM (any thread may make one): spawned as spec
+ * says with the baremetal filter on and its listener taken, then parked in
+ * IV_SYS_PARK (its fds must be -1 before).  Nothing of a cVM is in it yet. */
+int iv_cell_park(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_err *err);
+/* Hands a parked cell its cVM's plan, ELF (taken on success) and extra
+ * descriptors; iv_cell_go then lets it run them.  -1 when the cell cannot
+ * take them (it died). */
+int iv_cell_hand(struct iv_cell *cell, const char *name, struct iv_plan *plan, int elf_fd,
+		 const int *extra, int nextra, struct iv_err *err);
+/* The same (elf_fd taken in any case), and the cell runs the plan at once
+ * and parks again: made ahead with its cVM laid out, it waits only for
+ * iv_cell_go. */
+int iv_cell_preload(struct iv_cell *cell, const char *name, struct iv_plan *plan, int elf_fd,
+		    const int *extra, int nextra, struct iv_err *err);
+/* Whether a parked cell still waits (not killed meanwhile: then its
+ * zombie may have been reaped by anyone waiting for the monitor's
+ * children, and it must not be taken for a cVM's). */
+int iv_cell_parked_alive(struct iv_cell *cell);
+/* Kills and reaps a cell that will not be used (one that ran only the
+ * stub) and closes its descriptors. */
+void iv_cell_discard(struct iv_cell *cell);
 /* Creates what every cell shares (the stub, the empty root, the null
  * network, mount namespaces per root); once per process, undone by fini. */
 int iv_cell_global_init(struct iv_err *err);
@@ -198,8 +224,8 @@ int iv_net_host_addr_in(uint32_t net, int prefix, uint32_t *found, char *ifname,
  * cgroup v1), here, and the process is then moved (which waits for an RCU
  * grace period).  With limit 0, or no memory cgroup (said once), just
  * fn(arg), out "". */
-pid_t iv_cgroup_clone(const char *name, uint64_t limit, pid_t (*fn)(void *), void *arg,
-		      char *out, size_t outlen);
+pid_t iv_cgroup_clone(const char *name, uint64_t limit, pid_t (*fn)(void *), void *arg, char *out,
+		      size_t outlen);
 /* Makes the threads that wait in fresh cgroups ready ahead of the first
  * program (their moves are paid in the background). */
 void iv_cgroup_prepare(void);

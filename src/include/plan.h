@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define IV_PLAN_MAGIC	0x314e414c50564955ULL /* "UIVPLAN1" */
-#define IV_PLAN_VERSION 2
+#define IV_PLAN_VERSION 3
 
 /* Fixed descriptors in a fresh cell. */
 #define IV_FD_CONSOLE_IN  0
@@ -67,8 +67,15 @@ enum iv_plan_entry {
 	IV_PLAN_ENTRY_PROCESS = 1,
 	IV_PLAN_ENTRY_FUNCTION = 2,
 	IV_PLAN_ENTRY_SIGRETURN = 3, /* a restored thread: set FS base, rt_sigreturn at sp */
-	IV_PLAN_ENTRY_EXEC = 4,	     /* a program: execve it (the exec blob) once the filter is on */
+	IV_PLAN_ENTRY_EXEC = 4, /* a program: execve it (the exec blob) once the filter is on */
+	IV_PLAN_ENTRY_PARK = 5, /* a cell made ahead: once the filter is on, wait in
+				 * IV_SYS_PARK for the cVM's plan (stub.c, unpark) */
 };
+
+/* The call a parked stub waits in: a hostcall number (IV_HC_BASE + 0xfff)
+ * beyond every hostcall, so that nothing a cVM makes is taken for it (its
+ * server answers ENOSYS to a cVM that makes it). */
+#define IV_SYS_PARK 0x2fff
 
 /* The exec blob (IV_PLAN_ENTRY_EXEC): NUL-terminated strings back to back,
  * the program's path inside the cell's root (empty: the file at IV_FD_ELF),
@@ -86,11 +93,13 @@ struct iv_plan_hdr {
 	uint64_t filter_len; /* number of instructions */
 	uint64_t entry;
 	uint64_t sp;
-	uint64_t argc, argv, envp; /* for IV_PLAN_ENTRY_FUNCTION */
-	uint64_t fsbase, gsbase;   /* for IV_PLAN_ENTRY_SIGRETURN */
-	uint64_t plan_at;	   /* if not 0, where the stub maps the plan: clear of every op */
+	uint64_t argc, argv, envp;   /* for IV_PLAN_ENTRY_FUNCTION */
+	uint64_t fsbase, gsbase;     /* for IV_PLAN_ENTRY_SIGRETURN */
+	uint64_t plan_at;	     /* if not 0, where the stub maps the plan: clear of every op */
 	uint64_t exec_off, exec_len; /* the exec blob */
 	uint64_t exec_argc, exec_envc;
+	uint64_t park; /* a parked cell's plan: once it has run, wait in IV_SYS_PARK again
+			* for the go (a cell made ahead with its cVM laid out) */
 };
 
 /* Messages on the control socket (each one byte tag + payload). */
