@@ -150,7 +150,9 @@ static uint32_t my_cpu(void)
  */
 static __attribute__((noreturn, used)) void nest_serve(struct iv_nest_slot *s)
 {
-	uint32_t seen = LOAD(&s->seq);
+	/* what was answered, not what was posted: the inner may have called
+	 * before this thread ran */
+	uint32_t seen = LOAD(&s->done);
 	for (;;) {
 		uint32_t now = LOAD(&s->seq), me = my_cpu();
 		if (now == seen) {

@@ -170,3 +170,16 @@ test_nested_bad_configs_are_refused_in_one_line_each() {
 	printf "cVMs:\n- name: a\n  runtime: $NEST\n  isolation:\n  - {base: 0x50000000, size: 0x10000000, begin: 0x10000000, end: 0x20000000}\n" |
 		nest_bad "5: key 'base': 0x50000000 does not lie in [begin, end)"
 }
+
+# The inner deployed first: its first hostcall is posted before its outer's
+# handler thread exists, which must take it up when it starts.
+test_nested_inner_deployed_before_its_outer_is_served() {
+	local y
+	y=$({ printf 'cVMs:\n- name: inner\n  runtime: %s\n  callback_out: outer\n' "$NEST"
+	      printf '  isolation:\n  - {base: 0x10000000, size: 0x10000000, begin: 0x10000000, end: 0x20000000}\n'
+	      printf -- '- name: outer\n  runtime: %s\n  args: "files 20"\n' "$NEST"
+	      printf '  isolation:\n  - {base: 0x20000000, size: 0x20000000, begin: 0x10000000, end: 0x30000000}\n'
+	    } | yaml first.yaml)
+	run_iv -y "$y"
+	expect_rc 0 && expect_out_has "[outer] inner: wrote " && expect_no_err "did not answer"
+}

@@ -494,10 +494,10 @@ static long hc_exit(struct iv_call *c)
 
 static int start(struct iv_run *run, struct iv_err *err)
 {
-	if (!base_exit) {
+	/* (each run: basic registers its own again when a run starts) */
+	if (iv_hostcall_handler(HC_EXIT) != hc_exit)
 		base_exit = iv_hostcall_handler(HC_EXIT);
-		iv_hostcall_register(HC_EXIT, "exit", hc_exit);
-	}
+	iv_hostcall_register(HC_EXIT, "exit", hc_exit);
 	iv_hostcall_register(HC_GET_MY_INNER, "get_my_inner", hc_get_my_inner);
 	iv_hostcall_register(HC_SYSCALL_HANDLER_PRB, "syscall_handler_prb", hc_handler_prb);
 	iv_hostcall_register(HC_GET_SC_CAPS, "get_sc_caps", hc_get_sc_caps);
