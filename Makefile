@@ -35,7 +35,8 @@ POSIX_EXAMPLES := $(B)/runtime/duktape/duktape $(B)/runtime/file/file $(B)/runti
 		  $(B)/runtime/mnist/mnist $(B)/runtime/cap_file/cap_file $(B)/runtime/cap_stream/cap_stream
 EXAMPLES := $(B)/runtime/hello_world/libhello.so $(B)/runtime/hc_test/libhc_test.so \
 	    $(B)/runtime/hello_multi/libhello_multi.so $(B)/runtime/heap_template/libheap.so \
-	    $(B)/runtime/mt_template/libmt.so $(POSIX_EXAMPLES)
+	    $(B)/runtime/mt_template/libmt.so $(B)/runtime/two_layers/libouter_h.so \
+	    $(B)/runtime/two_layers/libinner_h.so $(POSIX_EXAMPLES)
 TEST_CVMS := $(patsubst tests/cvm/%.c,$(B)/tests/%.so,$(wildcard tests/cvm/*.c)) \
 	     $(patsubst tests/posix/%.c,$(B)/tests/posix/%,$(wildcard tests/posix/*.c)) \
 	     $(B)/tests/glibc/libc_fork
@@ -114,6 +115,14 @@ $(B)/runtime/heap_template/libheap.so: runtime/baremetal/heap_template/heap.c $(
 $(B)/runtime/mt_template/libmt.so: runtime/baremetal/mt_template/mt.c $(B)/libivrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,mt_main -o $@ $< $(B)/libivrt.a
+
+$(B)/runtime/two_layers/libouter_h.so: runtime/baremetal/two_layers/outer.c $(B)/libivrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,outer_main -o $@ $< $(B)/libivrt.a
+
+$(B)/runtime/two_layers/libinner_h.so: runtime/baremetal/two_layers/inner.c $(B)/libivrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CVM_CFLAGS) $(CVM_LDFLAGS) -Wl,-e,inner_main -o $@ $< $(B)/libivrt.a
 
 POSIX_CFLAGS := -O2 -static -Wl,-Ttext-segment=0x20000000 -Isdk/include
 DUK_SRC := /usr/share/duktape

@@ -28,6 +28,7 @@
 #include "channel/channel.h"
 #include "common.h"
 #include "image/image.h"
+#include "nested/nested.h"
 #include "tfork/tfork.h"
 
 volatile sig_atomic_t timed_out;
@@ -516,6 +517,7 @@ int bench_run_monitor(struct iv_config *cfg, struct bench_run *r, char *why, siz
 	iv_feature_register(&iv_feature_channel);
 	iv_feature_register(&iv_feature_tfork);
 	iv_feature_register(&iv_feature_image);
+	iv_feature_register(&iv_feature_nested);
 	if (iv_run_init(&run, cfg, &err)) {
 		iv_run_free(&run);
 		pthread_sigmask(SIG_SETMASK, &mask, NULL);

@@ -13,6 +13,10 @@
  *       of SIZE bytes (the callee returns at once), against a futex
  *       ping-pong between two processes (no data: the limit) and a pipe
  *       round trip (SIZE bytes there, 8 back).
+ *   (e) hostcall round trip: a nested hostcall (an inner cVM's inspect,
+ *       answered by its outer cVM's syscall_handler, README "Nested
+ *       cVMs") against a monitor hostcall (a cVM's inspect, answered by
+ *       the monitor), N calls per round after N/8 + 1 untimed ones.
  *
  * Each is measured with each side on a CPU of its own, and with both on
  * one CPU (the placement the issue's call target names: the same-core
@@ -47,10 +51,12 @@
 #include "iv.h"
 
 static const char usage[] =
-	"usage: ipc [-r ROUNDS] [-p two|one|both] [-v]\n"
+	"usage: ipc [-r ROUNDS] [-p two|one|both] [-s SECTIONS] [-v]\n"
 	"  -r ROUNDS   timed rounds of each measurement (default 7; at most 64)\n"
 	"  -p WHERE    two: each side on a CPU of its own; one: both sides on one CPU;\n"
 	"              both (default): each measurement both ways\n"
+	"  -s SECTIONS what to measure, any of s (streams), c (calls), h (hostcalls:\n"
+	"              nested against the monitor's); default sch\n"
 	"  -v          show the monitor's own output (MON: lines) as it runs\n";
 
 const struct bench_prog bench_prog = {
@@ -64,6 +70,7 @@ static const long sizes[] = {64, 4096, 65536, 4L << 20};
 #define NSIZES 4
 
 static int rounds = 7;
+static const char *sections = "sch";
 static cpu_set_t all_cpus;
 
 /* Messages per round: about 128 MiB, at least 32 and at most 20000. */
@@ -155,21 +162,14 @@ static int check_shm(const struct iv_run *run, const void *cap, const void *ctx,
 	return 0;
 }
 
-/* One monitor run: the server role in range 0, the timing role in range 1;
- * returns ns per message or call of its one timed round. */
-static double cvm_pair(const char *server, const char *client, long size, long n)
+/* One monitor run of the config g holds, whose second cVM is the one that
+ * the mover puts on cpu_b; returns ns per message, call or hostcall of the
+ * one timed round the cVMs left in the cap file. */
+static double run_pair(struct gen *g, const char *label, long n)
 {
-	char so[PATH_MAX + 64], a[128], b[128];
-	bench_cvm_path(so, sizeof(so), "bench_ipc.so");
-	snprintf(a, sizeof(a), "%s %ld %ld 1", server, size, n);
-	snprintf(b, sizeof(b), "%s %ld %ld 1", client, size, n);
-	struct gen g;
-	gen_begin(&g, IPC_CAP, IPC_CAP_SIZE, so);
-	gen_cvm(&g, server, a, 0, 0, 0, NULL);
-	gen_cvm(&g, client, b, 0, 1, 0, NULL);
 	struct iv_config cfg;
 	struct iv_err err;
-	if (gen_end(&g, client, &cfg, &err))
+	if (gen_end(g, label, &cfg, &err))
 		die("%s", err.msg);
 	static struct ipc_shm shm;
 	struct cvm_times t[2];
@@ -189,6 +189,49 @@ static double cvm_pair(const char *server, const char *client, long size, long n
 	pin(0, cpu_b);
 	iv_config_free(&cfg);
 	return (double)shm.ns[0] / (double)n;
+}
+
+/* One monitor run: the server role in range 0, the timing role in range 1;
+ * returns ns per message or call of its one timed round. */
+static double cvm_pair(const char *server, const char *client, long size, long n)
+{
+	char so[PATH_MAX + 64], a[128], b[128];
+	bench_cvm_path(so, sizeof(so), "bench_ipc.so");
+	snprintf(a, sizeof(a), "%s %ld %ld 1", server, size, n);
+	snprintf(b, sizeof(b), "%s %ld %ld 1", client, size, n);
+	struct gen g;
+	gen_begin(&g, IPC_CAP, IPC_CAP_SIZE, so);
+	gen_cvm(&g, server, a, 0, 0, 0, NULL);
+	gen_cvm(&g, client, b, 0, 1, 0, NULL);
+	return run_pair(&g, client, n);
+}
+
+/* One monitor run timing N hostcalls: a monitor hostcall (an idle cVM and
+ * the timing one) or a nested one (the timing cVM inside an outer cVM
+ * whose image sits above it); ns per hostcall. */
+static double hc_pair(int nested, long n)
+{
+	char so[PATH_MAX + 64], a[128];
+	bench_cvm_path(so, sizeof(so), "bench_ipc.so");
+	struct gen g;
+	gen_begin(&g, IPC_CAP, IPC_CAP_SIZE, so);
+	if (!nested) {
+		snprintf(a, sizeof(a), "hc 1 %ld 1", n);
+		gen_cvm(&g, "idle", "idle 1 1 1", 0, 0, 0, NULL);
+		gen_cvm(&g, "hc", a, 0, 1, 0, NULL);
+		return run_pair(&g, "hc", n);
+	}
+	fprintf(g.f,
+		"- name: nouter\n  runtime: \"%s\"\n  args: \"nouter 1 %ld 1\"\n  isolation:\n"
+		"  - {base: 0x%lx, size: 0x%lx, begin: 0x%lx, end: 0x%lx}\n",
+		so, n, CVM_BASE + CVM_SIZE, 2 * CVM_SIZE, CVM_BASE, CVM_BASE + 2 * CVM_SIZE);
+	fprintf(g.f,
+		"- name: ninner\n  runtime: \"%s\"\n  args: \"ninner 1 %ld 1\"\n"
+		"  callback_out: nouter\n  isolation:\n"
+		"  - {base: 0x%lx, size: 0x%lx, begin: 0x%lx, end: 0x%lx}\n",
+		so, n, CVM_BASE, CVM_SIZE, CVM_BASE, CVM_BASE + CVM_SIZE);
+	g.n += 2;
+	return run_pair(&g, "ninner", n);
 }
 
 /* ---- peers: two processes ---- */
@@ -401,9 +444,14 @@ enum { C_CAP, C_FUTEX, C_PIPE, C_N };
 static const char *const s_name[S_N] = {"cap stream", "pipe", "unix socket", "memcpy limit"};
 static const char *const c_name[C_N] = {"cap call", "futex ping-pong", "pipe round trip"};
 
-/* medians, [placement][size][kind]: ns per message or call */
-static double s_med[2][NSIZES][S_N], c_med[2][NSIZES][C_N];
-static struct series s_ser[S_N], c_ser[C_N];
+enum { H_MONITOR, H_NESTED, H_N };
+static const char *const h_name[H_N] = {"monitor hostcall round trip",
+					"nested hostcall round trip"};
+#define HC_CALLS 20000 /* hostcalls per round */
+
+/* medians, [placement][size][kind]: ns per message or call; [placement][kind] */
+static double s_med[2][NSIZES][S_N], c_med[2][NSIZES][C_N], h_med[2][H_N];
+static struct series s_ser[S_N], c_ser[C_N], h_ser[H_N];
 
 static const char *size_str(long size)
 {
@@ -434,6 +482,8 @@ static void measure(int one)
 	else
 		snprintf(where, sizeof(where), "each side on a CPU of its own (%d, %d)", cpu_a,
 			 cpu_b);
+	if (!strchr(sections, 's'))
+		goto calls;
 	printf("\n(%c) stream throughput, %s: MB/s, median of %d rounds [spread of the cap "
 	       "stream]\n",
 	       one ? 'c' : 'a', where, rounds);
@@ -457,6 +507,9 @@ static void measure(int one)
 		       mbps(size, m[S_MEMCPY]), m[S_MEMCPY] / m[S_CAP], m[S_UNIX] / m[S_CAP],
 		       series_spread(&s_ser[S_CAP], 0));
 	}
+calls:
+	if (!strchr(sections, 'c'))
+		goto hostcalls;
 	printf("\n(%c) call round trip, %s: us, median of %d rounds [spread of the cap call]\n",
 	       one ? 'd' : 'b', where, rounds);
 	printf("  %-8s %12s %16s %16s   %s\n", "size", c_name[0], c_name[1], c_name[2],
@@ -477,12 +530,30 @@ static void measure(int one)
 		       m[C_CAP] / 1000, m[C_FUTEX] / 1000, m[C_PIPE] / 1000, m[C_CAP] / m[C_FUTEX],
 		       m[C_CAP] / m[C_PIPE], series_spread(&c_ser[C_CAP], 0));
 	}
+hostcalls:
+	if (!strchr(sections, 'h'))
+		return;
+	printf("\n(%c) hostcall round trip, %s (the calling cVM on CPU %d): us, median of %d "
+	       "rounds of %d calls [spread]\n",
+	       one ? 'f' : 'e', where, cpu_b, rounds, HC_CALLS);
+	for (int i = 0; i < H_N; i++)
+		h_ser[i] = (struct series){.name = h_name[i]};
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < H_N; i++)
+			series_add(&h_ser[i], hc_pair(i == H_NESTED, HC_CALLS));
+	for (int i = 0; i < H_N; i++)
+		h_med[one][i] = series_median(&h_ser[i]);
+	printf("  %-28s %8.3f   %s\n", h_name[H_MONITOR], h_med[one][H_MONITOR] / 1000,
+	       series_spread(&h_ser[H_MONITOR], 0));
+	printf("  %-28s %8.3f   nested/monitor %.2fx   %s\n", h_name[H_NESTED],
+	       h_med[one][H_NESTED] / 1000, h_med[one][H_NESTED] / h_med[one][H_MONITOR],
+	       series_spread(&h_ser[H_NESTED], 0));
 }
 
 static void targets(int have_two, int have_one)
 {
 	printf("\ntargets (issue 11):\n");
-	for (int one = 0; one < 2; one++) {
+	for (int one = 0; one < 2 && strchr(sections, 's'); one++) {
 		if (!(one ? have_one : have_two))
 			continue;
 		const char *where = one ? "one CPU" : "two CPUs";
@@ -497,7 +568,7 @@ static void targets(int have_two, int have_one)
 	}
 	double ref = have_one ? c_med[1][0][C_FUTEX] : c_med[0][0][C_FUTEX];
 	const char *ref_where = have_one ? "same-core" : "two-CPU (no one-CPU run)";
-	for (int one = 0; one < 2; one++) {
+	for (int one = 0; one < 2 && strchr(sections, 'c'); one++) {
 		if (!(one ? have_one : have_two))
 			continue;
 		double r = c_med[one][0][C_CAP] / ref;
@@ -506,13 +577,24 @@ static void targets(int have_two, int have_one)
 		       one ? "one CPU" : "two CPUs", ref_where, ref / 1000,
 		       c_med[one][0][C_CAP] / 1000, r, verdict(r <= 1.5));
 	}
+	for (int one = 0; one < 2 && strchr(sections, 'h'); one++) {
+		if (!(one ? have_one : have_two))
+			continue;
+		double r = h_med[one][H_NESTED] / h_med[one][H_MONITOR];
+		printf("  nested hostcall (%s) <= 2x monitor hostcall (%.2f us): %.2f us, %.2fx  "
+		       "%s\n",
+		       one ? "one CPU" : "two CPUs", h_med[one][H_MONITOR] / 1000,
+		       h_med[one][H_NESTED] / 1000, r, verdict(r <= 2.0));
+	}
 }
 
 int main(int argc, char **argv)
 {
 	int verbose = 0, c, two_run = 1, one_run = 1;
-	while ((c = bench_getopt(argc, argv, "r:p:", &verbose)) != -1) {
-		if (c == 'r')
+	while ((c = bench_getopt(argc, argv, "r:p:s:", &verbose)) != -1) {
+		if (c == 's' && optarg[0] && optarg[strspn(optarg, "sch")] == 0)
+			sections = optarg;
+		else if (c == 'r')
 			rounds = parse_int(optarg, 1, IPC_MAX_ROUNDS, "-r ROUNDS");
 		else if (c == 'p' && !strcmp(optarg, "two"))
 			one_run = 0;

@@ -10,6 +10,14 @@
  *           thread; a call returns its size; a call of 1 byte ends it
  *   caller  probes IPC_CALL; per round, makes N calls with SIZE bytes
  *           (after N/8 + 1 untimed ones) and notes the round's time
+ *   hc      per round, makes N hostcalls (inspect, 114: the monitor
+ *           answers) after N/8 + 1 untimed ones and notes the round's time
+ *   idle    ends at once (hc's partner, so that every run has two cVMs)
+ *   nouter  an outer cVM (README "Nested cVMs"): its syscall_handler
+ *           answers its inner's inspect with 1 and takes the inner's
+ *           rounds (hostcall IPC_HC_RESULT) into cap file "bench"
+ *   ninner  hc, as the inner of nouter: its hostcalls go to nouter's
+ *           handler; it hands its rounds to it (it has no cap file)
  *
  * The timing roles leave their rounds in cap file "bench" (ipc.h).
  */
@@ -144,6 +152,80 @@ static long callee(void)
 		host_nanosleep(&s, 0);
 }
 
+/* ---- hostcalls: the monitor's and a nested one ---- */
+
+static long hc_rounds(long n, long rounds, uint64_t *ns)
+{
+	for (long r = 0; r < rounds; r++) {
+		for (long i = 0; i < n / 8 + 1; i++)
+			if (host_inspect() != 1)
+				return -5;
+		uint64_t t0 = bench_now();
+		for (long i = 0; i < n; i++)
+			host_inspect();
+		ns[r] = bench_now() - t0;
+	}
+	return 0;
+}
+
+static uint64_t rounds_ns[IPC_MAX_ROUNDS];
+
+static long hc(long n, long rounds)
+{
+	volatile struct ipc_shm *s = shm();
+	if (!s)
+		return 1;
+	long r = hc_rounds(n, rounds, rounds_ns);
+	for (long i = 0; i < rounds; i++)
+		s->ns[i] = rounds_ns[i];
+	s->rounds = (uint64_t)rounds;
+	done(s, r);
+	return r ? 1 : 0;
+}
+
+static volatile struct ipc_shm *outer_shm;
+static struct iv_inner inner;
+static volatile int outer_ready;
+
+long syscall_handler(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+long syscall_handler(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	if (nr == HC_INSPECT)
+		return 1;
+	if (nr == IPC_HC_RESULT) { /* (error, rounds, its uint64_t ns[rounds]) */
+		struct iv_timespec ms = {0, 1000000};
+		while (!outer_ready)
+			host_nanosleep(&ms, 0);
+		volatile struct ipc_shm *s = outer_shm;
+		if (!s || a1 < 0 || a1 > IPC_MAX_ROUNDS ||
+		    !iv_inner_has(&inner, (unsigned long)a2, (unsigned long)a1 * 8))
+			return -22;
+		const uint64_t *ns = (const uint64_t *)a2; /* in the inner: ours to read */
+		for (long i = 0; i < a1; i++)
+			s->ns[i] = ns[i];
+		s->rounds = (uint64_t)a1;
+		done(s, a0);
+		return 0;
+	}
+	return nr == HC_EXIT ? 0 : -38;
+}
+
+static long nouter(void)
+{
+	outer_shm = shm();
+	if (host_get_my_inner(0, &inner))
+		outer_shm = 0;
+	outer_ready = 1;
+	return outer_shm ? 0 : 1; /* (its exit waits for its inner's) */
+}
+
+static long ninner(long n, long rounds)
+{
+	long r = hc_rounds(n, rounds, rounds_ns);
+	return iv_hostcall(IPC_HC_RESULT, r, rounds, (long)rounds_ns) ? 1 : 0;
+}
+
 long cvm_main(long argc, char **argv)
 {
 	long size = 0, n = 0, rounds = 0;
@@ -158,5 +240,13 @@ long cvm_main(long argc, char **argv)
 		return timed(0, size, n, rounds);
 	if (!strcmp(argv[0], "caller"))
 		return timed(1, size, n, rounds);
+	if (!strcmp(argv[0], "hc"))
+		return hc(n, rounds);
+	if (!strcmp(argv[0], "idle"))
+		return 0;
+	if (!strcmp(argv[0], "nouter"))
+		return nouter();
+	if (!strcmp(argv[0], "ninner"))
+		return ninner(n, rounds);
 	return 2;
 }

@@ -15,6 +15,7 @@
 #define IPC_STREAM     "ipc-stream"
 #define IPC_CALL       "ipc-call"
 #define IPC_AREA       (4UL << 20) /* the receiver's area, the callee's buffer */
+#define IPC_HC_RESULT  999	   /* a nested inner hands its rounds to its outer */
 
 struct ipc_shm {
 	uint64_t magic;		     /* IPC_MAGIC once the rest is written */

@@ -202,6 +202,51 @@ static __inline__ long host_close(long h)
 }
 
 /*
+ * Nested cVMs (README "Nested cVMs").  An inner cVM (callback_out: OUTER)
+ * lies inside its outer's range; every hostcall it makes is served by the
+ * outer's exported function
+ *
+ *   long syscall_handler(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+ *
+ * (nr the seed's number: 1 write, 13 exit, ...), run on a thread of the
+ * outer, whose value is the hostcall's result.  The outer sees the inner's
+ * memory at the same addresses, so a pointer argument can be used as it
+ * is, once the handler has checked it lies inside the inner
+ * (iv_inner_has): the inner may pass any number.  An exit (13) reaches the
+ * handler before the monitor ends the inner; a save (115) is refused; 700
+ * to 702 are the monitor's, for either side.
+ */
+struct iv_inner {
+	unsigned long begin, end; /* the inner's range */
+};
+
+/* An outer: its i-th inner's range (0, or -EINVAL past the last; -ENOENT
+ * in a cVM that has no inner). */
+static __inline__ long host_get_my_inner(long i, struct iv_inner *out)
+{
+	return iv_hostcall(HC_GET_MY_INNER, i, (long)out, 0);
+}
+
+/* 0 when key (a cVM's name or runtime file name) is the cVM whose handler
+ * serves this cVM's hostcalls, -ENOENT otherwise. */
+static __inline__ long host_syscall_handler_prb(const char *key)
+{
+	return iv_hostcall(HC_SYSCALL_HANDLER_PRB, (long)key, 0, 0);
+}
+
+/* Who serves this cVM's hostcalls: 0 the monitor, 1 an outer cVM. */
+static __inline__ long host_get_sc_caps(void)
+{
+	return iv_hostcall(HC_GET_SC_CAPS, 0, 0, 0);
+}
+
+/* Whether [p, p+n) lies inside the inner's range (without overflow). */
+static __inline__ int iv_inner_has(const struct iv_inner *in, unsigned long p, unsigned long n)
+{
+	return p >= in->begin && p <= in->end && n <= in->end - p;
+}
+
+/*
  * Cap streams (README "Sharing between cVMs"): one receiver, any number of
  * writers, one message at a time.  The monitor sets a stream up; then the
  * writer copies each message straight into the receiver's registered

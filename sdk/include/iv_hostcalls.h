@@ -28,6 +28,10 @@
 #define HC_MAKE_CAP_CALL  411
 #define HC_FIN_CAP_CALL	  412
 #define HC_FETCH_CAP_CALL 413
+#define HC_GET_MY_INNER	  700 /* (i, struct iv_inner *out) -> 0: an outer's i-th inner's range */
+#define HC_SYSCALL_HANDLER_PRB                                                                     \
+	701 /* (key) -> 0 when the cVM named key (or its runtime) serves the caller, or -ENOENT */
+#define HC_GET_SC_CAPS	  702 /* () -> who serves the caller: 0 the monitor, 1 an outer cVM */
 #define HC_GETTIMEOFDAY	  800 /* (struct timeval *, struct timezone *) */
 #define HC_OPEN		  802 /* ("/cap/KEY", flags) -> handle */
 #define HC_READ		  803 /* (handle, buf, len) -> bytes */

@@ -27,6 +27,11 @@
 #define AT_SYSINFO_EHDR 33
 #define SYS_execveat   322
 #define SYS_seccomp    317
+#define SYS_clone	 56
+#define SYS_exit	 60
+#define SYS_futex	 202
+#define FUTEX_WAIT	 0
+#define FUTEX_WAKE	 1
 
 #define PROT_READ			 1
 #define PROT_WRITE			 2
@@ -111,6 +116,125 @@ __attribute__((noreturn)) void iv_stub_sigreturn(uint64_t sp, uint64_t fsbase, u
 extern const char iv_stub_gadget[];
 
 static const char *vec[IV_PLAN_MAX_VEC];
+
+/* ---- an outer cVM's handler threads (IV_OP_NEST) ---- */
+
+typedef long (*nest_fn)(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+#define NEST_SPIN 2048 /* rounds of pause (about 16 ns each) before sleeping */
+/* CLONE_VM, FS, FILES, SIGHAND, THREAD, SYSVSEM */
+#define NEST_THREAD_FLAGS (0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
+#define LOAD(p)		  __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define STORE(p, v)	  __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+
+static struct {
+	struct iv_nest_slot *page;
+	nest_fn fn;
+	uint64_t n;
+	uint64_t stacks, stride; /* thread i's stack ends at stacks + (i + 1) * stride */
+} nest;
+
+/* The CPU this thread runs on (+ 1): Linux keeps it in TSC_AUX. */
+static uint32_t my_cpu(void)
+{
+	uint32_t lo, hi, aux;
+	__asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	(void)lo, (void)hi;
+	return (aux & 0xfff) + 1;
+}
+
+/*
+ * Serves one inner cVM's calls for ever: waits for the monitor to post one
+ * (seq moves), spinning first unless the monitor's thread last waited on
+ * this CPU (it cannot post while we spin there), then sleeping on seq.
+ */
+static __attribute__((noreturn, used)) void nest_serve(struct iv_nest_slot *s)
+{
+	/* what was answered, not what was posted: the inner may have called
+	 * before this thread ran */
+	uint32_t seen = LOAD(&s->done);
+	for (;;) {
+		uint32_t now = LOAD(&s->seq), me = my_cpu();
+		if (now == seen) {
+			STORE(&s->hcpu, me);
+			int spin = LOAD(&s->mcpu) == me ? 0 : NEST_SPIN;
+			for (int i = 0; i < spin && LOAD(&s->seq) == seen; i++)
+				__builtin_ia32_pause();
+			if (LOAD(&s->seq) == seen) {
+				__atomic_add_fetch(&s->hwaiters, 1, __ATOMIC_SEQ_CST);
+				if (LOAD(&s->seq) == seen)
+					sc6(SYS_futex, (long)&s->seq, FUTEX_WAIT, seen, 0, 0, 0);
+				__atomic_sub_fetch(&s->hwaiters, 1, __ATOMIC_SEQ_CST);
+			}
+			continue;
+		}
+		seen = now;
+		long a[6];
+		for (int i = 0; i < 6; i++)
+			a[i] = LOAD(&s->a[i]);
+		long r = nest.fn(LOAD(&s->nr), a[0], a[1], a[2], a[3], a[4], a[5]);
+		STORE(&s->ret, r);
+		STORE(&s->done, seen);
+		if (LOAD(&s->mwaiters))
+			sc6(SYS_futex, (long)&s->done, FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
+	}
+}
+
+/* After the go, under the filter (which threads inherit): a thread per
+ * inner, each on a stack of its own that the plan laid out. */
+static void nest_start(void)
+{
+	for (uint64_t i = 0; i < nest.n; i++) {
+		uint64_t *top = (uint64_t *)((nest.stacks + (i + 1) * nest.stride) & ~15UL);
+		*--top = (uint64_t)&nest.page[i];
+		*--top = 0; /* keeps the frame 16-byte aligned after the pops */
+		long tid;
+		__asm__ volatile("syscall\n\t"
+				 "test %%rax, %%rax\n\t"
+				 "jnz 1f\n\t"
+				 "pop %%rdi\n\t"
+				 "pop %%rdi\n\t"
+				 "and $-16, %%rsp\n\t"
+				 "call nest_serve\n\t"
+				 "hlt\n"
+				 "1:"
+				 : "=a"(tid)
+				 : "a"(SYS_clone), "D"(NEST_THREAD_FLAGS), "S"(top), "d"(0)
+				 : "rcx", "r11", "r8", "r10", "memory");
+		if (bad(tid))
+			fail(IV_STEP_OP, tid);
+	}
+}
+
+static long nest_map(const struct iv_plan_op *op)
+{
+	if (nest.page || op->len == 0 || op->len > IV_NEST_MAX || !nest.stride ||
+	    nest.stride > (IV_USER_TOP - nest.stacks) / op->len)
+		return -22;
+	long m = sc6(SYS_mmap, 0, IV_NEST_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, (long)op->arg,
+		     0);
+	if (bad(m))
+		return m;
+	nest.page = (struct iv_nest_slot *)m;
+	nest.fn = (nest_fn)op->addr;
+	nest.n = op->len;
+	return 0;
+}
+
+/* Reads len bytes of the ELF at offset off into addr (fewer at its end). */
+static long pread_all(uint64_t addr, uint64_t len, uint64_t off)
+{
+	for (uint64_t done = 0; done < len;) {
+		long r = sc6(SYS_pread64, IV_FD_ELF, (long)(addr + done), (long)(len - done),
+			     (long)(off + done), 0, 0);
+		if (bad(r))
+			return r;
+		if (r == 0)
+			break;
+		done += (uint64_t)r;
+	}
+	return 0;
+}
 
 /* The next string of the exec blob [*p, end), or NULL when none is left. */
 static const char *next_str(const char **p, const char *end)
@@ -262,6 +386,17 @@ static const uint8_t *run_plan(struct iv_plan_hdr *h, const uint64_t *sp)
 				fail(IV_STEP_OP, -22);
 			r = sc6(SYS_rt_sigaction, op->prot, (long)(plan + op->arg), 0, 8, 0, 0);
 			break;
+		case IV_OP_PREAD:
+			r = pread_all(op->addr, op->len, op->arg);
+			break;
+		case IV_OP_NEST:
+			r = nest_map(op);
+			break;
+		case IV_OP_NEST_STACK:
+			nest.stacks = op->addr;
+			nest.stride = op->len;
+			r = op->len >= 4096 ? 0 : -22;
+			break;
 		default:
 			r = -22;
 		}
@@ -276,6 +411,7 @@ static const uint8_t *run_plan(struct iv_plan_hdr *h, const uint64_t *sp)
 static __attribute__((noreturn)) void enter(const struct iv_plan_hdr *h)
 {
 	sc3(SYS_close, IV_FD_CTL, 0, 0);
+	nest_start(); /* an outer's handler threads, after the go: under its filter */
 	if (h->entry_kind == IV_PLAN_ENTRY_SIGRETURN)
 		iv_stub_sigreturn(h->sp, h->fsbase, h->gsbase);
 	iv_stub_enter(h->entry, h->sp, h->entry_kind, h->argc, h->argv, h->envp);

@@ -65,6 +65,16 @@ static uint64_t stack_size(const struct iv_cvm_cfg *cfg)
 	return cfg->size / 4 < STACK_MAX ? IV_ALIGN_DOWN(cfg->size / 4) : STACK_MAX;
 }
 
+uint64_t iv_cvm_stack_size(const struct iv_cvm_cfg *cfg)
+{
+	return stack_size(cfg);
+}
+
+uint64_t iv_cvm_image_at(const struct iv_cvm_cfg *cfg)
+{
+	return cfg->base > cfg->begin && cfg->base < cfg->end ? cfg->base : cfg->begin;
+}
+
 /* Opens and validates cfg's runtime and lays it out: the ELF must parse and
  * leave room for the stack below end.  On success *fd is open. */
 static int read_runtime(const struct iv_cvm_cfg *cfg, struct iv_elf *elf, int *fd_out,
@@ -90,7 +100,8 @@ static int read_runtime(const struct iv_cvm_cfg *cfg, struct iv_elf *elf, int *f
 			       strerror(errno));
 	}
 	struct iv_err e2;
-	int rc = iv_elf_parse(buf, (size_t)st.st_size, cfg->begin, cfg->end, elf, &e2);
+	/* (a position-independent image goes at base: begin unless given) */
+	int rc = iv_elf_parse(buf, (size_t)st.st_size, iv_cvm_image_at(cfg), cfg->end, elf, &e2);
 	munmap(buf, (size_t)st.st_size);
 	if (rc) {
 		close(fd);
@@ -276,9 +287,10 @@ int iv_cvm_parkable(const struct iv_cvm_cfg *cfg)
 	 * stdin file, its working directory: a cVM before it may change them,
 	 * and it must see them as they are at its deploy); and deployed by
 	 * iv_cvm_deploy (a fork is not: it is a clone of its template; a
-	 * restore is). */
+	 * restore is); not nested (its layout is made with its pair's). */
 	return !cfg->program && !cfg->net.on && !cfg->stdin_monitor && !cfg->stdin_path &&
-	       !cfg->cwd && !cfg->notify_exit && (!cfg->resume || cfg->snapshot_path);
+	       !cfg->cwd && !cfg->notify_exit && (!cfg->resume || cfg->snapshot_path) &&
+	       cfg->outer < 0 && !cfg->is_outer;
 }
 
 /* Whether a cell made from spec alone is the one the deploy needs (no
@@ -368,9 +380,13 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	/* A feature may plan the cell (a restore maps its pages file where
 	 * others map their ELF); else the runtime is loaded. */
 	int rc = iv_features_plan(cvm, &plan, &elf_fd, extra, &nextra, err);
-	if (rc == IV_NOT_MINE)
+	if (rc == IV_NOT_MINE) {
 		rc = cfg->program ? load_program(cvm, &plan, &elf_fd, err)
 				  : load(cfg, &cvm->lay, &plan, &elf_fd, err);
+		/* a feature may add to it (nested cVMs: shared ranges) */
+		if (rc == 0 && !cfg->program)
+			rc = iv_features_layout(cvm, &plan, extra, &nextra, err);
+	}
 	int policy = (cfg->program ? IV_POLICY_PROGRAM : 0) | (cfg->net.on ? IV_POLICY_NET : 0) |
 		     (cfg->notify_exit ? IV_POLICY_NOTIFY_EXIT : 0) |
 		     (cvm->brk_answer ? IV_POLICY_NOTIFY_BRK : 0);

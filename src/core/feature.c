@@ -84,6 +84,15 @@ int iv_features_plan(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *ex
 	return IV_NOT_MINE;
 }
 
+int iv_features_layout(struct iv_cvm *cvm, struct iv_plan *p, int *extra, int *nextra,
+		       struct iv_err *err)
+{
+	for (int i = 0; i < nfeatures; i++)
+		if (features[i]->layout && features[i]->layout(cvm, p, extra, nextra, err))
+			return -1;
+	return 0;
+}
+
 int iv_features_cell(struct iv_cvm *cvm, struct iv_cell_spec *spec, struct iv_err *err)
 {
 	for (int i = 0; i < nfeatures; i++)

@@ -14,6 +14,12 @@ struct entry {
 };
 
 static struct entry table[IV_HC_MAX];
+static iv_hostcall_fn router;
+
+void iv_hostcall_route(iv_hostcall_fn fn)
+{
+	router = fn;
+}
 
 void iv_hostcall_register(int nr, const char *name, iv_hostcall_fn fn)
 {
@@ -67,6 +73,11 @@ long iv_hostcall_dispatch(struct iv_call *c)
 		return table[IV_HC_EXIT_GROUP].fn ? table[IV_HC_EXIT_GROUP].fn(c) : IV_HC_CONTINUE;
 	if (c->nr < 0 || c->nr >= IV_HC_MAX)
 		return deny(c, c->nr + IV_HC_BASE);
+	if (c->cvm->cfg->outer >= 0 && router && c->nr != IV_HC_EXIT_GROUP) {
+		long r = router(c);
+		if (r != IV_HC_UNROUTED)
+			return r;
+	}
 	if (!table[c->nr].fn || c->nr == IV_HC_EXIT_GROUP) /* (that one is exit_group's) */
 		return -ENOSYS;
 	return table[c->nr].fn(c);

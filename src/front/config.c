@@ -147,11 +147,6 @@ static int check_name(struct ctx *c, yaml_node_t *v, const char *key, const char
 	return 0;
 }
 
-static int not_yet(struct ctx *c, yaml_node_t *v, const char *key, const char *why)
-{
-	return fail_at(c, v, key, "not supported yet (%s)", why);
-}
-
 /* A mapping key: a plain string without NUL bytes (NULL otherwise), so that
  * "name\0x" is not taken for "name". */
 static const char *key_of(yaml_node_t *k)
@@ -558,9 +553,12 @@ static int parse_isolation(struct ctx *c, yaml_node_t *v, struct iv_cvm_cfg *vm)
 			       "[0x%llx, 0x%llx) must lie within [0x%llx, 0x%llx)",
 			       (unsigned long long)vm->begin, (unsigned long long)vm->end,
 			       IV_USER_MIN, IV_STUB_BASE);
-	if (vm->base > IV_STUB_BASE || vm->size > IV_STUB_BASE - vm->base)
-		return fail_at(c, m, "base", "0x%llx + size is out of range",
-			       (unsigned long long)vm->base);
+	/* base places a position-independent image (README "Nested cVMs") */
+	if (vm->base < vm->begin || vm->base >= vm->end)
+		return fail_at(c, m, "base",
+			       "0x%llx does not lie in [begin, end) = [0x%llx, 0x%llx)",
+			       (unsigned long long)vm->base, (unsigned long long)vm->begin,
+			       (unsigned long long)vm->end);
 	if (vm->size < 16 * IV_PAGE)
 		return fail_at(c, m, "size", "0x%llx is smaller than the 64 KiB minimum",
 			       (unsigned long long)vm->size);
@@ -975,6 +973,7 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 	vm->wait = 0;
 	vm->fork = 1;
 	vm->tmpl = -1;
+	vm->outer = -1;
 	if (m->type != YAML_MAPPING_NODE)
 		return fail_at(c, m, "cVMs", "each entry must be a mapping");
 	FOR_PAIRS(c->doc, m, p)
@@ -1040,9 +1039,7 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 		} else if (!strcmp(key, "callback_out")) {
 			if (get_str(c, v, key, &vm->callback_out))
 				return -1;
-			if (strcmp(vm->callback_out, "monitor"))
-				return not_yet(c, v, key,
-					       "nested cVMs: only 'monitor' serves hostcalls");
+			vm->callback_line = line_of(v);
 		} else if (!strcmp(key, "wait")) {
 			long long w;
 			if (get_num(c, v, key, 1, &w))
@@ -1095,7 +1092,9 @@ static int parse_cvm(struct ctx *c, yaml_node_t *m, struct iv_cvm_cfg *vm)
 			if (parse_net(c, v, &vm->net))
 				return -1;
 		} else if (!strcmp(key, "callback_in")) {
-			return not_yet(c, v, key, "nested cVMs");
+			if (get_str(c, v, key, &vm->callback_in))
+				return -1;
+			vm->callback_in_line = line_of(v);
 		} else {
 			return fail_at(c, k, key, "unknown cVM key");
 		}
@@ -1400,6 +1399,146 @@ static int net_cross_check(struct ctx *c, struct iv_config *cfg)
 	return 0;
 }
 
+/* Whether x's chain of outers reaches y. */
+static int outer_of(const struct iv_config *cfg, const struct iv_cvm_cfg *x,
+		    const struct iv_cvm_cfg *y)
+{
+	int o = x->outer;
+	for (size_t n = 0; o >= 0 && n < cfg->ncvms; n++, o = cfg->cvms[o].outer)
+		if (&cfg->cvms[o] == y)
+			return 1;
+	return 0;
+}
+
+/* Whether one of a and b lies inside the other as its inner (or deeper). */
+static int nested_pair(const struct iv_config *cfg, const struct iv_cvm_cfg *a,
+		       const struct iv_cvm_cfg *b)
+{
+	return outer_of(cfg, a, b) || outer_of(cfg, b, a);
+}
+
+/* The cVM a callback key names: by name, else by its runtime's file name
+ * (the seed's way); -1 none, -2 more than one. */
+static int callback_target(const struct iv_config *cfg, const char *key)
+{
+	int found = -1;
+	for (size_t i = 0; i < cfg->ncvms; i++)
+		if (!strcmp(cfg->cvms[i].name, key))
+			return (int)i;
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		const char *rt = cfg->cvms[i].runtime, *sl = strrchr(rt, '/');
+		if (!strcmp(sl ? sl + 1 : rt, key))
+			found = found == -1 ? (int)i : -2;
+	}
+	return found;
+}
+
+/* What nesting cannot be combined with, by the key that says so (NULL: none). */
+static const char *nest_refused(const struct iv_cvm_cfg *v)
+{
+	return v->program	  ? "isolation"
+	       : v->template_	  ? "template"
+	       : v->resume	  ? "resume"
+	       : v->snapshot_path ? "snapshot_path"
+				  : NULL;
+}
+
+/* callback_out and callback_in (README "Nested cVMs"): which cVM serves
+ * whose hostcalls, each pair nested in memory.  Their images and stacks
+ * are checked against each other when the run starts (features/nested). */
+static int nest_check(struct ctx *c, struct iv_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		struct iv_cvm_cfg *a = &cfg->cvms[i];
+		if (!a->callback_out || !strcmp(a->callback_out, "monitor"))
+			continue;
+		int line = a->callback_line ? a->callback_line : a->line;
+		int t = callback_target(cfg, a->callback_out);
+		if (t == -1)
+			return iv_fail(c->err,
+				       "%s:%d: key 'callback_out': cVM '%s': no cVM is named '%s' "
+				       "or has it as its runtime's file name",
+				       c->path, line, a->name, a->callback_out);
+		if (t == -2)
+			return iv_fail(
+				c->err,
+				"%s:%d: key 'callback_out': cVM '%s': '%s' is the runtime of "
+				"more than one cVM: name the cVM",
+				c->path, line, a->name, a->callback_out);
+		if (t == (int)i)
+			return iv_fail(c->err,
+				       "%s:%d: key 'callback_out': cVM '%s' cannot serve its own "
+				       "hostcalls",
+				       c->path, line, a->name);
+		a->outer = t;
+		cfg->cvms[t].is_outer = 1;
+	}
+	for (size_t i = 0; i < cfg->ncvms; i++) {
+		struct iv_cvm_cfg *a = &cfg->cvms[i];
+		if (a->outer < 0) {
+			int inner = -1;
+			for (size_t j = 0; j < cfg->ncvms && inner < 0; j++)
+				if (cfg->cvms[j].outer == (int)i)
+					inner = (int)j;
+			if (a->callback_in && inner < 0)
+				return iv_fail(c->err,
+					       "%s:%d: key 'callback_in': cVM '%s' is no cVM's "
+					       "callback_out",
+					       c->path, a->callback_in_line, a->name);
+		}
+		if (a->outer < 0)
+			continue;
+		struct iv_cvm_cfg *o = &cfg->cvms[a->outer];
+		int line = a->callback_line ? a->callback_line : a->line;
+		/* a cycle: following outers comes back to a */
+		int k = a->outer;
+		for (size_t n = 0; k >= 0 && k != (int)i && n < cfg->ncvms; n++)
+			k = cfg->cvms[k].outer;
+		if (k == (int)i)
+			return iv_fail(c->err,
+				       "%s:%d: key 'callback_out': cVM '%s' and cVM '%s' serve "
+				       "each other's hostcalls (a cycle)",
+				       c->path, line, a->name, o->name);
+		const char *why = nest_refused(a) ? nest_refused(a) : nest_refused(o);
+		if (why)
+			return iv_fail(c->err,
+				       "%s:%d: key '%s': cVM '%s' is nested in cVM '%s': nesting "
+				       "is not supported with %s",
+				       c->path, nest_refused(a) ? a->line : o->line, why, a->name,
+				       o->name,
+				       !strcmp(why, "isolation") ? "programs (a baremetal cVM has "
+								   "an isolation range)"
+								 : why);
+		if (a->begin < o->begin || a->end > o->end)
+			return iv_fail(c->err,
+				       "%s:%d: key 'isolation': inner cVM '%s' range [0x%llx, "
+				       "0x%llx) does not lie inside outer cVM '%s' range [0x%llx, "
+				       "0x%llx)",
+				       c->path, a->line, a->name, (unsigned long long)a->begin,
+				       (unsigned long long)a->end, o->name,
+				       (unsigned long long)o->begin, (unsigned long long)o->end);
+		if (o->callback_in) {
+			int t = callback_target(cfg, o->callback_in);
+			if (t < 0 || cfg->cvms[t].outer != a->outer)
+				return iv_fail(c->err,
+					       "%s:%d: key 'callback_in': cVM '%s': '%s' is not "
+					       "one of its inners",
+					       c->path, o->callback_in_line, o->name,
+					       o->callback_in);
+		}
+		/* the first of the pair must not hold the run until it ends */
+		struct iv_cvm_cfg *first = (int)i < a->outer ? a : o;
+		if (first->wait < 0)
+			return iv_fail(c->err,
+				       "%s:%d: key 'wait': cVM '%s' has wait: -1 and its %s '%s' "
+				       "comes after it: the pair would wait for each other",
+				       c->path, first->line, first->name,
+				       first == a ? "outer" : "inner",
+				       first == a ? o->name : a->name);
+	}
+	return 0;
+}
+
 static int cross_check(struct ctx *c, struct iv_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ncapfiles; i++)
@@ -1410,6 +1549,8 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 					       "line %d",
 					       c->path, cfg->capfiles[i].line,
 					       cfg->capfiles[i].name, cfg->capfiles[j].line);
+	if (nest_check(c, cfg))
+		return -1;
 	for (size_t i = 0; i < cfg->ncvms; i++) {
 		struct iv_cvm_cfg *a = &cfg->cvms[i];
 		/* A fork starts from the latest template before it with its runtime
@@ -1472,14 +1613,14 @@ static int cross_check(struct ctx *c, struct iv_config *cfg)
 						    (a->tmpl >= 0 && a->tmpl == b->tmpl))) ||
 				     (a->snapshot_path && b->snapshot_path && a->resume &&
 				      b->resume && !strcmp(a->snapshot_path, b->snapshot_path));
-			if (!family && !a->program && !b->program && a->base < b->base + b->size &&
-			    b->base < a->base + a->size)
+			if (!family && !a->program && !b->program && a->begin < b->end &&
+			    b->begin < a->end && !nested_pair(cfg, a, b))
 				return iv_fail(
 					c->err,
 					"%s:%d: key 'isolation': cVM '%s' range [0x%llx, 0x%llx) "
 					"overlaps cVM '%s' (line %d)",
-					c->path, a->line, a->name, (unsigned long long)a->base,
-					(unsigned long long)(a->base + a->size), b->name, b->line);
+					c->path, a->line, a->name, (unsigned long long)a->begin,
+					(unsigned long long)a->end, b->name, b->line);
 		}
 	}
 	if (cfg->ncvms == 0)
@@ -1882,6 +2023,7 @@ void iv_config_free(struct iv_config *cfg)
 		free(vm->cwd);
 		free(vm->stdin_path);
 		free(vm->callback_out);
+		free(vm->callback_in);
 		free(vm->snapshot_path);
 		free(vm->net.ports);
 		strv_free(vm->net.peers);

@@ -13,6 +13,7 @@
 #include "channel/channel.h"
 #include "image/image.h"
 #include "iv.h"
+#include "nested/nested.h"
 #include "net/net.h"
 #include "tfork/tfork.h"
 
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
 	iv_feature_register(&iv_feature_tfork);
 	iv_feature_register(&iv_feature_image);
 	iv_feature_register(&iv_feature_net);
+	iv_feature_register(&iv_feature_nested);
 
 	struct iv_config cfg;
 	struct iv_err err;

@@ -74,7 +74,12 @@ struct iv_cvm_cfg {
 	int uid_given, gid_given;
 	int stdin_line, cwd_line; /* where those keys are (checked when the file is loaded) */
 	uint64_t base, size, begin, end;
-	char *callback_out;
+	char *callback_out; /* who serves its hostcalls: NULL or "monitor", or an outer cVM */
+	char *callback_in;  /* an outer: its inner, as given (optional, checked) */
+	int outer;	    /* nested (README "Nested cVMs"): its outer's index, or -1 */
+	int is_outer;	    /* ... and whether it is some cVM's outer */
+	int callback_line;  /* where callback_out is */
+	int callback_in_line;
 	long wait;	 /* -1: wait for exit (a template: for its save); N >= 0: sleep N s */
 	int template_;	 /* becomes a template at host_save() */
 	int fork;	 /* honour host_save() (default 1) */
@@ -165,6 +170,11 @@ struct iv_feature {
 	 * extra[], -1 failed, or IV_NOT_MINE */
 	int (*plan)(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *extra, int *nextra,
 		    struct iv_err *err);
+	/* after the ELF loader planned cvm: the feature may change the plan
+	 * and add descriptors the stub maps (extra[], *nextra at most
+	 * IV_MAX_EXTRA); 0 or -1 failed */
+	int (*layout)(struct iv_cvm *cvm, struct iv_plan *p, int *extra, int *nextra,
+		      struct iv_err *err);
 	/* the core is about to spawn cvm's cell from spec: the feature may add
 	 * to it what it gives the cell (a networked cVM's namespace, a
 	 * program's /cap); 0 or -1 failed */
@@ -189,6 +199,8 @@ int iv_features_check(const struct iv_cvm_cfg *cfg, struct iv_err *err);
 int iv_features_deploy(struct iv_cvm *cvm);
 int iv_features_plan(struct iv_cvm *cvm, struct iv_plan *p, int *map_fd, int *extra, int *nextra,
 		     struct iv_err *err);
+int iv_features_layout(struct iv_cvm *cvm, struct iv_plan *p, int *extra, int *nextra,
+		       struct iv_err *err);
 int iv_features_cell(struct iv_cvm *cvm, struct iv_cell_spec *spec, struct iv_err *err);
 void iv_features_step(struct iv_run *run);
 void iv_features_ended(struct iv_cvm *cvm);
@@ -303,6 +315,12 @@ struct iv_cvm {
 /* Checks a cVM's config (its runtime's ELF and layout, and what features
  * check) without deploying it; the run checks every one before it starts any. */
 int iv_cvm_check(const struct iv_cvm_cfg *cfg, struct iv_err *err);
+/* Where a position-independent image of cfg is placed: its base when that
+ * lies above begin inside its range (an outer keeps its image clear of its
+ * inners' ranges so), else begin. */
+uint64_t iv_cvm_image_at(const struct iv_cvm_cfg *cfg);
+/* The bytes of cfg's stack, which ends at its range's end. */
+uint64_t iv_cvm_stack_size(const struct iv_cvm_cfg *cfg);
 /* Deploys one cVM: loads its ELF (or a feature plans it), spawns its cell
  * and starts serving it. */
 int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err);
@@ -419,6 +437,11 @@ iv_hostcall_fn iv_hostcall_handler(int nr);
  * (IV_HC_DEFER) or lets it run (IV_HC_CONTINUE, also with none). */
 #define IV_HC_EXIT_GROUP (IV_HC_MAX - 1)
 const char *iv_hostcall_name(int nr);
+/* A cVM whose hostcalls another serves (cfg->outer >= 0): every hostcall
+ * (0 <= nr < IV_HC_MAX) is offered to fn first, which serves it or answers
+ * IV_HC_UNROUTED to leave it to the table.  One router (nested cVMs). */
+#define IV_HC_UNROUTED (-0x7fffffffffffffffL + 2)
+void iv_hostcall_route(iv_hostcall_fn fn);
 /* Serves one notification; returns the value to answer with. */
 long iv_hostcall_dispatch(struct iv_call *c);
 

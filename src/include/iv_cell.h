@@ -54,6 +54,10 @@ struct iv_elf {
 int iv_elf_parse(const uint8_t *buf, size_t len, uint64_t begin, uint64_t end, struct iv_elf *out,
 		 struct iv_err *err);
 void iv_elf_free(struct iv_elf *elf);
+/* The value of the defined function symbol name in the ELF held in buf
+ * (its dynamic symbols, then its symbol table; before any bias): 0, or -1
+ * when it has none.  Nothing in buf is trusted. */
+int iv_elf_symbol(const uint8_t *buf, size_t len, const char *name, uint64_t *value);
 
 /* ---- the plan a cell stub executes (cell/plan.c) ---- */
 

@@ -47,7 +47,37 @@ enum iv_op_kind {
 			       * image's program expects it; first of the ops */
 	IV_OP_SIGACTION = 10, /* rt_sigaction(prot, plan + arg, NULL, 8): len bytes of
 			       * struct k_sigaction at plan offset arg (a restored handler) */
+	IV_OP_PREAD = 11,     /* pread(elf fd, addr, len, arg): bytes of the ELF put into memory
+			       * already mapped (an inner cVM's shared range); short at EOF */
+	IV_OP_NEST = 12,      /* an outer cVM: map the nest page (fd arg, anywhere) and, once
+			       * the go came, start len handler threads, thread i serving
+			       * slot i by calling the function at addr (syscall_handler) */
+	IV_OP_NEST_STACK = 13, /* the handler threads' stacks: thread i's ends at
+				* addr + (i + 1) * len (inside the cVM's range, so that
+				* its hostcalls may point at it); before IV_OP_NEST */
 };
+
+/* The nest page (IV_OP_NEST): one slot per inner cVM, shared by the monitor
+ * and the outer's cell.  The monitor writes a call (nr, a[]) and then bumps
+ * seq; the outer's handler thread for the slot calls syscall_handler,
+ * stores ret and then done = seq.  Each side sleeps on the other's word
+ * after a short spin, and counts itself in its waiters word first, so that
+ * the other makes the wake-up system call only when someone sleeps.  The
+ * monitor trusts nothing here but its own seq matched in done (and ret). */
+struct iv_nest_slot {
+	uint32_t seq;	   /* posted calls (the handler thread sleeps on it) */
+	uint32_t done;	   /* the last call answered (the monitor sleeps on it) */
+	uint32_t hwaiters; /* handler threads asleep on seq */
+	uint32_t mwaiters; /* monitor threads asleep on done */
+	int64_t nr;
+	int64_t a[6];
+	int64_t ret;
+	uint32_t hcpu, mcpu; /* the CPU (+ 1) each side last waited on */
+	uint64_t pad[5];
+};
+#define IV_NEST_PAGE 4096
+#define IV_NEST_MAX  (IV_NEST_PAGE / (int)sizeof(struct iv_nest_slot))
+_Static_assert(sizeof(struct iv_nest_slot) == 128, "nest slot layout");
 
 /* IV_OP_MAP_ANON's arg: MAP_FIXED_NOREPLACE, so that memory restored from
  * an image never replaces the stub's stack, plan or vDSO. */

@@ -409,3 +409,50 @@ void iv_elf_free(struct iv_elf *elf)
 	elf->relocs = NULL;
 	elf->nrelocs = 0;
 }
+
+/* Looks name up in one symbol table section (SHT_DYNSYM or SHT_SYMTAB)
+ * whose strings are in its sh_link section; every offset is checked. */
+static int find_in(const uint8_t *buf, size_t len, const Elf64_Shdr *sh, const Elf64_Shdr *shs,
+		   uint16_t shnum, const char *name, uint64_t *value)
+{
+	struct img im = {buf, len, NULL, 0, NULL};
+	if (sh->sh_link >= shnum || sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_offset % 8 ||
+	    !in_file(&im, sh->sh_offset, sh->sh_size))
+		return -1;
+	const Elf64_Shdr *str = &shs[sh->sh_link];
+	if (!in_file(&im, str->sh_offset, str->sh_size))
+		return -1;
+	const Elf64_Sym *sym = (const Elf64_Sym *)(buf + sh->sh_offset);
+	const char *strs = (const char *)buf + str->sh_offset;
+	size_t want = strlen(name);
+	for (uint64_t i = 0; i < sh->sh_size / sizeof(Elf64_Sym); i++) {
+		uint64_t at = sym[i].st_name;
+		if (sym[i].st_shndx == SHN_UNDEF || ELF64_ST_TYPE(sym[i].st_info) != STT_FUNC ||
+		    at >= str->sh_size || str->sh_size - at <= want ||
+		    memcmp(strs + at, name, want + 1))
+			continue;
+		*value = sym[i].st_value;
+		return 0;
+	}
+	return -1;
+}
+
+int iv_elf_symbol(const uint8_t *buf, size_t len, const char *name, uint64_t *value)
+{
+	if (len < sizeof(Elf64_Ehdr))
+		return -1;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	struct img im = {buf, len, NULL, 0, NULL};
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff % 8 ||
+	    !in_file(&im, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
+		return -1;
+	const Elf64_Shdr *shs = (const Elf64_Shdr *)(buf + eh->e_shoff);
+	/* the dynamic symbols first: what the image exports */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint16_t i = 0; i < eh->e_shnum; i++)
+			if (shs[i].sh_type == (pass ? SHT_SYMTAB : SHT_DYNSYM) &&
+			    find_in(buf, len, &shs[i], shs, eh->e_shnum, name, value) == 0)
+				return 0;
+	return -1;
+}

@@ -119,3 +119,10 @@ test_pool_monitor_killed_during_a_burst_leaves_no_process() {
 	done
 	[ -z "$left" ] || fail "processes left by a killed monitor: $left"
 }
+
+test_pool_nested_cvms_are_not_parked_for() {
+	# an inner's range is shared with its outer, made with the pair's layout
+	run_iv --pool 2 -y runtime/baremetal/two_layers/two_layers.yaml
+	expect_rc 0 && expect_out "[outer] hello world from inner" &&
+		expect_err "pool: 0 cells parked ahead"
+}

@@ -195,8 +195,8 @@ static const short registered[] = {1,	114, 115, 116, 117, 118, 200, 403, 405, 40
 				   409, 410, 411, 412, 413, 700, 701, 702, 800, 801, 802, 803,
 				   804, 805, 806, 807, 808, 809, 810, 811, 812, 813, 814};
 /* What the monitor serves (src/hostcall/table.c and its modules). */
-static const short served[] = {1,   13,	 114, 115, 116, 117, 118, 200, 405,
-			       406, 409, 410, 800, 802, 803, 804, 805, 806};
+static const short served[] = {1,   13,	 114, 115, 116, 117, 118, 200, 405, 406, 409,
+			       410, 700, 701, 702, 800, 802, 803, 804, 805, 806};
 
 static int is_served(long nr)
 {

@@ -418,10 +418,10 @@ static int range_above_stub_base_is_rejected(void)
 	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x5fffffff0000, size: 0x20000, begin: 0x5fffffff0000, "
 				    "end: 0x600000010000"),
 		   5, "isolation", "must lie within");
-	/* begin/end fine but base + size beyond the stub */
+	/* begin/end fine but base (where the image goes) outside them */
 	EXPECT_BAD(CVMS VM_ISO("a", "base: 0x5ffffff00000, size: 0x1000000, begin: 0x20000000, "
 				    "end: 0x21000000"),
-		   5, "base", "out of range");
+		   5, "base", "does not lie in [begin, end)");
 	return 1;
 }
 
@@ -543,18 +543,21 @@ static int snapshot_path_belongs_to_templates_and_restores(void)
 	return 1;
 }
 
-static int net_callback_in_are_not_supported_yet(void)
+static int net_is_for_programs_and_callback_in_names_an_inner(void)
 {
 	/* net: is for programs (tests/cases/net.sh); a malformed one is refused first */
 	EXPECT_BAD(CVMS VM_A "  net: tap0\n", 9, "net", "expected 'loopback' or a mapping");
 	EXPECT_BAD(CVMS VM_A "  net: loopback\n", 2, "net", "only programs");
-	EXPECT_BAD(CVMS VM_A "  callback_in: other\n", 9, "callback_in", "not supported yet");
+	EXPECT_BAD(CVMS VM_A "  callback_in: other\n", 9, "callback_in",
+		   "is no cVM's callback_out");
 	return 1;
 }
 
-static int callback_out_other_than_monitor_is_not_supported_yet(void)
+/* (tests/cases/nested.sh has the rest of nesting's errors) */
+static int callback_out_names_an_existing_cvm(void)
 {
-	EXPECT_BAD(CVMS VM_A "  callback_out: other\n", 9, "callback_out", "not supported yet");
+	EXPECT_BAD(CVMS VM_A "  callback_out: other\n", 9, "callback_out",
+		   "no cVM is named 'other'");
 	return 1;
 }
 
@@ -1260,8 +1263,8 @@ int main(void)
 	RUN(template_and_resume_at_once_are_rejected);
 	RUN(resume_without_an_earlier_template_is_rejected);
 	RUN(snapshot_path_belongs_to_templates_and_restores);
-	RUN(net_callback_in_are_not_supported_yet);
-	RUN(callback_out_other_than_monitor_is_not_supported_yet);
+	RUN(net_is_for_programs_and_callback_in_names_an_inner);
+	RUN(callback_out_names_an_existing_cvm);
 	RUN(yaml_syntax_error_names_its_line);
 	RUN(empty_file_has_no_cvms);
 	RUN(capfiles_only_config_has_no_cvms);
