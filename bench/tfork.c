@@ -35,6 +35,11 @@
  *       its own args; a run's host_exit -> the next run's first
  *       instruction after host_save (both the cVM's clock), and -> the
  *       next run's exit; also after runs that wrote 10% of the pages.
+ *   (g) with a warm pool (the monitor's --pool 2): the cold starts of (a)
+ *       and the restores of (c) again, each cVM resting 3 ms before its
+ *       exit (room for the next one's cell to be made ahead): deploy ->
+ *       first instruction (the cVM's first) of a fresh cVM, deploy -> first
+ *       instruction after host_save of a restore.
  *   And memory, per fork mode: 10 concurrent forks of the 64 MiB template
  *   (and of the 1 MiB one, for information) that read the whole heap and
  *   then sleep; the sum of their PSS and the template's
@@ -172,10 +177,11 @@ static int check_slots(const struct iv_run *run, const void *cap, const void *ct
  * timestamps and a complete cap slot where want_slot[i] names one (-1: none).
  * With why, a failure is returned (-1, the reason in why) instead.
  */
-static int run_monitor_soft(struct iv_config *cfg, struct run_res *res, const int *want_slot,
-			    const struct bench_hooks *hooks, char *why, size_t whylen)
+static int run_monitor_pool(struct iv_config *cfg, struct run_res *res, const int *want_slot,
+			    const struct bench_hooks *hooks, int pool, char *why, size_t whylen)
 {
 	struct bench_run r = {
+		.pool = pool,
 		.cap_name = TFORK_CAP,
 		.cap = res->slot,
 		.cap_size = sizeof(res->slot),
@@ -188,6 +194,12 @@ static int run_monitor_soft(struct iv_config *cfg, struct run_res *res, const in
 	int rc = bench_run_monitor(cfg, &r, why, whylen);
 	res->ncvms = r.ncvms;
 	return rc;
+}
+
+static int run_monitor_soft(struct iv_config *cfg, struct run_res *res, const int *want_slot,
+			    const struct bench_hooks *hooks, char *why, size_t whylen)
+{
+	return run_monitor_pool(cfg, res, want_slot, hooks, 0, why, whylen);
 }
 
 static void run_monitor(struct iv_config *cfg, struct run_res *res, const int *want_slot,
@@ -221,6 +233,12 @@ struct reset_s {
 struct restore_s {
 	struct series first, exit, plan, go, resumed, to_exit, reaped;
 };
+/* (g): with a warm pool (the monitor's --pool), deploy -> first instruction
+ * of a fresh cVM and deploy -> first instruction after host_save of a
+ * restore; without one, the same of the cold starts (a) */
+struct pool_s {
+	struct series fresh, restore, cold_fresh;
+};
 struct memres {
 	struct mem alone, tpl_with, forks[MAX_FORKS];
 	uint64_t sampled_after_ns;	 /* the last fork's read -> sampled */
@@ -234,6 +252,7 @@ struct size_s {
 	struct fork_s fork[NMODES];
 	struct reset_s reset;
 	struct restore_s restore;
+	struct pool_s pool;
 	struct series raw_first, raw_exit, raw_wexit[NW];
 	double img_save_ms, img_mib; /* (c): the run that wrote the image */
 	struct mem raw_parent;	     /* (d): the fork()ing process, as it forks */
@@ -270,8 +289,13 @@ static void gen_start(struct gen *g)
 	g->range = RANGE_SIZE;
 }
 
-/* (a): 1 + opt.cold plain cVMs, one after another. */
-static void cold_run(struct size_s *z)
+/* (a): 1 + opt.cold plain cVMs, one after another; with pool (g), the same
+ * from cells made ahead, each resting POOL_REST ms before its exit. */
+#define XSTR(x)   #x
+#define STR(x)    XSTR(x)
+#define POOL_SIZE 2
+#define POOL_REST 3
+static void cold_run_pool(struct size_s *z, int pool)
 {
 	int n = 1 + (z->mib >= 1024 ? opt.cold_big : opt.cold);
 	struct gen g;
@@ -282,14 +306,15 @@ static void cold_run(struct size_s *z)
 	for (int i = 0; i < n; i++) {
 		char name[32], args[64];
 		snprintf(name, sizeof(name), "cold-%d", i + 1);
-		snprintf(args, sizeof(args), "time %d %d 0", i + 1, z->mib);
+		snprintf(args, sizeof(args), "time %d %d 0%s", i + 1, z->mib,
+			 pool ? " " STR(POOL_REST) : "");
 		gen_cvm(&g, name, args, 0, i, -1, NULL);
 		want[i] = i + 1;
 	}
 	if (gen_end(&g, "cold", &cfg, &err))
 		die("%s", err.msg);
 	static struct run_res r;
-	run_monitor(&cfg, &r, want, NULL);
+	run_monitor_pool(&cfg, &r, want, NULL, pool, NULL, 0);
 	iv_config_free(&cfg);
 	for (int i = 0; i < n; i++) {
 		const struct cvm_times *c = &r.c[i];
@@ -302,6 +327,11 @@ static void cold_run(struct size_s *z)
 			die("cold cVM %d: inconsistent timestamps", i + 1);
 		if (i == 0)
 			continue; /* warm-up */
+		if (pool) {
+			series_add(&z->pool.fresh, span_us(c->t_deploy, s->t_first));
+			continue;
+		}
+		series_add(&z->pool.cold_fresh, span_us(c->t_deploy, s->t_first));
 		series_add(&z->cold.first, span_us(c->t_deploy, s->t_after));
 		series_add(&z->cold.exit, span_us(c->t_deploy, c->t_done));
 		series_add(&z->cold.go, span_us(c->t_deploy, c->t_cell));
@@ -436,6 +466,12 @@ static void reset_detect(void)
 	reset_state = 1;
 }
 
+static void cold_run(struct size_s *z)
+{
+	cold_run_pool(z, 0);
+	cold_run_pool(z, POOL_SIZE);
+}
+
 /* ---- (c) restore from a snapshot image ---- */
 
 static void snap_clean(void)
@@ -491,7 +527,7 @@ static void restore_failed(const char *what, const char *why)
 
 /* (c): the image written once per size (a template run), then each round
  * 1 + opt.forks cVMs restored from it, one after another. */
-static void restore_run(struct size_s *z)
+static void restore_run_pool(struct size_s *z, int pool)
 {
 	if (restore_state != 1)
 		return;
@@ -534,7 +570,7 @@ static void restore_run(struct size_s *z)
 	for (int i = 1; i <= n; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "restored-%d", i);
-		snprintf(args, sizeof(args), "time %d 0 0", i);
+		snprintf(args, sizeof(args), "time %d 0 0%s", i, pool ? " " STR(POOL_REST) : "");
 		gen_cvm(&g, name, args, 0, 0, -1, extra); /* the template's range */
 		want[i - 1] = i;
 	}
@@ -542,7 +578,7 @@ static void restore_run(struct size_s *z)
 		restore_failed("a restoring config", err.msg);
 		return;
 	}
-	int rc = run_monitor_soft(&cfg, &r, want, NULL, why, sizeof(why));
+	int rc = run_monitor_pool(&cfg, &r, want, NULL, pool, why, sizeof(why));
 	iv_config_free(&cfg);
 	if (rc) {
 		restore_failed("restoring", why);
@@ -564,6 +600,10 @@ static void restore_run(struct size_s *z)
 			die("restored cVM %d: inconsistent timestamps", i);
 		if (i == 1)
 			continue; /* warm-up */
+		if (pool) {
+			series_add(&z->pool.restore, span_us(c->t_deploy, s->t_after));
+			continue;
+		}
 		series_add(&z->restore.first, span_us(c->t_deploy, s->t_after));
 		series_add(&z->restore.exit, span_us(c->t_deploy, c->t_done));
 		series_add(&z->restore.plan, span_us(c->t_deploy, c->t_loaded));
@@ -572,6 +612,12 @@ static void restore_run(struct size_s *z)
 		series_add(&z->restore.to_exit, span_us(s->t_after, c->t_exit));
 		series_add(&z->restore.reaped, span_us(c->t_exit, c->t_done));
 	}
+}
+
+static void restore_run(struct size_s *z)
+{
+	restore_run_pool(z, 0);
+	restore_run_pool(z, POOL_SIZE);
 }
 
 /* ---- (d) raw fork() and (e) posix_spawn ---- */
@@ -1077,6 +1123,15 @@ static void report_size(const struct size_s *z)
 		printf("  (f) reset of a used fork: not implemented (%s)\n", reset_why);
 	}
 
+	printf("  (g) with a warm pool (--pool %d; each cVM rests %d ms before its exit, in which "
+	       "the next\n"
+	       "      one's cell is made ahead):\n",
+	       POOL_SIZE, POOL_REST);
+	line("fresh deploy -> first instruction (cold start as in (a))", &z->pool.fresh);
+	line("  without a pool, the same", &z->pool.cold_fresh);
+	if (restore_state == 1)
+		line("restore deploy -> first instruction after host_save", &z->pool.restore);
+
 	double rf = series_median(&z->raw_first), re = series_median(&z->raw_exit);
 	double cf = series_median(&c->first);
 	printf("  ratios (of medians), to first instruction [to exit]:\n");
@@ -1098,9 +1153,13 @@ static void report_size(const struct size_s *z)
 	       series_median(&z->fork[MAP].wexit[1]) / series_median(&z->fork[CLONE].wexit[1]),
 	       series_median(&z->fork[MAP].wexit[2]) / series_median(&z->fork[CLONE].wexit[2]));
 	if (restore_state == 1)
-		printf("      restore / fork by mapping:                    %7.3fx [%7.3fx]\n",
+		printf("      restore / fork by mapping:                    %7.3fx [%7.3fx]; with a "
+		       "warm pool %.3fx\n",
 		       series_median(&rs->first) / mf,
-		       series_median(&rs->exit) / series_median(&z->fork[MAP].exit));
+		       series_median(&rs->exit) / series_median(&z->fork[MAP].exit),
+		       series_median(&z->pool.restore) / mf);
+	printf("      fresh deploy with a warm pool / posix_spawn:  %7.3fx\n",
+	       series_median(&z->pool.fresh) / series_median(&sp_first));
 	if (reset_state == 1)
 		printf("      reset / fork by mapping:                      %7.3fx [%7.3fx]\n",
 		       series_median(&z->reset.first[0]) / mf,
@@ -1144,12 +1203,20 @@ static void report_targets(void)
 		printf("  restore / fork: not measured (%s)\n", restore_why);
 	if (reset_state != 1)
 		printf("  reset / fork: NOT met: not measured (%s)\n", reset_why);
-	printf("  fresh deploy with a warm pool / posix_spawn: NOT met: not measured (no warm "
-	       "pool: issue 10\n"
-	       "    item 2 is not in this monitor); a cold start / posix_spawn is %.2fx at 1 MiB\n",
-	       series_median(&one->cold.first) / series_median(&sp_first));
-	printf("  sustained deploys per second / posix_spawn per second: NOT met: not measured "
-	       "(item 2)\n");
+	for (int i = 0; i < NSIZES; i++) {
+		if (restore_state == 1) {
+			r = series_median(&S[i].pool.restore) /
+			    series_median(&S[i].fork[MAP].first);
+			printf("  restore with a warm pool / fork by mapping, %4d MiB: %7.3fx  (target "
+			       "<= 1.20x: %s)\n",
+			       S[i].mib, r, verdict(r <= 1.2));
+		}
+		r = series_median(&S[i].pool.fresh) / series_median(&sp_first);
+		printf("  fresh deploy with a warm pool / posix_spawn, %4d MiB: %7.3fx  (target <= "
+		       "1.00x: %s)\n",
+		       S[i].mib, r, verdict(r <= 1.0));
+	}
+	printf("  sustained deploys per second / posix_spawn per second: in `make bench` (c)\n");
 	for (int m = 0; m < NMODES; m++) {
 		double alone, with;
 		if (!mid->memr[m].measured)

@@ -18,7 +18,7 @@
 #define TFORK_WORD_MUL	   2654435761ULL /* word i of the heap holds i * this */
 
 /*
- * Args of the cVM, "MODE SLOT MIB N", all four always present:
+ * Args of the cVM, "MODE SLOT MIB N", all four always present (and REST):
  *   tpl  SLOT MIB 0   a template: fills MIB MiB of heap, then host_save()
  *   time SLOT MIB PCT fills MIB MiB (unless a fork: host_inspect() == 0),
  *                     host_save(), then notes the time, writes one word in
@@ -26,6 +26,8 @@
  *                     notes the time again and exits: as a plain cVM the
  *                     cold start, as a fork the fork (a fork reused for
  *                     several runs does this in each, with each run's args)
+ *   time SLOT MIB PCT REST  the same, resting REST ms before it exits (room
+ *                     for the monitor to make the next cVM's cell ahead)
  *   ro   SLOT 0   MS  a fork that reads the whole heap, says so, sleeps
  *                     MS ms (host_nanosleep) and exits
  * After host_save a fork reads its own args (host_get_arg): the template's

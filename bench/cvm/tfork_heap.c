@@ -19,9 +19,10 @@ struct args {
 	char mode; /* 'T': tpl, 't': time, 'r': ro */
 	int tpl;
 	unsigned long slot, mib, ms; /* ms: for time, the percentage of pages to write */
+	unsigned long rest;	     /* time: ms of rest before its exit (optional) */
 };
 
-/* "MODE SLOT MIB MS" split by single spaces; 0 or -1. */
+/* "MODE SLOT MIB MS [REST]" split by single spaces; 0 or -1. */
 static int parse_num(const char **p, unsigned long max, unsigned long *out)
 {
 	const char *s = *p;
@@ -53,8 +54,10 @@ static int parse(const char *s, struct args *a)
 		a->mode = 'r', s += 3;
 	else
 		return -1;
+	a->rest = 0;
 	if (parse_num(&s, TFORK_SLOTS - 1, &a->slot) ||
-	    parse_num(&s, TFORK_HEAP_MAX_MIB, &a->mib) || parse_num(&s, 60000, &a->ms) || *s)
+	    parse_num(&s, TFORK_HEAP_MAX_MIB, &a->mib) || parse_num(&s, 60000, &a->ms) ||
+	    (*s && parse_num(&s, 1000, &a->rest)) || *s)
 		return -1;
 	return a->mode == 't' && a->ms > 100 ? -1 : 0;
 }
@@ -134,6 +137,10 @@ long cvm_main(long argc, char **argv)
 			((volatile uint64_t *)heap)[(k * 100 / (long)a.ms) << 9] = (uint64_t)k;
 		s->t_end = bench_now();
 		publish(s, heap_len ? TFORK_OK : TFORK_ERR_NOHEAP);
+		if (a.rest) { /* room for the monitor to make the next cVM's cell ahead */
+			struct iv_timespec ts = {0, (long)a.rest * 1000000};
+			host_nanosleep(&ts, 0);
+		}
 		host_exit();
 	}
 

@@ -421,11 +421,10 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	/* the normal policy, whatever the thread that made it runs with (the
-	 * pool's runs SCHED_IDLE) */
-	struct sched_param none = {0};
-	if (sched_getscheduler(0) != SCHED_OTHER)
-		sched_setscheduler(0, SCHED_OTHER, &none);
+	/* the normal priority, whatever the thread that made it runs with (the
+	 * pool's runs at nice 19) */
+	if (getpriority(PRIO_PROCESS, 0) != 0)
+		setpriority(PRIO_PROCESS, 0, 0);
 
 	/* a networked cVM's own (features/net), or the empty one all share */
 	if (setns(spec->netns >= 0 ? spec->netns : null_netns, CLONE_NEWNET))
@@ -729,11 +728,13 @@ static int repark(struct iv_cell *cell, const char *name, struct iv_err *err)
 	return 0;
 }
 
-int iv_cell_park(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_err *err)
+int iv_cell_park(struct iv_cell *cell, const struct iv_cell_spec *spec, int policy,
+		 struct iv_err *err)
 {
 	struct iv_plan plan = {0};
 	plan.hdr.entry_kind = IV_PLAN_ENTRY_PARK;
-	int rc = iv_policy_build(&plan, 0, err);
+	cell->policy = policy;
+	int rc = iv_policy_build(&plan, policy, err);
 	if (rc == 0)
 		rc = iv_cell_spawn(cell, spec, &plan, -1, NULL, 0, err);
 	iv_plan_free(&plan);

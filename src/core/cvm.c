@@ -402,7 +402,7 @@ int iv_cvm_deploy(struct iv_cvm *cvm, struct iv_err *err)
 	if (rc == 0)
 		rc = iv_features_cell(cvm, &spec, err);
 	/* the cell parked for it, if it is the one this plan needs, else a new one */
-	if (parked && (rc || policy || !parkable_spec(&spec))) {
+	if (parked && (rc || policy != pk.cell.policy || !parkable_spec(&spec))) {
 		iv_cell_discard(&pk.cell);
 		parked = 0;
 	}

@@ -14,7 +14,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +39,10 @@ struct iv_pool {
 	struct slot *slots; /* one per cVM of the run */
 	int held, most;	   /* parked or being made now; the most at once */
 	int made, used, failed;
+	pid_t tid; /* the pool's thread */
 };
+
+#define POOL_NICE 19
 
 static void cell_init(struct iv_cell *c)
 {
@@ -68,7 +73,8 @@ static int park(struct iv_cvm *cvm, struct iv_parked *pk)
 	memset(pk, 0, sizeof(*pk));
 	cell_init(&pk->cell);
 	iv_cvm_cell_spec(cvm, &spec);
-	if (iv_cell_park(&pk->cell, &spec, &err)) {
+	/* (a restore's brk reaches the monitor: its libc's is the template's) */
+	if (iv_cell_park(&pk->cell, &spec, cvm->cfg->resume ? IV_POLICY_NOTIFY_BRK : 0, &err)) {
 		iv_vlog("pool: %s", err.msg);
 		return -1;
 	}
@@ -93,10 +99,12 @@ static int park(struct iv_cvm *cvm, struct iv_parked *pk)
 static void *fill(void *arg)
 {
 	struct iv_pool *p = arg;
-	/* Off the critical path: on a CPU the deploys also need, the pool runs
-	 * only when they do not (its cells take the normal policy back). */
-	struct sched_param none = {0};
-	pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+	/* Off the critical path: on a CPU the deploys also need, the pool takes
+	 * little of it (nice 19; SCHED_IDLE would starve it on a busy machine
+	 * while a deploy waits for it, which lends it nice 0 meanwhile); its
+	 * cells take nice 0 back. */
+	p->tid = (pid_t)syscall(SYS_gettid);
+	setpriority(PRIO_PROCESS, (id_t)p->tid, POOL_NICE);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		size_t i;
@@ -163,8 +171,12 @@ int iv_pool_take(struct iv_cvm *cvm, struct iv_parked *out)
 		p->next = (size_t)cvm->id + 1;
 	/* One being made is awaited: it is further along than a new one
 	 * (its making is bounded: iv_cell_park). */
-	while (s->state == MAKING)
-		pthread_cond_wait(&p->cond, &p->lock);
+	if (s->state == MAKING) {
+		setpriority(PRIO_PROCESS, (id_t)p->tid, 0);
+		while (s->state == MAKING)
+			pthread_cond_wait(&p->cond, &p->lock);
+		setpriority(PRIO_PROCESS, (id_t)p->tid, POOL_NICE);
+	}
 	int got = s->state == PARKED;
 	if (got) {
 		*out = s->pk;

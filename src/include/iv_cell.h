@@ -125,6 +125,7 @@ struct iv_cell {
 	gid_t gid;
 	int program;	  /* its stub executes a program after the go */
 	int parked;	  /* made ahead: waits in IV_SYS_PARK for its plan */
+	int policy;	  /* ... under the filter of this kind (IV_POLICY_*) */
 	uint64_t park_id; /* that wait's notification */
 	char cgroup[192]; /* its memory cgroup's directory, "" if none (cgroup.c) */
 };
@@ -161,9 +162,11 @@ int iv_cell_cap_mount(int dir);
  * handed, then jump); seizes it first (the caller is its reaper). */
 int iv_cell_go(struct iv_cell *cell, const char *name, struct iv_err *err);
 /* A cell made ahead of its cVM (any thread may make one): spawned as spec
- * says with the baremetal filter on and its listener taken, then parked in
- * IV_SYS_PARK (its fds must be -1 before).  Nothing of a cVM is in it yet. */
-int iv_cell_park(struct iv_cell *cell, const struct iv_cell_spec *spec, struct iv_err *err);
+ * says with the filter of kind policy on and its listener taken, then
+ * parked in IV_SYS_PARK (its fds must be -1 before).  Nothing of a cVM is
+ * in it yet. */
+int iv_cell_park(struct iv_cell *cell, const struct iv_cell_spec *spec, int policy,
+		 struct iv_err *err);
 /* Hands a parked cell its cVM's plan, ELF (taken on success) and extra
  * descriptors; iv_cell_go then lets it run them.  -1 when the cell cannot
  * take them (it died). */

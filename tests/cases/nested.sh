@@ -104,6 +104,15 @@ test_nested_outer_never_answering_times_the_inners_call_out() {
 	nest_nothing_left "$y"
 }
 
+test_nested_outer_answering_with_the_monitors_own_codes_gives_einval() {
+	# (IV_HC_DEFER from an outer would have left the inner's call unanswered)
+	local y
+	y=$(nest_pair forge "call_timeout: 2000" | yaml forge.yaml)
+	run_iv -y "$y"
+	expect_rc 0 && expect_err "answered hostcall 42 (unknown) with no errno: Invalid argument" &&
+		expect_err "cVM 'inner' exited with status 0 (host_exit)"
+}
+
 test_nested_slow_outer_times_out_and_the_inner_prints_the_error() {
 	local y
 	y=$(nest_pair slow "call_timeout: 300" | yaml slow.yaml)

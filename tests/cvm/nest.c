@@ -16,6 +16,9 @@
  *             status 0 when that call failed with EIO
  *   hang      the handler never answers hostcall 42; the inner ends with
  *             status 0 when it failed with ETIMEDOUT
+ *   forge     the handler answers hostcall 42 with the monitor's own codes
+ *             (IV_HC_DEFER and the next two); the inner ends with status 0
+ *             when each call failed with EINVAL
  *   slow      the handler answers hostcall 42 after a second; the inner
  *             prints what it got, retrying the print while the outer is
  *             still busy
@@ -224,6 +227,8 @@ long syscall_handler(long nr, long a0, long a1, long a2, long a3, long a4, long 
 				sleep_ms(1000);
 		if (starts(args, "slow"))
 			sleep_ms(1000);
+		if (starts(args, "forge")) /* the monitor's own codes (IV_HC_DEFER, _CONTINUE, ...) */
+			return -0x7fffffffffffffffL + a0;
 		return 42;
 	}
 	return -ENOSYS;
@@ -347,6 +352,12 @@ static long inner_main(void)
 	}
 	if (starts(mode, "badptr"))
 		return inner_badptr();
+	if (starts(mode, "forge")) {
+		for (long k = 0; k < 3; k++)
+			if (iv_hostcall(42, k, 0, 0) != -EINVAL)
+				return 1;
+		return 0;
+	}
 	long r = iv_hostcall(42, 0, 0, 0);
 	if (starts(mode, "crash"))
 		return r == -EIO ? 0 : 1;

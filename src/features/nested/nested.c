@@ -401,7 +401,13 @@ static long deliver(struct iv_call *c)
 		futex(&s->seq, FUTEX_WAKE, INT_MAX, NULL);
 	uint32_t ms = cvm->cfg->call_timeout_ms ? cvm->cfg->call_timeout_ms : IV_NEST_TIMEOUT_MS;
 	long r = await(cvm, s, seq, iv_now_ns() + (uint64_t)ms * 1000000ULL);
-	if (r == -EIO)
+	/* The outer's value is a value or -errno: never one of the monitor's
+	 * own codes (IV_HC_DEFER would leave the inner's call unanswered). */
+	if (r < -4095) {
+		report(cvm, "cVM '%s': outer '%s' answered hostcall %d (%s) with no errno: %s",
+		       c->nr, -EINVAL);
+		r = -EINVAL;
+	} else if (r == -EIO)
 		report(cvm, "cVM '%s': outer '%s' ended before answering hostcall %d (%s): %s",
 		       c->nr, r);
 	else if (r == -ETIMEDOUT)
