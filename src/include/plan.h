@@ -104,7 +104,8 @@ enum iv_plan_entry {
 
 /* The call a parked stub waits in: a hostcall number (IV_HC_BASE + 0xfff)
  * beyond every hostcall, so that nothing a cVM makes is taken for it (its
- * server answers ENOSYS to a cVM that makes it). */
+ * server refuses it to a cVM that makes it, as any number beyond the
+ * table: EPERM). */
 #define IV_SYS_PARK 0x2fff
 
 /* The exec blob (IV_PLAN_ENTRY_EXEC): NUL-terminated strings back to back,
