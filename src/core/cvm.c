@@ -305,15 +305,18 @@ static int parkable_spec(const struct iv_cell_spec *spec)
 static int start(struct iv_cvm *cvm, int rc, struct iv_err *err)
 {
 	struct iv_cvm_cfg *cfg = cvm->cfg;
+	/* Running from the go on: the cVM may reach its first hostcalls (a
+	 * template its save) before the go's report is read. */
+	iv_mark(cvm, IV_T_RUNNING);
 	if (rc == 0)
 		rc = iv_cell_go(&cvm->cell, cfg->name, err);
 	if (rc) {
+		cvm->t[IV_T_RUNNING] = 0;
 		snprintf(cvm->fail, sizeof(cvm->fail), "%s", err->msg);
 		iv_cvm_kill(cvm);
 		return -1;
 	}
 	cvm->state = IV_CVM_RUNNING;
-	iv_mark(cvm, IV_T_RUNNING);
 	iv_vlog("cVM '%s': cell %d running (uid %u, gid %u, seccomp listener %d)", cfg->name,
 		cvm->cell.pid, (unsigned)cvm->cell.uid, (unsigned)cvm->cell.gid,
 		cvm->cell.listener);
