@@ -50,17 +50,26 @@ static void cell_init(struct iv_cell *c)
 	c->pidfd = c->listener = c->console = c->errcons = c->ctl = -1;
 }
 
-/* The next cVM (not deployed, parkable, no cell yet) to park a cell for. */
+/* The cVM to park a cell for next: of the next size parkable cVMs not yet
+ * deployed, the farthest that has no cell yet.  In a burst, the deploys
+ * make the nearest cells themselves meanwhile (the pool does not hold
+ * them up) and take the pool's further on; one after another, the pool
+ * fills them all ahead anyway. */
 static struct slot *wanted(struct iv_pool *p, size_t *which)
 {
-	for (size_t i = p->next; i < p->run->ncvms; i++) {
+	struct slot *found = NULL;
+	int seen = 0;
+	for (size_t i = p->next; i < p->run->ncvms && seen < p->size; i++) {
 		struct slot *s = &p->slots[i];
-		if (s->state == EMPTY && iv_cvm_parkable(p->run->cvms[i].cfg)) {
+		if (!iv_cvm_parkable(p->run->cvms[i].cfg))
+			continue;
+		seen++;
+		if (s->state == EMPTY) {
 			*which = i;
-			return s;
+			found = s;
 		}
 	}
-	return NULL;
+	return found;
 }
 
 /* Makes cvm's cell and parks it; one that is not a restore is also laid
