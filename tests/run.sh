@@ -76,12 +76,18 @@ for t in $tests; do
 done
 # again LABEL VAR=VALUE PATTERN...: those tests once more with VAR=VALUE
 # in their environment, counted in the same total.
+# matches TEST PATTERN...: the test's name contains one of the patterns
+matches() {
+	local t=$1 p; shift
+	for p in "$@"; do [[ $t == *$p* ]] && return 0; done
+	return 1
+}
 again() {
 	local label=$1 var=${2%%=*} val=${2#*=} t; shift 2
 	[ $# -gt 0 ] || return 0
 	echo "-- again, with $var=$val:"
 	for t in $tests; do
-		if selected "$t" x "$@" && selected "$t" "${ARGS[@]}"; then
+		if matches "$t" "$@" && selected "$t" "${ARGS[@]}"; then
 			export "$var=$val"
 			run_one "$label" "$t"
 			unset "$var"
