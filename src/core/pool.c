@@ -1,9 +1,10 @@
 /*
  * Warm cells (`--pool N`): a thread of the run makes the cells of the next
  * cVMs to be deployed ahead of need, each exactly as its own deploy would
- * (its namespaces, uid, rlimits, root, the baremetal filter and listener
- * installed), and parks it (cell.c, iv_cell_park).  A deploy then only
- * hands its cell the plan (iv_cell_hand).
+ * (its namespaces, uid, rlimits, root, its filter and listener installed),
+ * parks it (cell.c, iv_cell_park) and, but for a restore, lays its image
+ * out in it (iv_cell_preload): its deploy then only says go.  A restore's
+ * deploy hands its parked cell the plan (iv_cell_hand).
  *
  * A cell is parked for one cVM, never for another, so a pooled cell holds
  * nothing of any other cVM: it has run only the stub.  At most N cells are
@@ -181,10 +182,13 @@ int iv_pool_take(struct iv_cvm *cvm, struct iv_parked *out)
 	/* One being made is awaited: it is further along than a new one
 	 * (its making is bounded: iv_cell_park). */
 	if (s->state == MAKING) {
-		setpriority(PRIO_PROCESS, (id_t)p->tid, 0);
+		/* (tid was set before anything was MAKING; 0 would be this thread) */
+		if (p->tid > 0)
+			setpriority(PRIO_PROCESS, (id_t)p->tid, 0);
 		while (s->state == MAKING)
 			pthread_cond_wait(&p->cond, &p->lock);
-		setpriority(PRIO_PROCESS, (id_t)p->tid, POOL_NICE);
+		if (p->tid > 0)
+			setpriority(PRIO_PROCESS, (id_t)p->tid, POOL_NICE);
 	}
 	int got = s->state == PARKED;
 	if (got) {
