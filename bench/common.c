@@ -678,3 +678,33 @@ int mem_of(pid_t pid, struct mem *m)
 		fclose(f);
 	return m->rss_kb < 0 || m->pss_kb < 0 ? -1 : 0;
 }
+
+int bench_all_cpus(cpu_set_t *old)
+{
+	cpu_set_t all;
+	CPU_ZERO(&all);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET((int)c, &all);
+	if (sched_getaffinity(0, sizeof(*old), old))
+		return -1;
+	return sched_setaffinity(0, sizeof(all), &all);
+}
+
+double bench_spawn_rate(const char *peer, int n)
+{
+	char *argv[] = {"peer_start", NULL};
+	pid_t pid[256];
+	int fd[256];
+	if (n > 256)
+		die("bench_spawn_rate: at most 256 at once");
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < n; i++)
+		fd[i] = spawn_fd3(peer, argv, &pid[i], NULL);
+	for (int i = 0; i < n; i++) {
+		int st = wait_child(pid[i]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			die("spawn peer ended with wait status 0x%x", st);
+		close(fd[i]);
+	}
+	return n / (span_us(t0, now_ns()) / 1e6);
+}

@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -267,6 +268,12 @@ int spawn_fd3(const char *path, char *const argv[], pid_t *pid, uint64_t *t0);
  * instruction in *first_us and posix_spawn -> waitpid in *exit_us.  Dies
  * unless it reported its time and CPU mask and exited 0. */
 void spawn_peer(const char *path, int cpu, double *first_us, double *exit_us);
+/* Lets this process (and what it makes from now on) run on every CPU
+ * online, the old affinity into *old; 0 or -1. */
+int bench_all_cpus(cpu_set_t *old);
+/* posix_spawns per second: n (at most 256) of the peer at once, then each
+ * reaped. */
+double bench_spawn_rate(const char *peer, int n);
 
 /* A process's memory: Rss, Pss, Anonymous, Private_Dirty from
  * /proc/PID/smaps_rollup, page tables (VmPTE) from its status. */

@@ -668,18 +668,6 @@ static void startup_section(void)
 	printf("    %-44s %s\n", "posix_spawn -> exit (waitpid)", series_spread(&sp_exit, 2));
 }
 
-/* Every CPU this machine has online, for the sustained rate; 0 or -1. */
-static int widen(cpu_set_t *old)
-{
-	cpu_set_t all;
-	CPU_ZERO(&all);
-	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
-		CPU_SET((int)c, &all);
-	if (sched_getaffinity(0, sizeof(*old), old))
-		return -1;
-	return sched_setaffinity(0, sizeof(all), &all);
-}
-
 /* Deploys per second of one run of RATE_CVMS cVMs at once: from the first
  * deploy to the last reap. */
 static double rate_of(struct iv_config *cfg, int pool)
@@ -695,37 +683,19 @@ static double rate_of(struct iv_config *cfg, int pool)
 	return RATE_CVMS / (span_us(lo, hi) / 1e6);
 }
 
-/* posix_spawns per second: RATE_CVMS of the peer at once, then each reaped. */
-static double spawn_rate(const char *peer)
-{
-	char *argv[] = {"peer_start", NULL};
-	pid_t pid[RATE_CVMS];
-	int fd[RATE_CVMS];
-	uint64_t t0 = now_ns();
-	for (int i = 0; i < RATE_CVMS; i++)
-		fd[i] = spawn_fd3(peer, argv, &pid[i], NULL);
-	for (int i = 0; i < RATE_CVMS; i++) {
-		int st = wait_child(pid[i]);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			die("spawn peer ended with wait status 0x%x", st);
-		close(fd[i]);
-	}
-	return RATE_CVMS / (span_us(t0, now_ns()) / 1e6);
-}
-
 static void rate_section(void)
 {
 	char peer[PATH_MAX + 16];
 	cpu_set_t old;
 	bench_peer_path(peer, sizeof(peer));
-	if (widen(&old))
+	if (bench_all_cpus(&old))
 		die("cannot let the sustained rate use every CPU: %s", strerror(errno));
 	struct iv_config cfg;
 	make_config_wait(&cfg, "rate", "bench_start.so", RATE_CVMS, NULL, 0, "");
 	for (int r = 0; r < RATE_ROUNDS; r++) {
 		series_add(&rate_pool, rate_of(&cfg, RATE_POOL));
 		series_add(&rate_none, rate_of(&cfg, 0));
-		series_add(&rate_spawn, spawn_rate(peer));
+		series_add(&rate_spawn, bench_spawn_rate(peer, RATE_CVMS));
 	}
 	iv_config_free(&cfg);
 	sched_setaffinity(0, sizeof(old), &old);

@@ -40,6 +40,9 @@
  *       exit (room for the next one's cell to be made ahead): deploy ->
  *       first instruction (the cVM's first) of a fresh cVM, deploy -> first
  *       instruction after host_save of a restore.
+ *   (h) the sustained rate, on every CPU online: 60 cold cVMs of 1 MiB
+ *       deployed at once (wait: 0) with --pool 4 and without, against 60 posix_spawns
+ *       at once, first deploy to last reap.
  *   And memory, per fork mode: 10 concurrent forks of the 64 MiB template
  *   (and of the 1 MiB one, for information) that read the whole heap and
  *   then sleep; the sum of their PSS and the template's
@@ -762,6 +765,58 @@ static void spawn_round(void)
 	}
 }
 
+/* ---- (h) the sustained rate: RATE_CVMS plain cVMs deployed at once ---- */
+
+#define RATE_CVMS   60
+#define RATE_POOL   4
+#define RATE_ROUNDS 3
+static struct series rate_pool = {.name = "deploys/s, pool"},
+		     rate_none = {.name = "deploys/s, no pool"},
+		     rate_spawn = {.name = "posix_spawns/s"};
+
+/* Deploys per second of one run of RATE_CVMS cold cVMs of 1 MiB at once
+ * (wait: 0): from the first deploy to the last reap. */
+static double rate_run(int pool)
+{
+	struct gen g;
+	struct iv_config cfg;
+	struct iv_err err;
+	int want[RATE_CVMS];
+	gen_start(&g);
+	for (int i = 0; i < RATE_CVMS; i++) {
+		char name[32], args[64];
+		snprintf(name, sizeof(name), "rate-%d", i + 1);
+		snprintf(args, sizeof(args), "time %d 1 0", i + 1); /* (fills 1 MiB) */
+		gen_cvm(&g, name, args, 0, i, 0, NULL);
+		want[i] = i + 1;
+	}
+	if (gen_end(&g, "rate", &cfg, &err))
+		die("%s", err.msg);
+	static struct run_res r;
+	run_monitor_pool(&cfg, &r, want, NULL, pool, NULL, 0);
+	iv_config_free(&cfg);
+	uint64_t lo = r.c[0].t_deploy, hi = r.c[0].t_done;
+	for (int i = 1; i < RATE_CVMS; i++) {
+		lo = r.c[i].t_deploy < lo ? r.c[i].t_deploy : lo;
+		hi = r.c[i].t_done > hi ? r.c[i].t_done : hi;
+	}
+	return RATE_CVMS / (span_us(lo, hi) / 1e6);
+}
+
+/* On every CPU online (the burst is the machine's, not one core's). */
+static void rate_section(void)
+{
+	cpu_set_t old;
+	if (bench_all_cpus(&old))
+		die("cannot let the sustained rate use every CPU: %s", strerror(errno));
+	for (int r = 0; r < RATE_ROUNDS; r++) {
+		series_add(&rate_pool, rate_run(RATE_POOL));
+		series_add(&rate_none, rate_run(0));
+		series_add(&rate_spawn, bench_spawn_rate(peer, RATE_CVMS));
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+}
+
 /* ---- memory: concurrent read-only forks ---- */
 
 struct memctx {
@@ -1216,7 +1271,12 @@ static void report_targets(void)
 		       "1.00x: %s)\n",
 		       S[i].mib, r, verdict(r <= 1.0));
 	}
-	printf("  sustained deploys per second / posix_spawn per second: in `make bench` (c)\n");
+	double rp = series_median(&rate_pool), rn = series_median(&rate_none),
+	       rs = series_median(&rate_spawn);
+	printf("  sustained deploys per second / posix_spawn per second (%d at once, every CPU, "
+	       "--pool %d):\n"
+	       "    %.0f / %.0f = %.3fx  (target >= 0.70x: %s); without a pool %.0f/s, %.3fx\n",
+	       RATE_CVMS, RATE_POOL, rp, rs, rp / rs, verdict(rp >= 0.7 * rs), rn, rn / rs);
 	for (int m = 0; m < NMODES; m++) {
 		double alone, with;
 		if (!mid->memr[m].measured)
@@ -1300,6 +1360,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	rate_section();
 	for (int m = 0; m < NMODES; m++)
 		for (int i = 0; i <= HEADLINE; i++)
 			memory_run(&S[i], m);
