@@ -422,7 +422,7 @@ static __attribute__((noreturn)) void child(const struct iv_cell_spec *spec, str
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	/* the normal priority, whatever the thread that made it runs with (the
-	 * pool's runs at nice 19) */
+	 * pool's runs at nice 10) */
 	if (getpriority(PRIO_PROCESS, 0) != 0)
 		setpriority(PRIO_PROCESS, 0, 0);
 

@@ -43,7 +43,7 @@ struct iv_pool {
 	pid_t tid; /* the pool's thread */
 };
 
-#define POOL_NICE 19
+#define POOL_NICE 10
 
 static void cell_init(struct iv_cell *c)
 {
@@ -110,8 +110,8 @@ static void *fill(void *arg)
 {
 	struct iv_pool *p = arg;
 	/* Off the critical path: on a CPU the deploys also need, the pool takes
-	 * little of it (nice 19; SCHED_IDLE would starve it on a busy machine
-	 * while a deploy waits for it, which lends it nice 0 meanwhile); its
+	 * little of it (nice 10: SCHED_IDLE, and nice 19 on a loaded machine,
+	 * starved it); a deploy waiting for it lends it nice 0 meanwhile; its
 	 * cells take nice 0 back. */
 	p->tid = (pid_t)syscall(SYS_gettid);
 	setpriority(PRIO_PROCESS, (id_t)p->tid, POOL_NICE);

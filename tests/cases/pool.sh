@@ -65,12 +65,12 @@ test_pool_forks_are_clones_and_take_no_parked_cell() {
 }
 
 test_pool_parked_cell_killed_before_its_deploy_is_replaced_by_a_new_one() {
-	run_iv --ids -y "$(pool_yaml a.yaml -1 "sleep 1500" "exit 0")"
+	run_iv --ids -y "$(pool_yaml a.yaml -1 "sleep 4000" "exit 0")"
 	local uid; uid=$(awk '$1 == "p1" {print $2}' <<<"$OUT")
 	"$B/intravisor" -v --pool 2 -y "$T/a.yaml" >"$T/out" 2>"$T/err" &
 	local mon=$! i pids=""
 	# its cell, once parked: waiting in IV_SYS_PARK (0x2fff)
-	for i in $(seq 100); do
+	for i in $(seq 150); do
 		pids=$(pgrep -u "$uid")
 		[ -n "$pids" ] && [ "$(cut -d' ' -f1 "/proc/$pids/syscall" 2>/dev/null)" = 12287 ] && break
 		pids=""; sleep 0.02
