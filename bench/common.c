@@ -708,3 +708,13 @@ double bench_spawn_rate(const char *peer, int n)
 	}
 	return n / (span_us(t0, now_ns()) / 1e6);
 }
+
+double bench_deploy_rate(const struct cvm_times *t, int n)
+{
+	uint64_t lo = t[0].t_deploy, hi = t[0].t_done;
+	for (int i = 1; i < n; i++) {
+		lo = t[i].t_deploy < lo ? t[i].t_deploy : lo;
+		hi = t[i].t_done > hi ? t[i].t_done : hi;
+	}
+	return n / (span_us(lo, hi) / 1e6);
+}

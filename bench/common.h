@@ -274,6 +274,8 @@ int bench_all_cpus(cpu_set_t *old);
 /* posix_spawns per second: n (at most 256) of the peer at once, then each
  * reaped. */
 double bench_spawn_rate(const char *peer, int n);
+/* Deploys per second of n cVMs of one run: n over first deploy to last reap. */
+double bench_deploy_rate(const struct cvm_times *t, int n);
 
 /* A process's memory: Rss, Pss, Anonymous, Private_Dirty from
  * /proc/PID/smaps_rollup, page tables (VmPTE) from its status. */

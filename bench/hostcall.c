@@ -675,12 +675,7 @@ static double rate_of(struct iv_config *cfg, int pool)
 	static struct cvm_times t[RATE_CVMS];
 	static uint8_t cap[BENCH_CAP_SIZE];
 	run_monitor_pool(cfg, t, RATE_CVMS, cap, check_start, pool);
-	uint64_t lo = t[0].t_deploy, hi = t[0].t_done;
-	for (int i = 1; i < RATE_CVMS; i++) {
-		lo = t[i].t_deploy < lo ? t[i].t_deploy : lo;
-		hi = t[i].t_done > hi ? t[i].t_done : hi;
-	}
-	return RATE_CVMS / (span_us(lo, hi) / 1e6);
+	return bench_deploy_rate(t, RATE_CVMS);
 }
 
 static void rate_section(void)

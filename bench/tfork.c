@@ -795,12 +795,7 @@ static double rate_run(int pool)
 	static struct run_res r;
 	run_monitor_pool(&cfg, &r, want, NULL, pool, NULL, 0);
 	iv_config_free(&cfg);
-	uint64_t lo = r.c[0].t_deploy, hi = r.c[0].t_done;
-	for (int i = 1; i < RATE_CVMS; i++) {
-		lo = r.c[i].t_deploy < lo ? r.c[i].t_deploy : lo;
-		hi = r.c[i].t_done > hi ? r.c[i].t_done : hi;
-	}
-	return RATE_CVMS / (span_us(lo, hi) / 1e6);
+	return bench_deploy_rate(r.c, RATE_CVMS);
 }
 
 /* On every CPU online (the burst is the machine's, not one core's). */

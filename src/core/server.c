@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 
 #include "iv.h"
 
@@ -49,15 +48,6 @@ static pid_t tgid_of(pid_t tid)
 	return tgid;
 }
 
-/* The inode of tid's pid namespace, 0 if it has gone. */
-static uint64_t pidns_of(pid_t tid)
-{
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", tid);
-	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
-}
-
 /* Which cVM of this leader's family made the call: by its process (*proc),
  * which is a child process of the cVM (*child) when the cVM is a program
  * that made it: found in the cVM's pid namespace (a fork's children are in
@@ -79,7 +69,7 @@ static struct iv_cvm *caller(struct iv_cvm *leader, pid_t tid, pid_t *proc, int 
 		if (c->leader == leader && c->cell.pid == tgid && c->state != IV_CVM_DONE)
 			return c;
 	}
-	uint64_t ns = tgid ? pidns_of(tid) : 0;
+	uint64_t ns = tgid ? iv_pidns_of(tid) : 0;
 	for (size_t i = 0; ns && i < run->ncvms; i++) {
 		struct iv_cvm *c = &run->cvms[i];
 		if (c->leader == leader && c->pidns == ns && c->state != IV_CVM_DONE) {

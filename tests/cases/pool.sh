@@ -127,3 +127,12 @@ test_pool_nested_cvms_are_not_parked_for() {
 	expect_rc 0 && expect_out "[outer] hello world from inner" &&
 		expect_err "pool: 0 cells parked ahead"
 }
+
+test_pool_cvm_making_the_park_call_itself_is_refused() {
+	# (the answer to that call hands a parked stub its plan: a cVM's own
+	# is refused, reported, and taken for nothing)
+	run_iv --pool 2 -y "$(esc_attack a.yaml parker park)"
+	expect_rc 0 && esc_no_success &&
+		expect_out "[parker] escape park: syscall 0x2fff -> errno 1" &&
+		expect_err "denied system call" && expect_err_re "[12] used" && esc_survived
+}

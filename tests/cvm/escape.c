@@ -36,6 +36,8 @@
  *                           in lines of LEN bytes
  *   int80                   the i386 system call gate
  *   x32                     an x32 system call number
+ *   park                    the call a parked cell waits in (0x2fff), made by the
+ *                           cVM itself: refused, never taken for a stub's
  *   sleep_interrupt N       N host_nanosleeps of 100 s, each cut short by a signal
  *                           from its own second thread; then a short sleep must work
  *   long_write KEY          one host_write_file of 64 MiB into cap file KEY
@@ -1206,6 +1208,15 @@ static __attribute__((noreturn)) void a_x32(void)
 	done();
 }
 
+/* IV_SYS_PARK (plan.h): its answer hands a parked stub a plan; the cVM's
+ * own is refused, as any number beyond the hostcall table. */
+static __attribute__((noreturn)) void a_park(void)
+{
+	for (int i = 0; i < 3; i++)
+		step("syscall 0x2fff", sc0(0x2fff));
+	done();
+}
+
 #define NR_rt_sigaction 13
 #define NR_gettid	186
 #define SIGUSR1		10
@@ -1380,6 +1391,8 @@ long cvm_main(void)
 		a_int80();
 	if (!strcmp(a, "x32"))
 		a_x32();
+	if (!strcmp(a, "park"))
+		a_park();
 	if (!strcmp(a, "sleep_interrupt"))
 		a_sleep_interrupt(w[1] ? (long)num(w[1]) : 300);
 	if (!strcmp(a, "long_write"))
