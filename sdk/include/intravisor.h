@@ -107,6 +107,21 @@ static __inline__ long host_get_arg(char *buf, long size)
 	return iv_hostcall(HC_GET_ARG, (long)buf, size, 0);
 }
 
+/*
+ * After host_save(), a workload's one argument (a file name, say): 1 with
+ * it in buf; 0 in the template itself once released, or in a plain cVM,
+ * given no args (nothing to do); -1 when a fork's args are missing, empty
+ * or longer than size - 1.
+ */
+static __inline__ int host_save_arg(char *buf, long size)
+{
+	int scratch = host_inspect() == 1; /* fork or restored: 0 */
+	long len = host_get_arg(buf, size);
+	if (scratch && len == 0)
+		return 0;
+	return len < 0 || len >= size || !buf[0] ? -1 : 1;
+}
+
 static __inline__ long host_nanosleep(const struct iv_timespec *req, struct iv_timespec *rem)
 {
 	return iv_hostcall(HC_NANOSLEEP, (long)req, (long)rem, 0);

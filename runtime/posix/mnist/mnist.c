@@ -191,12 +191,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mnist: host_save failed: %ld\n", r);
 		return 1;
 	}
-	int scratch = host_inspect() == 1; /* fork or restored: 0 */
 	char name[256];
-	long len = host_get_arg(name, sizeof(name));
-	if (scratch && len == 0) /* a template released, or a plain cVM without args */
+	int got = host_save_arg(name, sizeof(name));
+	if (got == 0) /* a template released, or a plain cVM without args */
 		return 0;
-	if (len < 0 || len >= (long)sizeof(name) || !name[0]) {
+	if (got < 0) {
 		fprintf(stderr, "mnist: give the image file name as args\n");
 		return 2;
 	}
